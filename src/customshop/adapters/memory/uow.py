@@ -1,0 +1,196 @@
+"""An in-memory unit of work: each block works on a copy of the store and publishes it on commit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import TracebackType
+from typing import Self, TypeVar
+
+from customshop.application.ports import Page
+from customshop.domain.access import ApiKey
+from customshop.domain.catalog import OptionSet, Product
+from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
+from customshop.domain.templates import Template
+
+T = TypeVar("T")
+
+
+def _page(items: Iterable[T], key: Callable[[T], str], after: str | None, limit: int) -> Page[T]:
+    ordered = sorted((item for item in items if after is None or key(item) > after), key=key)
+    chosen = ordered[: limit + 1]
+    if len(chosen) > limit:
+        return Page(chosen[:limit], key(chosen[limit - 1]))
+    return Page(chosen, None)
+
+
+@dataclass
+class MemoryStore:
+    """The committed state, shared by every unit of work made from it."""
+
+    products: dict[str, Product] = field(default_factory=dict)
+    option_sets: dict[str, OptionSet] = field(default_factory=dict)
+    templates: dict[str, Template] = field(default_factory=dict)
+    api_keys: dict[str, ApiKey] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def copy(self) -> MemoryStore:
+        return MemoryStore(
+            dict(self.products), dict(self.option_sets), dict(self.templates), dict(self.api_keys), self.lock
+        )
+
+
+class MemoryProductRepository:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    def _check_slug(self, product: Product) -> None:
+        if any(p.slug == product.slug and p.id != product.id for p in self._state.products.values()):
+            raise DuplicateSlug(f"another product already uses the slug {product.slug!r}")
+
+    async def add(self, product: Product) -> None:
+        self._check_slug(product)
+        self._state.products[product.id] = product
+
+    async def update(self, product: Product) -> None:
+        self._check_slug(product)
+        self._state.products[product.id] = product
+
+    async def get(self, product_id: str) -> Product | None:
+        return self._state.products.get(product_id)
+
+    async def list(self, *, active_only: bool, after: str | None, limit: int) -> Page[Product]:
+        products = (p for p in self._state.products.values() if p.active or not active_only)
+        return _page(products, lambda p: p.id, after, limit)
+
+
+class MemoryOptionSetRepository:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    async def add(self, option_set: OptionSet) -> None:
+        self._state.option_sets[option_set.id] = option_set
+
+    async def update(self, option_set: OptionSet) -> None:
+        self._state.option_sets[option_set.id] = option_set
+
+    async def delete(self, option_set_id: str) -> None:
+        self._state.option_sets.pop(option_set_id, None)
+
+    async def get(self, option_set_id: str) -> OptionSet | None:
+        return self._state.option_sets.get(option_set_id)
+
+    async def get_many(self, option_set_ids: Iterable[str]) -> Mapping[str, OptionSet]:
+        return {i: s for i in option_set_ids if (s := self._state.option_sets.get(i)) is not None}
+
+    async def list(self, *, product_id: str | None, after: str | None, limit: int) -> Page[OptionSet]:
+        sets = (
+            s for s in self._state.option_sets.values() if product_id is None or s.product_id == product_id
+        )
+        return _page(sets, lambda s: s.id, after, limit)
+
+
+class MemoryTemplateRepository:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    def _of(self, product_id: str) -> list[Template]:
+        return [t for t in self._state.templates.values() if t.product_id == product_id]
+
+    async def add(self, template: Template) -> None:
+        siblings = self._of(template.product_id)
+        if any(t.version == template.version for t in siblings):
+            raise DuplicateTemplateVersion(f"version {template.version} of this product exists already")
+        if template.is_default and any(t.is_default for t in siblings):
+            raise Conflict("another template became the default at the same time")
+        self._state.templates[template.id] = template
+
+    async def get_default(self, product_id: str) -> Template | None:
+        return next((t for t in self._of(product_id) if t.is_default), None)
+
+    async def count_for_product(self, product_id: str) -> int:
+        return len(self._of(product_id))
+
+    async def clear_default(self, product_id: str) -> None:
+        for template in self._of(product_id):
+            if template.is_default:
+                self._state.templates[template.id] = replace(template, is_default=False)
+
+    async def list_for_product(
+        self, product_id: str, *, before_version: int | None, limit: int
+    ) -> Page[Template]:
+        newest_first = sorted(
+            (t for t in self._of(product_id) if before_version is None or t.version < before_version),
+            key=lambda t: -t.version,
+        )
+        chosen = newest_first[: limit + 1]
+        if len(chosen) > limit:
+            return Page(chosen[:limit], str(chosen[limit - 1].version))
+        return Page(chosen, None)
+
+    async def uses_option_set(self, option_set_id: str) -> bool:
+        return any(option_set_id in t.definition.option_set_ids for t in self._state.templates.values())
+
+
+class MemoryApiKeyRepository:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    async def add(self, key: ApiKey) -> None:
+        self._state.api_keys[key.id] = key
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        return self._state.api_keys.get(key_id)
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        return next((k for k in self._state.api_keys.values() if k.key_hash == key_hash), None)
+
+    async def list(self) -> list[ApiKey]:
+        return sorted(self._state.api_keys.values(), key=lambda k: k.id)
+
+    async def revoke(self, key_id: str, at: datetime) -> None:
+        key = self._state.api_keys.get(key_id)
+        if key is not None:
+            self._state.api_keys[key_id] = replace(key, revoked_at=at)
+
+
+class MemoryUnitOfWork:
+    """Implements ``UnitOfWork`` over a :class:`MemoryStore`.
+
+    Units of work are serialized on the store's lock, so concurrent blocks behave like serializable
+    transactions: each sees the state the previous ones committed.
+    """
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._work = store.copy()
+        self._bind()
+
+    def _bind(self) -> None:
+        self.products = MemoryProductRepository(self._work)
+        self.option_sets = MemoryOptionSetRepository(self._work)
+        self.templates = MemoryTemplateRepository(self._work)
+        self.api_keys = MemoryApiKeyRepository(self._work)
+
+    async def __aenter__(self) -> Self:
+        await self._store.lock.acquire()
+        self._work = self._store.copy()
+        self._bind()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._store.lock.release()
+
+    async def commit(self) -> None:
+        self._store.products = dict(self._work.products)
+        self._store.option_sets = dict(self._work.option_sets)
+        self._store.templates = dict(self._work.templates)
+        self._store.api_keys = dict(self._work.api_keys)
+
+    async def rollback(self) -> None:
+        self._work = self._store.copy()
+        self._bind()

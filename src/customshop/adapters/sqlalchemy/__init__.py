@@ -1,0 +1,1 @@
+"""PostgreSQL (psycopg 3) and SQLite (aiosqlite) persistence through SQLAlchemy 2 Core."""

@@ -1,0 +1,307 @@
+"""Repositories over one ``AsyncConnection``, in SQLAlchemy Core: rows map straight to domain objects,
+with no ORM identity map or object graph on the hot read paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customshop.adapters.sqlalchemy import tables as t
+from customshop.application.ports import Page
+from customshop.domain.access import ApiKey, Scope
+from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
+from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
+from customshop.domain.templates import Template, load_definition
+
+
+def _page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]:
+    if len(rows) > limit:
+        return rows[:limit], str(getattr(rows[limit - 1], key))
+    return rows, None
+
+
+# -- products --------------------------------------------------------------------------------------
+
+
+def _product(row: sa.Row[Any]) -> Product:
+    return Product(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        base_price=row.base_price,
+        currency=row.currency,
+        media=tuple(MediaItem(url=m["url"], alt=m.get("alt", "")) for m in row.media),
+        active=row.active,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _product_values(product: Product) -> dict[str, Any]:
+    return {
+        "slug": product.slug,
+        "name": product.name,
+        "description": product.description,
+        "base_price": product.base_price,
+        "currency": product.currency,
+        "media": [{"url": m.url, "alt": m.alt} for m in product.media],
+        "active": product.active,
+        "created_at": product.created_at,
+        "updated_at": product.updated_at,
+    }
+
+
+class SqlProductRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def _check_slug(self, product: Product) -> None:
+        taken = await self._conn.scalar(
+            sa.select(t.products.c.id).where(t.products.c.slug == product.slug, t.products.c.id != product.id)
+        )
+        if taken is not None:
+            raise DuplicateSlug(f"another product already uses the slug {product.slug!r}")
+
+    async def add(self, product: Product) -> None:
+        await self._check_slug(product)
+        try:
+            await self._conn.execute(t.products.insert().values(id=product.id, **_product_values(product)))
+        except IntegrityError:
+            raise DuplicateSlug(f"another product already uses the slug {product.slug!r}") from None
+
+    async def update(self, product: Product) -> None:
+        await self._check_slug(product)
+        try:
+            await self._conn.execute(
+                t.products.update().where(t.products.c.id == product.id).values(**_product_values(product))
+            )
+        except IntegrityError:
+            raise DuplicateSlug(f"another product already uses the slug {product.slug!r}") from None
+
+    async def get(self, product_id: str) -> Product | None:
+        row = (await self._conn.execute(sa.select(t.products).where(t.products.c.id == product_id))).first()
+        return _product(row) if row else None
+
+    async def list(self, *, active_only: bool, after: str | None, limit: int) -> Page[Product]:
+        query = sa.select(t.products).order_by(t.products.c.id).limit(limit + 1)
+        if active_only:
+            query = query.where(t.products.c.active)
+        if after is not None:
+            query = query.where(t.products.c.id > after)
+        rows, next_after = _page(list(await self._conn.execute(query)), limit, "id")
+        return Page([_product(row) for row in rows], next_after)
+
+
+# -- option sets -----------------------------------------------------------------------------------
+
+
+def _option_set(row: sa.Row[Any]) -> OptionSet:
+    return OptionSet(
+        id=row.id,
+        product_id=row.product_id,
+        name=row.name,
+        options=tuple(Option(o["code"], o["label"], o["price_delta"]) for o in row.options),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _option_set_values(option_set: OptionSet) -> dict[str, Any]:
+    return {
+        "product_id": option_set.product_id,
+        "name": option_set.name,
+        "options": [
+            {"code": o.code, "label": o.label, "price_delta": o.price_delta} for o in option_set.options
+        ],
+        "created_at": option_set.created_at,
+        "updated_at": option_set.updated_at,
+    }
+
+
+class SqlOptionSetRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, option_set: OptionSet) -> None:
+        await self._conn.execute(
+            t.option_sets.insert().values(id=option_set.id, **_option_set_values(option_set))
+        )
+
+    async def update(self, option_set: OptionSet) -> None:
+        await self._conn.execute(
+            t.option_sets.update()
+            .where(t.option_sets.c.id == option_set.id)
+            .values(**_option_set_values(option_set))
+        )
+
+    async def delete(self, option_set_id: str) -> None:
+        await self._conn.execute(t.option_sets.delete().where(t.option_sets.c.id == option_set_id))
+
+    async def get(self, option_set_id: str) -> OptionSet | None:
+        row = (
+            await self._conn.execute(sa.select(t.option_sets).where(t.option_sets.c.id == option_set_id))
+        ).first()
+        return _option_set(row) if row else None
+
+    async def get_many(self, option_set_ids: Iterable[str]) -> Mapping[str, OptionSet]:
+        wanted = list(set(option_set_ids))
+        if not wanted:
+            return {}
+        rows = await self._conn.execute(sa.select(t.option_sets).where(t.option_sets.c.id.in_(wanted)))
+        return {row.id: _option_set(row) for row in rows}
+
+    async def list(self, *, product_id: str | None, after: str | None, limit: int) -> Page[OptionSet]:
+        query = sa.select(t.option_sets).order_by(t.option_sets.c.id).limit(limit + 1)
+        if product_id is not None:
+            query = query.where(t.option_sets.c.product_id == product_id)
+        if after is not None:
+            query = query.where(t.option_sets.c.id > after)
+        rows, next_after = _page(list(await self._conn.execute(query)), limit, "id")
+        return Page([_option_set(row) for row in rows], next_after)
+
+
+# -- templates -------------------------------------------------------------------------------------
+
+
+def _template(row: sa.Row[Any]) -> Template:
+    return Template(
+        id=row.id,
+        product_id=row.product_id,
+        version=row.version,
+        definition=load_definition(row.definition),
+        is_default=row.is_default,
+        created_at=row.created_at,
+    )
+
+
+class SqlTemplateRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, template: Template) -> None:
+        exists = await self._conn.scalar(
+            sa.select(t.templates.c.id).where(
+                t.templates.c.product_id == template.product_id, t.templates.c.version == template.version
+            )
+        )
+        if exists is not None:
+            raise DuplicateTemplateVersion(f"version {template.version} of this product exists already")
+        try:
+            await self._conn.execute(
+                t.templates.insert().values(
+                    id=template.id,
+                    product_id=template.product_id,
+                    version=template.version,
+                    definition=template.definition.to_dict(),
+                    is_default=template.is_default,
+                    created_at=template.created_at,
+                )
+            )
+        except IntegrityError:
+            raise Conflict("this product's templates were changed concurrently; try again") from None
+        set_ids = template.definition.option_set_ids
+        if set_ids:
+            await self._conn.execute(
+                t.template_option_sets.insert(),
+                [{"template_id": template.id, "option_set_id": set_id} for set_id in sorted(set_ids)],
+            )
+
+    async def get_default(self, product_id: str) -> Template | None:
+        row = (
+            await self._conn.execute(
+                sa.select(t.templates).where(t.templates.c.product_id == product_id, t.templates.c.is_default)
+            )
+        ).first()
+        return _template(row) if row else None
+
+    async def count_for_product(self, product_id: str) -> int:
+        count = await self._conn.scalar(
+            sa.select(sa.func.count()).select_from(t.templates).where(t.templates.c.product_id == product_id)
+        )
+        return int(count or 0)
+
+    async def clear_default(self, product_id: str) -> None:
+        await self._conn.execute(
+            t.templates.update()
+            .where(t.templates.c.product_id == product_id, t.templates.c.is_default)
+            .values(is_default=False)
+        )
+
+    async def list_for_product(
+        self, product_id: str, *, before_version: int | None, limit: int
+    ) -> Page[Template]:
+        query = (
+            sa.select(t.templates)
+            .where(t.templates.c.product_id == product_id)
+            .order_by(t.templates.c.version.desc())
+            .limit(limit + 1)
+        )
+        if before_version is not None:
+            query = query.where(t.templates.c.version < before_version)
+        rows, next_after = _page(list(await self._conn.execute(query)), limit, "version")
+        return Page([_template(row) for row in rows], next_after)
+
+    async def uses_option_set(self, option_set_id: str) -> bool:
+        found = await self._conn.scalar(
+            sa.select(t.template_option_sets.c.template_id)
+            .where(t.template_option_sets.c.option_set_id == option_set_id)
+            .limit(1)
+        )
+        return found is not None
+
+
+# -- API keys --------------------------------------------------------------------------------------
+
+
+def _api_key(row: sa.Row[Any]) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        name=row.name,
+        hint=row.hint,
+        key_hash=row.key_hash,
+        scopes=frozenset(Scope(s) for s in row.scopes),
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class SqlApiKeyRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, key: ApiKey) -> None:
+        await self._conn.execute(
+            t.api_keys.insert().values(
+                id=key.id,
+                name=key.name,
+                hint=key.hint,
+                key_hash=key.key_hash,
+                scopes=sorted(s.value for s in key.scopes),
+                created_at=key.created_at,
+                revoked_at=key.revoked_at,
+            )
+        )
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        row = (await self._conn.execute(sa.select(t.api_keys).where(t.api_keys.c.id == key_id))).first()
+        return _api_key(row) if row else None
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        row = (
+            await self._conn.execute(sa.select(t.api_keys).where(t.api_keys.c.key_hash == key_hash))
+        ).first()
+        return _api_key(row) if row else None
+
+    async def list(self) -> list[ApiKey]:
+        return [
+            _api_key(row) for row in await self._conn.execute(sa.select(t.api_keys).order_by(t.api_keys.c.id))
+        ]
+
+    async def revoke(self, key_id: str, at: datetime) -> None:
+        await self._conn.execute(t.api_keys.update().where(t.api_keys.c.id == key_id).values(revoked_at=at))

@@ -1,0 +1,110 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create exactly this (a test compares them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite keeps no zone, so it is restored on read)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: JSON documents: JSONB on PostgreSQL, JSON text elsewhere.
+Json: sa.types.TypeEngine[Any] = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+ID = sa.String(36)
+
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("slug", sa.String(100), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("base_price", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("media", Json, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+option_sets = sa.Table(
+    "option_sets",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("product_id", ID, sa.ForeignKey("products.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("options", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+templates = sa.Table(
+    "templates",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("product_id", ID, sa.ForeignKey("products.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("definition", Json, nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("product_id", "version"),
+    sa.Index(
+        "uq_templates_default_per_product",
+        "product_id",
+        unique=True,
+        sqlite_where=sa.text("is_default"),
+        postgresql_where=sa.text("is_default"),
+    ),
+)
+
+#: Which option sets each template draws on, so "is this set in use?" is an indexed lookup.
+template_option_sets = sa.Table(
+    "template_option_sets",
+    metadata,
+    sa.Column("template_id", ID, sa.ForeignKey("templates.id"), primary_key=True),
+    sa.Column("option_set_id", ID, sa.ForeignKey("option_sets.id"), primary_key=True, index=True),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("hint", sa.String(20), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("scopes", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime, nullable=True),
+)

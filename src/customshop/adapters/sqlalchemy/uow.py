@@ -1,0 +1,58 @@
+"""The SQL unit of work: one connection, one transaction, the repositories bound to it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from customshop.adapters.sqlalchemy.repositories import (
+    SqlApiKeyRepository,
+    SqlOptionSetRepository,
+    SqlProductRepository,
+    SqlTemplateRepository,
+)
+
+
+class SqlUnitOfWork:
+    """Implements ``UnitOfWork``: a connection from the engine's pool is held for the block, its
+    transaction committed only by ``commit()``; leaving the block rolls back whatever is pending and
+    returns the connection."""
+
+    products: SqlProductRepository
+    option_sets: SqlOptionSetRepository
+    templates: SqlTemplateRepository
+    api_keys: SqlApiKeyRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        self._conn = conn
+        self.products = SqlProductRepository(conn)
+        self.option_sets = SqlOptionSetRepository(conn)
+        self.templates = SqlTemplateRepository(conn)
+        self.api_keys = SqlApiKeyRepository(conn)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                if conn.in_transaction():
+                    await conn.rollback()
+            finally:
+                await conn.close()
+
+    async def commit(self) -> None:
+        if self._conn is not None:
+            await self._conn.commit()
+
+    async def rollback(self) -> None:
+        if self._conn is not None:
+            await self._conn.rollback()

@@ -1,0 +1,205 @@
+"""The demo catalog: a T-shirt, an engraved gift and a build-your-own gift box."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from customshop.application.catalog import Catalog, OptionSetInput, ProductInput, TemplateInput
+from customshop.domain.catalog import Option, Product
+
+SLUGS = ("classic-tee", "engraved-keepsake-box", "build-your-own-gift-box")
+
+
+async def _existing(catalog: Catalog) -> dict[str, Product]:
+    found: dict[str, Product] = {}
+    after: str | None = None
+    while True:
+        page = await catalog.list_products(include_inactive=True, after=after, limit=200)
+        found.update({p.slug: p for p in page.items if p.slug in SLUGS})
+        if page.next_after is None:
+            return found
+        after = page.next_after
+
+
+async def seed_demo_catalog(catalog: Catalog) -> list[Product]:
+    """Create the demo products, their option sets and templates. Idempotent: products that already
+    exist (by slug) are left alone."""
+    existing = await _existing(catalog)
+    created: list[Product] = []
+    for slug, build in ((SLUGS[0], _tee), (SLUGS[1], _keepsake_box), (SLUGS[2], _gift_box)):
+        if slug not in existing:
+            created.append(await build(catalog))
+    return created
+
+
+async def _product(catalog: Catalog, slug: str, name: str, description: str, price: int) -> Product:
+    return await catalog.create_product(
+        ProductInput(name=name, slug=slug, description=description, base_price=price)
+    )
+
+
+async def _options(catalog: Catalog, product: Product, name: str, options: list[tuple[str, str, int]]) -> str:
+    option_set = await catalog.create_option_set(
+        OptionSetInput(product.id, name, tuple(Option(code, label, delta) for code, label, delta in options))
+    )
+    return option_set.id
+
+
+async def _template(catalog: Catalog, product: Product, definition: dict[str, Any]) -> None:
+    await catalog.create_template(TemplateInput(product.id, 1, definition, is_default=True))
+
+
+async def _tee(catalog: Catalog) -> Product:
+    tee = await _product(
+        catalog,
+        SLUGS[0],
+        "Classic T-shirt",
+        "Heavyweight cotton tee: your words on the chest, your photo below, in the colour you like.",
+        1900,
+    )
+    sizes = await _options(
+        catalog,
+        tee,
+        "Size",
+        [("S", "Small", 0), ("M", "Medium", 0), ("L", "Large", 0), ("XL", "Extra large", 200)],
+    )
+    await _template(
+        catalog,
+        tee,
+        {
+            "canvas": {"width": 1000, "height": 1000, "background": "#ffffff"},
+            "zones": [
+                {
+                    "id": "front_text",
+                    "type": "text",
+                    "label": "Front text",
+                    "max_length": 20,
+                    "fonts": ["Serif", "Sans"],
+                    "palette": ["#000000", "#ffffff", "#f1c40f"],
+                    "price_delta": 300,
+                    "area": {"x": 100, "y": 120, "width": 800, "height": 120},
+                },
+                {
+                    "id": "photo",
+                    "type": "image",
+                    "label": "Photo",
+                    "allowed_types": ["image/png", "image/jpeg"],
+                    "max_bytes": 10 * 1024 * 1024,
+                    "min_width": 600,
+                    "min_height": 600,
+                    "price_delta": 500,
+                    "area": {"x": 250, "y": 300, "width": 500, "height": 500},
+                },
+                {
+                    "id": "body_color",
+                    "type": "color",
+                    "label": "Shirt colour",
+                    "palette": ["#c0392b", "#2c3e50", "#ffffff"],
+                    "default": "#2c3e50",
+                },
+                {"id": "size", "type": "option", "label": "Size", "option_set_id": sizes, "required": True},
+            ],
+        },
+    )
+    return tee
+
+
+async def _keepsake_box(catalog: Catalog) -> Product:
+    box = await _product(
+        catalog,
+        SLUGS[1],
+        "Engraved keepsake box",
+        "A solid wood box with two lines engraved on the lid in the typeface of your choice.",
+        3500,
+    )
+    woods = await _options(catalog, box, "Wood", [("oak", "Oak", 0), ("walnut", "Walnut", 500)])
+    engraving = {"fonts": ["Serif", "Sans", "Mono"], "palette": ["#3b2a1a"]}
+    await _template(
+        catalog,
+        box,
+        {
+            "canvas": {"width": 800, "height": 600, "background": "#d9b38c"},
+            "zones": [
+                {
+                    "id": "engraving",
+                    "type": "text",
+                    "label": "Engraving",
+                    "required": True,
+                    "min_length": 1,
+                    "max_length": 30,
+                    "area": {"x": 80, "y": 200, "width": 640, "height": 90},
+                    **engraving,
+                },
+                {
+                    "id": "second_line",
+                    "type": "text",
+                    "label": "Second line",
+                    "max_length": 40,
+                    "price_delta": 400,
+                    "area": {"x": 80, "y": 320, "width": 640, "height": 70},
+                    **engraving,
+                },
+                {"id": "wood", "type": "option", "label": "Wood", "option_set_id": woods, "required": True},
+            ],
+        },
+    )
+    return box
+
+
+async def _gift_box(catalog: Catalog) -> Product:
+    box = await _product(
+        catalog,
+        SLUGS[2],
+        "Build-your-own gift box",
+        "Choose one to four treats, a wrapping colour and a card message.",
+        1500,
+    )
+    components = await _options(
+        catalog,
+        box,
+        "Components",
+        [
+            ("chocolate", "Dark chocolate bar", 800),
+            ("candle", "Soy candle", 1200),
+            ("mug", "Ceramic mug", 1000),
+            ("socks", "Wool socks", 900),
+            ("tea", "Loose-leaf tea", 700),
+        ],
+    )
+    await _template(
+        catalog,
+        box,
+        {
+            "canvas": {"width": 1000, "height": 1000, "background": "#fdf6e3"},
+            "zones": [
+                {
+                    "id": "components",
+                    "type": "option",
+                    "label": "What goes in",
+                    "option_set_id": components,
+                    "multiple": True,
+                    "min": 1,
+                    "max": 4,
+                    "required": True,
+                },
+                {
+                    "id": "wrap_color",
+                    "type": "color",
+                    "label": "Wrapping",
+                    "palette": ["#b03a2e", "#1e8449", "#f5f5f5"],
+                    "default": "#b03a2e",
+                    "area": {"x": 0, "y": 0, "width": 1000, "height": 1000},
+                },
+                {
+                    "id": "card_message",
+                    "type": "text",
+                    "label": "Card message",
+                    "max_length": 120,
+                    "fonts": ["Serif"],
+                    "price_delta": 300,
+                    "area": {"x": 150, "y": 700, "width": 700, "height": 200},
+                },
+            ],
+        },
+    )
+    return box

@@ -1,0 +1,184 @@
+"""Request bodies that report every bad field, not just the first.
+
+msgspec stops at the first error it meets. That is the fast path here too; only when it fails is
+the body walked field by field (with msgspec checking each field against its own annotation, so the
+rules stay in one place, the struct) to list every offending field, which becomes one ``errors``
+entry each in the 400 problem document.
+
+Litestar sees request structs (subclasses of :class:`RequestBody`) through
+:class:`RequestBodyPlugin`, which decodes them with :func:`decode_body` while the OpenAPI document
+shows the struct's own schema.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Generator, Iterator
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+import msgspec
+from litestar.dto import AbstractDTO, DTOFieldDefinition
+from litestar.openapi.spec import Reference, Schema
+from litestar.plugins import SerializationPlugin
+from litestar.typing import FieldDefinition
+
+from customshop.domain.errors import InvalidInput, Violation
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+class RequestBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every JSON request body: unknown fields are errors, never silently dropped."""
+
+
+_CODES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^Expected `\w+`, got `\w+`"), "invalid_type"),
+    (re.compile(r"^Expected `(int|float)` [<>]=?"), "out_of_range"),
+    (re.compile(r"^Expected `(str|array|object)` of length <="), "too_long"),
+    (re.compile(r"^Expected `(str|array|object)` of length >="), "too_short"),
+    (re.compile(r"matching regex"), "invalid_format"),
+    (re.compile(r"^Invalid enum value"), "invalid_choice"),
+    (re.compile(r"^Object missing required field"), "required"),
+    (re.compile(r"^Object contains unknown field"), "unknown_field"),
+)
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_NAMED_FIELD = re.compile(r"field `(?P<name>[^`]+)`")
+
+
+def _join(path: str, suffix: str) -> str:
+    if not suffix:
+        return path or "body"
+    if suffix.startswith("["):
+        return f"{path}{suffix}" if path else f"body{suffix}"
+    return f"{path}.{suffix.lstrip('.')}" if path else suffix.lstrip(".")
+
+
+def violation_from_msgspec(message: str, path: str) -> Violation:
+    """One msgspec validation message as a :class:`Violation` at ``path`` (plus the message's own path)."""
+    text = message
+    at = _AT.search(message)
+    if at:
+        text = message[: at.start()]
+        path = _join(path, at.group("path"))
+    code = next((code for pattern, code in _CODES if pattern.search(text)), "invalid")
+    if code in ("required", "unknown_field") and (named := _NAMED_FIELD.search(text)):
+        path = _join(path, named.group("name"))
+        text = "this field is required" if code == "required" else "this field is not accepted here"
+    return Violation(path or "body", code, text)
+
+
+def _struct_types(annotation: Any) -> Iterator[tuple[str, type[msgspec.Struct]]]:
+    """The struct types ``annotation`` may hold, directly ("") or as list items ("[]")."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        yield from _struct_types(get_args(annotation)[0])
+    elif origin in (Union, types.UnionType):
+        for member in get_args(annotation):
+            yield from _struct_types(member)
+    elif origin in (list, tuple) and get_args(annotation):
+        for kind, struct in _struct_types(get_args(annotation)[0]):
+            if kind == "":
+                yield "[]", struct
+    elif isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        yield "", annotation
+
+
+def _check_value(annotation: Any, value: Any, path: str) -> Iterator[Violation]:
+    try:
+        msgspec.convert(value, type=annotation)
+        return
+    except msgspec.ValidationError as exc:
+        first = violation_from_msgspec(str(exc), path)
+    for kind, struct in _struct_types(annotation):
+        if kind == "" and isinstance(value, dict):
+            yield from _check_struct(struct, value, path)
+            return
+        if kind == "[]" and isinstance(value, list):
+            items = [
+                p for index, item in enumerate(value) for p in _check_value(struct, item, f"{path}[{index}]")
+            ]
+            if items:
+                # The list's own rule (its length) is reported too when it is what failed first.
+                yield from ([first] if first.field == path else [])
+                yield from items
+                return
+    yield first
+
+
+def _check_struct(struct: type[msgspec.Struct], value: dict[str, Any], path: str) -> Iterator[Violation]:
+    fields = {field.encode_name: field for field in msgspec.structs.fields(struct)}
+    for key in value:
+        if key not in fields:
+            yield Violation(_join(path, key), "unknown_field", "this field is not accepted here")
+    for name, field in fields.items():
+        if name not in value:
+            if field.required:
+                yield Violation(_join(path, name), "required", "this field is required")
+            continue
+        yield from _check_value(field.type, value[name], _join(path, name))
+
+
+def decode_body(model: type[S], raw: bytes) -> S:
+    """Decode a JSON body into ``model``.
+
+    Raises:
+        InvalidInput: one violation per offending field (paths like ``media[0].url``); a body that
+            is not JSON, or not an object, is one violation at ``body``.
+    """
+    try:
+        return msgspec.json.decode(raw, type=model)
+    except msgspec.ValidationError as exc:
+        first = str(exc)
+    except msgspec.DecodeError:
+        if not raw.strip():
+            raise InvalidInput([Violation("body", "required", "a JSON body is required")]) from None
+        raise InvalidInput([Violation("body", "invalid_json", "the body is not valid JSON")]) from None
+    value = msgspec.json.decode(raw)
+    if not isinstance(value, dict):
+        raise InvalidInput([Violation("body", "invalid_type", "the body must be a JSON object")])
+    problems = list(_check_struct(model, value, ""))
+    # A rule over the whole object (a __post_init__ check) fails only after every field passed.
+    raise InvalidInput(problems or [violation_from_msgspec(first, "")], "The request body is invalid.")
+
+
+class RequestBodyDTO(AbstractDTO[Any]):
+    """A Litestar DTO that decodes with :func:`decode_body` and documents the struct itself."""
+
+    @classmethod
+    def generate_field_definitions(cls, model_type: type[Any]) -> Generator[DTOFieldDefinition, None, None]:
+        yield from ()
+
+    @classmethod
+    def detect_nested_field(cls, field_definition: FieldDefinition) -> bool:
+        return False
+
+    @classmethod
+    def create_for_field_definition(
+        cls, field_definition: FieldDefinition, handler_id: str, backend_cls: Any = None
+    ) -> None:
+        return None
+
+    @classmethod
+    def create_openapi_schema(
+        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: Any
+    ) -> Reference | Schema:
+        schema: Reference | Schema = schema_creator.for_field_definition(field_definition)
+        return schema
+
+    def decode_bytes(self, value: bytes) -> Any:
+        return decode_body(self.model_type, value)
+
+    def decode_builtins(self, value: dict[str, Any]) -> Any:
+        return decode_body(self.model_type, msgspec.json.encode(value))
+
+
+class RequestBodyPlugin(SerializationPlugin):
+    """Routes every :class:`RequestBody` parameter through :class:`RequestBodyDTO`."""
+
+    def supports_type(self, field_definition: FieldDefinition) -> bool:
+        return field_definition.is_subclass_of(RequestBody)
+
+    def create_dto_for_type(self, field_definition: FieldDefinition) -> type[AbstractDTO[Any]]:
+        dto: type[AbstractDTO[Any]] = RequestBodyDTO[field_definition.annotation]  # type: ignore[misc]
+        return dto

@@ -1,0 +1,98 @@
+"""Products: public reads, ``catalog:write`` writes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
+
+from customshop.application.catalog import Catalog
+from customshop.domain.access import Scope
+from customshop.domain.errors import AccessDenied
+from customshop.entrypoints.http.errors import problems
+from customshop.entrypoints.http.params import (
+    ADMIN_SECURITY,
+    CursorParam,
+    Limit,
+    decode_cursor,
+    encode_cursor,
+    is_allowed,
+    requires,
+)
+from customshop.entrypoints.http.schemas import ProductDetail, ProductList, ProductRead, ProductWrite
+
+IncludeInactive = Annotated[
+    bool, Parameter(description="Also list inactive products (needs a `catalog:write` key).")
+]
+
+
+class ProductController(Controller):
+    path = "/products"
+    tags = ("catalog",)
+
+    @get("/", operation_id="listProducts", responses=problems(400, 403))
+    async def list_products(
+        self,
+        request: Request[Any, Any, Any],
+        catalog: NamedDependency[Catalog],
+        limit: Limit = 50,
+        cursor: CursorParam = None,
+        include_inactive: IncludeInactive = False,
+    ) -> ProductList:
+        """List active products, oldest first, in pages."""
+        if include_inactive and not await is_allowed(request, Scope.CATALOG_WRITE):
+            raise AccessDenied("include_inactive needs an API key with the 'catalog:write' scope")
+        page = await catalog.list_products(
+            include_inactive=include_inactive, after=decode_cursor(cursor), limit=limit
+        )
+        return ProductList([ProductRead.of(p) for p in page.items], encode_cursor(page.next_after))
+
+    @get("/{product_id:str}", operation_id="getProduct", responses=problems(404))
+    async def get_product(
+        self, catalog: NamedDependency[Catalog], product_id: FromPath[str]
+    ) -> ProductDetail:
+        """An active product with its default template (404 if unknown, inactive or without one)."""
+        product, template = await catalog.product_with_default_template(product_id)
+        return ProductDetail.of(product, template)
+
+    @post(
+        "/",
+        operation_id="createProduct",
+        guards=[requires(Scope.CATALOG_WRITE)],
+        security=ADMIN_SECURITY,
+        responses=problems(400, 403, 409),
+    )
+    async def create_product(
+        self, catalog: NamedDependency[Catalog], data: JSONBody[ProductWrite]
+    ) -> ProductRead:
+        """Create a product. The slug defaults to one made from the name; 409 if it is taken."""
+        return ProductRead.of(await catalog.create_product(data.to_input()))
+
+    @put(
+        "/{product_id:str}",
+        operation_id="replaceProduct",
+        guards=[requires(Scope.CATALOG_WRITE)],
+        security=ADMIN_SECURITY,
+        responses=problems(400, 403, 404, 409),
+    )
+    async def replace_product(
+        self, catalog: NamedDependency[Catalog], product_id: FromPath[str], data: JSONBody[ProductWrite]
+    ) -> ProductRead:
+        """Replace a product's fields; an omitted slug keeps the current one."""
+        return ProductRead.of(await catalog.replace_product(product_id, data.to_input()))
+
+    @delete(
+        "/{product_id:str}",
+        operation_id="deactivateProduct",
+        status_code=200,
+        guards=[requires(Scope.CATALOG_WRITE)],
+        security=ADMIN_SECURITY,
+        responses=problems(403, 404),
+    )
+    async def deactivate_product(
+        self, catalog: NamedDependency[Catalog], product_id: FromPath[str]
+    ) -> ProductRead:
+        """Deactivate a product (it leaves the storefront; its data stays). Idempotent."""
+        return ProductRead.of(await catalog.deactivate_product(product_id))

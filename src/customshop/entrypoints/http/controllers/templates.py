@@ -1,0 +1,62 @@
+"""Template versions: public reads, ``catalog:write`` creation. Versions are immutable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from customshop.application.catalog import Catalog
+from customshop.domain.access import Scope
+from customshop.entrypoints.http.errors import problems
+from customshop.entrypoints.http.params import (
+    ADMIN_SECURITY,
+    CursorParam,
+    Limit,
+    decode_int_cursor,
+    encode_cursor,
+    is_allowed,
+    requires,
+)
+from customshop.entrypoints.http.schemas import TemplateCreate, TemplateList, TemplateRead
+
+
+class TemplateController(Controller):
+    path = "/templates"
+    tags = ("catalog",)
+
+    @get("/{product_id:str}", operation_id="listTemplates", responses=problems(400, 404))
+    async def list_templates(
+        self,
+        request: Request[Any, Any, Any],
+        catalog: NamedDependency[Catalog],
+        product_id: FromPath[str],
+        limit: Limit = 50,
+        cursor: CursorParam = None,
+    ) -> TemplateList:
+        """A product's templates, newest version first. Inactive products' templates are shown only
+        to `catalog:write` keys."""
+        page = await catalog.list_templates(
+            product_id,
+            include_inactive=await is_allowed(request, Scope.CATALOG_WRITE),
+            before_version=decode_int_cursor(cursor),
+            limit=limit,
+        )
+        return TemplateList([TemplateRead.of(t) for t in page.items], encode_cursor(page.next_after))
+
+    @post(
+        "/",
+        operation_id="createTemplate",
+        guards=[requires(Scope.CATALOG_WRITE)],
+        security=ADMIN_SECURITY,
+        responses=problems(400, 403, 409),
+    )
+    async def create_template(
+        self, catalog: NamedDependency[Catalog], data: JSONBody[TemplateCreate]
+    ) -> TemplateRead:
+        """Add a template version. Every problem of the definition is reported at once (400); a
+        version the product already has is 409. The first version becomes the default unless
+        `is_default` is false; `is_default: true` makes the new version the default."""
+        return TemplateRead.of(await catalog.create_template(data.to_input()))

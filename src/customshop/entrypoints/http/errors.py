@@ -1,0 +1,157 @@
+"""The one border errors cross into HTTP: every failure becomes an RFC 9457 problem document.
+
+Domain errors map by their group (``InvalidInput`` 400, ``AccessDenied`` 403, ``NotFound`` 404,
+``Conflict`` 409); Litestar's own errors (bad query parameters, unknown routes, wrong methods, large
+bodies) keep their status; anything unexpected is logged with its traceback and answered with a bare
+500 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+from customshop.domain.errors import (
+    AccessDenied,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    InvalidMoney,
+    NotFound,
+    Violation,
+)
+from customshop.entrypoints.http.body import violation_from_msgspec
+
+log = logging.getLogger("customshop.http")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, omit_defaults=True):
+    field: str
+    code: str
+    message: str
+    zone_id: str | None = None
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+
+
+#: status -> (type, title)
+_KINDS: dict[int, tuple[str, str]] = {
+    400: ("/problems/invalid-request", "The request is invalid"),
+    403: ("/problems/forbidden", "Forbidden"),
+    404: ("/problems/not-found", "Not found"),
+    405: ("/problems/method-not-allowed", "Method not allowed"),
+    409: ("/problems/conflict", "Conflict with the current state"),
+    413: ("/problems/too-large", "The request body is too large"),
+    429: ("/problems/too-many-requests", "Too many requests"),
+    500: ("/problems/internal-error", "Internal error"),
+    503: ("/problems/unavailable", "Service unavailable"),
+}
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    kind, title = _KINDS.get(status, ("about:blank", "Error"))
+    return Response(
+        Problem(type=kind, title=title, status=status, detail=detail, errors=errors or []),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _field_errors(violations: tuple[Violation, ...]) -> list[FieldError]:
+    return [FieldError(v.field, v.code, v.message, v.zone_id) for v in violations]
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
+    match exc:
+        case InvalidInput():
+            return problem_response(400, exc.message, _field_errors(exc.violations))
+        case InvalidMoney():
+            return problem_response(400, exc.message)
+        case AccessDenied():
+            return problem_response(403, exc.message)
+        case NotFound():
+            return problem_response(404, exc.message)
+        case Conflict():
+            return problem_response(409, exc.message)
+    return handle_unexpected(request, exc)
+
+
+def handle_validation_exception(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Problem]:
+    """Litestar's own parameter validation (query, path, header values)."""
+    errors: list[FieldError] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            key = str(item.get("key") or "request")
+            if key == "data":  # the request body as a whole (missing or empty)
+                errors.append(FieldError("body", "required", "a JSON body is required"))
+                continue
+            violation = violation_from_msgspec(str(item.get("message") or "invalid value"), key)
+            errors.append(FieldError(violation.field, violation.code, violation.message))
+    return problem_response(400, "Some parameters are invalid.", errors)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    if isinstance(exc, NotFoundException):
+        return problem_response(404, "There is nothing at this address.")
+    if exc.status_code == HTTP_500_INTERNAL_SERVER_ERROR:
+        return handle_unexpected(request, exc)
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(exc.status_code, str(exc.detail), headers=headers)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side.")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    DomainError: handle_domain_error,
+    ValidationException: handle_validation_exception,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI response entries for the problem documents a route can answer with."""
+    descriptions = {
+        400: "Bad input: one `errors` entry per offending field.",
+        403: "Missing, invalid, revoked or out-of-scope API key.",
+        404: "Unknown resource.",
+        409: "Conflict with the current state.",
+        503: "A dependency is unavailable.",
+    }
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=descriptions.get(status, "Error"),
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in statuses
+    }

@@ -1,0 +1,81 @@
+"""Query parameters shared by list endpoints, opaque cursors, and the admin key guard."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Parameter
+
+from customshop.application.access import AccessKeys
+from customshop.domain.access import Scope
+from customshop.domain.errors import InvalidInput, Violation
+
+API_KEY_HEADER = "X-API-Key"
+
+Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size (default 50, at most 200).")]
+CursorParam = Annotated[
+    str | None, Parameter(max_length=200, description="`next_cursor` of the previous page.")
+]
+
+_CURSOR_VERSION = "c1:"
+
+
+def encode_cursor(after: str | None) -> str | None:
+    """An opaque cursor for a sort key, or ``None`` (no further page)."""
+    if after is None:
+        return None
+    return base64.urlsafe_b64encode((_CURSOR_VERSION + after).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The sort key inside a cursor.
+
+    Raises:
+        InvalidInput: the cursor was not made by :func:`encode_cursor`.
+    """
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    if not text.startswith(_CURSOR_VERSION) or len(text) == len(_CURSOR_VERSION):
+        raise InvalidInput([Violation("cursor", "invalid", "this cursor was not issued by this listing")])
+    return text[len(_CURSOR_VERSION) :]
+
+
+def decode_int_cursor(cursor: str | None) -> int | None:
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    if not key.isdigit():
+        raise InvalidInput([Violation("cursor", "invalid", "this cursor was not issued by this listing")])
+    return int(key)
+
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+
+
+def requires(scope: Scope) -> Guard:
+    """A route guard admitting requests whose ``X-API-Key`` allows ``scope`` (403 otherwise)."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        access: AccessKeys = connection.app.state.access
+        await access.authorize(connection.headers.get(API_KEY_HEADER), scope)
+
+    return guard
+
+
+async def is_allowed(connection: ASGIConnection[Any, Any, Any, Any], scope: Scope) -> bool:
+    """Whether the request carries a key allowing ``scope`` (for public routes with admin extras)."""
+    access: AccessKeys = connection.app.state.access
+    key = await access.identify(connection.headers.get(API_KEY_HEADER))
+    return key is not None and key.allows(scope)
+
+
+ADMIN_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]

@@ -1,0 +1,264 @@
+"""The wire format: msgspec structs for request and response bodies, and their explicit mapping
+to and from domain objects. Limits come from the domain's constants so they cannot drift."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from customshop.application.catalog import OptionSetInput, ProductInput, TemplateInput
+from customshop.domain.catalog import (
+    DESCRIPTION_MAX,
+    LABEL_MAX,
+    MEDIA_MAX,
+    NAME_MAX,
+    OPTION_CODE_PATTERN,
+    OPTIONS_MAX,
+    SLUG_MAX,
+    SLUG_PATTERN,
+    URL_MAX,
+    MediaItem,
+    Option,
+    OptionSet,
+    Product,
+)
+from customshop.domain.money import MAX_AMOUNT
+from customshop.domain.templates import Template
+from customshop.entrypoints.http.body import RequestBody
+
+Amount = Annotated[int, Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="Minor units (cents).")]
+Price = Annotated[int, Meta(ge=0, le=MAX_AMOUNT, description="Minor units (cents).", examples=[2500])]
+Currency = Annotated[str, Meta(pattern="^[A-Z]{3}$", description="ISO 4217 code.", examples=["USD"])]
+ResourceId = Annotated[str, Meta(min_length=1, max_length=64)]
+Cursor = Annotated[str | None, Meta(description="Pass as `cursor` to get the next page; null on the last.")]
+
+EXAMPLE_DEFINITION: dict[str, Any] = {
+    "canvas": {"width": 1000, "height": 1000, "background": "#ffffff"},
+    "zones": [
+        {
+            "id": "front_text",
+            "type": "text",
+            "label": "Front text",
+            "required": False,
+            "min_length": 0,
+            "max_length": 20,
+            "fonts": ["Serif", "Sans"],
+            "palette": ["#000000", "#ffffff"],
+            "price_delta": 300,
+            "area": {"x": 100, "y": 120, "width": 800, "height": 120},
+        },
+        {
+            "id": "photo",
+            "type": "image",
+            "allowed_types": ["image/png", "image/jpeg"],
+            "max_bytes": 10485760,
+            "min_width": 600,
+            "min_height": 600,
+            "price_delta": 500,
+            "area": {"x": 250, "y": 300, "width": 500, "height": 500},
+        },
+        {"id": "body_color", "type": "color", "palette": ["#c0392b", "#2c3e50"], "default": "#2c3e50"},
+        {"id": "size", "type": "option", "option_set_id": "<option set id>", "required": True},
+    ],
+}
+Definition = Annotated[
+    dict[str, Any],
+    Meta(
+        description=(
+            "A template definition: `canvas` {width, height, background} and `zones`, each of type "
+            "`text`, `image`, `color` or `option` (see docs/api.md for every field and rule)."
+        ),
+        examples=[EXAMPLE_DEFINITION],
+    ),
+]
+
+
+# -- requests --------------------------------------------------------------------------------------
+
+
+class MediaIn(RequestBody):
+    url: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=URL_MAX,
+            pattern=r"^(https?://|/)\S+$",
+            examples=["https://cdn.example.com/tee-front.jpg"],
+        ),
+    ]
+    alt: Annotated[str, Meta(max_length=300)] = ""
+
+
+class ProductWrite(RequestBody):
+    """A product as a designer writes it (create, or replace with PUT)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=NAME_MAX, examples=["Classic T-shirt"])]
+    base_price: Price
+    description: Annotated[str, Meta(max_length=DESCRIPTION_MAX)] = ""
+    slug: Annotated[str, Meta(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)] | None = None
+    currency: Currency | None = None
+    media: Annotated[list[MediaIn], Meta(max_length=MEDIA_MAX)] = msgspec.field(default_factory=list)
+    active: bool = True
+
+    def to_input(self) -> ProductInput:
+        return ProductInput(
+            name=self.name,
+            description=self.description,
+            base_price=self.base_price,
+            media=tuple(MediaItem(m.url, m.alt) for m in self.media),
+            active=self.active,
+            slug=self.slug,
+            currency=self.currency,
+        )
+
+
+class OptionIn(RequestBody):
+    code: Annotated[str, Meta(pattern=OPTION_CODE_PATTERN, examples=["L"])]
+    label: Annotated[str, Meta(min_length=1, max_length=LABEL_MAX, examples=["Large"])]
+    price_delta: Amount = 0
+
+
+class OptionSetWrite(RequestBody):
+    product_id: ResourceId
+    name: Annotated[str, Meta(min_length=1, max_length=NAME_MAX, examples=["Size"])]
+    options: Annotated[list[OptionIn], Meta(min_length=1, max_length=OPTIONS_MAX)]
+
+    def to_input(self) -> OptionSetInput:
+        return OptionSetInput(
+            product_id=self.product_id,
+            name=self.name,
+            options=tuple(Option(o.code, o.label, o.price_delta) for o in self.options),
+        )
+
+
+class TemplateCreate(RequestBody):
+    product_id: ResourceId
+    version: Annotated[int, Meta(ge=1, le=1_000_000, examples=[1])]
+    definition: Definition
+    is_default: bool | None = None
+
+    def to_input(self) -> TemplateInput:
+        return TemplateInput(self.product_id, self.version, self.definition, self.is_default)
+
+
+# -- responses -------------------------------------------------------------------------------------
+
+
+class MediaOut(msgspec.Struct):
+    url: str
+    alt: str
+
+
+class ProductRead(msgspec.Struct):
+    id: str
+    slug: str
+    name: str
+    description: str
+    base_price: int
+    currency: str
+    media: list[MediaOut]
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, p: Product) -> ProductRead:
+        return cls(
+            id=p.id,
+            slug=p.slug,
+            name=p.name,
+            description=p.description,
+            base_price=p.base_price,
+            currency=p.currency,
+            media=[MediaOut(m.url, m.alt) for m in p.media],
+            active=p.active,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+        )
+
+
+class TemplateSummary(msgspec.Struct):
+    id: str
+    version: int
+    definition: Definition
+
+
+class ProductDetail(msgspec.Struct):
+    """A product with its default template: everything a storefront needs to start a design."""
+
+    id: str
+    slug: str
+    name: str
+    description: str
+    base_price: int
+    currency: str
+    media: list[MediaOut]
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    template: TemplateSummary
+
+    @classmethod
+    def of(cls, p: Product, template: Template) -> ProductDetail:
+        base = ProductRead.of(p)
+        return cls(
+            **msgspec.structs.asdict(base),
+            template=TemplateSummary(template.id, template.version, template.definition.to_dict()),
+        )
+
+
+class ProductList(msgspec.Struct):
+    items: list[ProductRead]
+    next_cursor: Cursor
+
+
+class TemplateRead(msgspec.Struct):
+    id: str
+    product_id: str
+    version: int
+    definition: Definition
+    is_default: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, t: Template) -> TemplateRead:
+        return cls(t.id, t.product_id, t.version, t.definition.to_dict(), t.is_default, t.created_at)
+
+
+class TemplateList(msgspec.Struct):
+    items: list[TemplateRead]
+    next_cursor: Cursor
+
+
+class OptionOut(msgspec.Struct):
+    code: str
+    label: str
+    price_delta: int
+
+
+class OptionSetRead(msgspec.Struct):
+    id: str
+    product_id: str
+    name: str
+    options: list[OptionOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, s: OptionSet) -> OptionSetRead:
+        return cls(
+            id=s.id,
+            product_id=s.product_id,
+            name=s.name,
+            options=[OptionOut(o.code, o.label, o.price_delta) for o in s.options],
+            created_at=s.created_at,
+            updated_at=s.updated_at,
+        )
+
+
+class OptionSetList(msgspec.Struct):
+    items: list[OptionSetRead]
+    next_cursor: Cursor

@@ -1,0 +1,132 @@
+"""Configuration: ``CUSTOMSHOP_*`` environment variables over an optional TOML file, read once.
+
+With nothing set, customshop runs *embedded*: everything lives under ``./var`` of the working
+directory (or ``CUSTOMSHOP_DATA_DIR``), so two working directories never share state. The TOML file
+is ``CUSTOMSHOP_CONFIG`` when set, else ``./customshop.toml`` when present; its keys are the
+variable names without the prefix, in lower case. Environment variables win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+from customshop.domain.money import MAX_AMOUNT, is_currency
+
+PREFIX = "CUSTOMSHOP_"
+#: Variables that steer loading itself rather than being settings.
+_META = {"CUSTOMSHOP_CONFIG"}
+
+NonNegativeMoney = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used; the message names the variable."""
+
+
+class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    data_dir: str = "var"
+    database_url: str | None = None
+    redis_url: str | None = None
+    storage_url: str | None = None
+    currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] = "USD"
+    tax_rate_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 0
+    shipping_flat: NonNegativeMoney = 0
+    shipping_per_extra_item: NonNegativeMoney = 0
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    paypal_client_id: str | None = None
+    paypal_client_secret: str | None = None
+    paypal_api_base: str | None = None
+    paypal_webhook_id: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "customshop <shop@localhost>"
+    fulfillment_url: str | None = None
+    fulfillment_secret: str | None = None
+    test_payments_enabled: bool | None = None
+    rate_limit_enabled: bool = True
+    webhook_allow_private_networks: bool = False
+    webhook_retry_schedule: tuple[Annotated[int, msgspec.Meta(ge=0)], ...] = (
+        5,
+        300,
+        1800,
+        7200,
+        18000,
+        36000,
+        36000,
+    )
+    log_level: Annotated[str, msgspec.Meta(pattern="^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+
+    def __post_init__(self) -> None:
+        if not is_currency(self.currency):
+            raise ValueError(f"CUSTOMSHOP_CURRENCY {self.currency!r} is not an ISO 4217 currency code")
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the database is the embedded SQLite default."""
+        return self.database_url is None
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_path / 'customshop.db'}"
+
+    @property
+    def test_payments(self) -> bool:
+        """The ``test`` payment provider is on when asked, and by default only when embedded."""
+        return self.embedded if self.test_payments_enabled is None else self.test_payments_enabled
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+        """Read the settings from ``environ`` (default ``os.environ``) and the optional TOML file.
+
+        Raises:
+            SettingsError: an unknown ``CUSTOMSHOP_*`` variable (a typo must not be silently ignored),
+                an unreadable file, or a value of the wrong type or range.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        config_path = env.get("CUSTOMSHOP_CONFIG")
+        path = Path(config_path) if config_path else (cwd or Path.cwd()) / "customshop.toml"
+        if config_path or path.is_file():
+            try:
+                values.update(tomllib.loads(path.read_text("utf-8")))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise SettingsError(f"cannot read the configuration file {path}: {exc}") from None
+        fields = {field.name: field for field in msgspec.structs.fields(cls)}
+        unknown = [key for key in values if key not in fields]
+        if unknown:
+            raise SettingsError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+        for name, raw in env.items():
+            if not name.startswith(PREFIX) or name in _META:
+                continue
+            key = name[len(PREFIX) :].lower()
+            if key not in fields:
+                raise SettingsError(f"{name} is not a customshop setting")
+            if raw == "":
+                continue  # an empty variable means "not set"
+            if key == "webhook_retry_schedule":
+                values[key] = [part.strip() for part in raw.split(",") if part.strip()]
+            else:
+                values[key] = raw
+        try:
+            return msgspec.convert(values, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(_explain(str(exc))) from None
+
+
+def _explain(message: str) -> str:
+    text, _, where = message.partition(" - at `$.")
+    if where:
+        field = where.split("`")[0].split(".")[0].split("[")[0]
+        return f"{PREFIX}{field.upper()}: {text}"
+    return text

@@ -1,0 +1,158 @@
+"""Integration fixtures: real PostgreSQL and SQLite databases, migrated with the shipped migrations.
+
+PostgreSQL is the server on 127.0.0.1:5432 (``TEST_POSTGRES_URL`` overrides it); each test session
+creates databases of its own and drops them at the end. When the server is unreachable every test
+that needs it fails with one line saying so; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from customshop.adapters.sqlalchemy import migrate
+from customshop.adapters.sqlalchemy.engine import create_engine
+from customshop.adapters.sqlalchemy.tables import metadata
+from customshop.entrypoints.container import Container, build_container
+from customshop.entrypoints.http.app import create_app
+from customshop.entrypoints.settings import Settings
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+CUSTOMSHOP = str(Path(sys.executable).with_name("customshop"))
+
+
+def postgres_or_fail() -> None:
+    try:
+        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        pytest.fail(f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL}: {reason}", pytrace=False)
+
+
+class PostgresDatabases:
+    """Creates throw-away databases on the test server and drops them all at the end."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def create(self) -> str:
+        postgres_or_fail()
+        name = f"customshop_test_{os.getpid()}_{secrets.token_hex(4)}"
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            for name in self.created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    databases = PostgresDatabases()
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_databases: PostgresDatabases) -> str:
+    """An empty (unmigrated) PostgreSQL database for this test."""
+    return postgres_databases.create()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    backend: str, postgres_databases: PostgresDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A migrated database of the session's current backend, shared by the tests of that backend."""
+    if backend == "postgresql":
+        return postgres_databases.create()
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'customshop.db'}"
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    await migrate.upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def clean_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The shared engine, its tables emptied before the test."""
+    async with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(sa.delete(table))
+    return engine
+
+
+@pytest.fixture
+def settings(database_url: str, clean_engine: AsyncEngine, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=str(tmp_path / "var"))
+
+
+@pytest.fixture
+def container(settings: Settings, clean_engine: AsyncEngine) -> Container:
+    container = build_container(settings)
+    container.engine.override(clean_engine)
+    return container
+
+
+@pytest.fixture
+async def client(container: Container) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    app = create_app(container)
+    # The engine belongs to the session; the app must not dispose of it on shutdown.
+    app.on_shutdown.clear()
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
+
+
+async def make_key(container: Container, *scopes: str) -> str:
+    _, secret = await container.access().create("test", list(scopes) or ["admin"])
+    return secret
+
+
+@pytest.fixture
+async def admin(container: Container) -> dict[str, str]:
+    """Headers carrying a fresh key with the admin scope."""
+    return {"X-API-Key": await make_key(container, "admin")}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """An environment for running ``customshop`` in a subprocess: no inherited CUSTOMSHOP_* variables,
+    data under the test's own folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMSHOP_")}
+    env["CUSTOMSHOP_DATA_DIR"] = str(tmp_path / "var")
+    env["PATH"] = f"{Path(CUSTOMSHOP).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+assert shutil.which(CUSTOMSHOP), f"{CUSTOMSHOP} is not installed; run `make install`"
