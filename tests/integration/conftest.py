@@ -19,6 +19,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from litestar.testing import AsyncTestClient
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customshop.adapters.sqlalchemy import migrate
@@ -29,6 +31,8 @@ from customshop.entrypoints.http.app import create_app
 from customshop.entrypoints.settings import Settings
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+#: The Redis server of the tests; they use database numbers 11 to 13 of it and nothing else.
+REDIS_SERVER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 CUSTOMSHOP = str(Path(sys.executable).with_name("customshop"))
 
 
@@ -38,6 +42,23 @@ def postgres_or_fail() -> None:
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         pytest.fail(f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL}: {reason}", pytrace=False)
+
+
+def redis_or_fail(db: int) -> str:
+    """The URL of Redis database ``db`` (emptied), or a one-line failure when Redis is unreachable."""
+    url = f"{REDIS_SERVER_URL}/{db}"
+    try:
+        with Redis.from_url(url, socket_connect_timeout=3) as client:
+            client.flushdb()
+    except RedisError as exc:
+        pytest.fail(f"Redis is unreachable at {REDIS_SERVER_URL}: {exc}", pytrace=False)
+    return url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """An empty Redis database of the tests' own (number 11)."""
+    return redis_or_fail(11)
 
 
 class PostgresDatabases:

@@ -10,11 +10,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import IO, Any, Generic, Protocol, Self, TypeVar
 
 from customshop.domain.access import ApiKey
 from customshop.domain.catalog import OptionSet, Product
-from customshop.domain.templates import Template
+from customshop.domain.customization import Asset, CustomizationSession, PreviewJob
+from customshop.domain.templates import Template, TemplateDefinition
+from customshop.domain.validation import Design
 
 T = TypeVar("T")
 
@@ -87,6 +89,10 @@ class TemplateRepository(Protocol):
 
     async def get_default(self, product_id: str) -> Template | None: ...
 
+    async def get(self, template_id: str) -> Template | None: ...
+
+    async def get_version(self, product_id: str, version: int) -> Template | None: ...
+
     async def count_for_product(self, product_id: str) -> int: ...
 
     async def clear_default(self, product_id: str) -> None:
@@ -118,6 +124,44 @@ class ApiKeyRepository(Protocol):
     async def revoke(self, key_id: str, at: datetime) -> None: ...
 
 
+class SessionRepository(Protocol):
+    """Guest customization sessions. Never commits."""
+
+    async def add(self, session: CustomizationSession) -> None: ...
+
+    async def get(self, session_id: str) -> CustomizationSession | None: ...
+
+    async def update(self, session: CustomizationSession) -> None: ...
+
+
+class AssetRepository(Protocol):
+    """Uploaded images' records (the files live in ``FileStorage``). Never commits."""
+
+    async def add(self, asset: Asset) -> None: ...
+
+    async def get(self, asset_id: str) -> Asset | None: ...
+
+    async def list_for_session(self, session_id: str) -> list[Asset]: ...
+
+
+class PreviewRepository(Protocol):
+    """Preview render jobs. Never commits."""
+
+    async def add(self, job: PreviewJob) -> None: ...
+
+    async def get(self, job_id: str) -> PreviewJob | None: ...
+
+    async def update(self, job: PreviewJob) -> None: ...
+
+    async def latest_for_design(self, design_hash: str) -> PreviewJob | None:
+        """The newest job of this design that is not failed, if any."""
+        ...
+
+    async def stalled(self, updated_before: datetime, limit: int) -> list[PreviewJob]:
+        """Queued or running jobs last updated before ``updated_before``, oldest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories.
 
@@ -130,6 +174,9 @@ class UnitOfWork(Protocol):
     option_sets: OptionSetRepository
     templates: TemplateRepository
     api_keys: ApiKeyRepository
+    sessions: SessionRepository
+    assets: AssetRepository
+    previews: PreviewRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -159,5 +206,99 @@ class Cache(Protocol):
     async def delete(self, *keys: str) -> None: ...
 
 
-class CacheUnavailable(Exception):
+class Unavailable(Exception):
+    """A backend the operation needs cannot be reached; trying again later may succeed."""
+
+
+class CacheUnavailable(Unavailable):
     """The cache backend cannot be reached."""
+
+
+class FileMissing(Exception):
+    """No file is stored under the key."""
+
+
+class StorageUnavailable(Unavailable):
+    """The storage backend cannot be reached."""
+
+
+class FileStorage(Protocol):
+    """Files by key (``assets/…``, ``previews/…``). Keys are relative paths of ``[A-Za-z0-9._/-]``.
+
+    ``put`` replaces any file under the key; ``get`` raises ``FileMissing``; a backend that cannot be
+    reached raises ``StorageUnavailable``.
+    """
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    async def get(self, key: str) -> bytes: ...
+
+    async def exists(self, key: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SanitizedImage:
+    """An uploaded image re-encoded without metadata, its EXIF orientation applied."""
+
+    content_type: str
+    width: int
+    height: int
+    data: bytes
+
+
+class UnsupportedImage(Exception):
+    """The upload is not an image customshop accepts. ``code`` is one of ``unsupported_type``,
+    ``undecodable``, ``decompression_bomb``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ImageProcessor(Protocol):
+    """Judges and cleans uploaded images (CPU-bound: call it from a worker thread)."""
+
+    def sanitize(self, upload: IO[bytes]) -> SanitizedImage:
+        """The image in ``upload``, its type judged from the bytes (never the file name).
+
+        Raises:
+            UnsupportedImage: not PNG, JPEG or WebP; corrupt; or so many pixels that decoding it
+                would be a decompression bomb.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RenderRequest:
+    """Everything a rendering needs: the template, the checked design, the bytes of each image it
+    names (by asset id), the labels of chosen option codes (by zone id), and the size of the longest
+    side of the output in pixels (the canvas is scaled to it, keeping its proportions)."""
+
+    definition: TemplateDefinition
+    design: Design
+    images: Mapping[str, bytes]
+    option_labels: Mapping[str, tuple[str, ...]]
+    longest_side: int
+
+
+class Renderer(Protocol):
+    """Draws a design. CPU-bound: call it from a worker thread."""
+
+    def render(self, request: RenderRequest) -> bytes:
+        """The design as PNG bytes."""
+        ...
+
+
+class JobQueue(Protocol):
+    """Runs named jobs with JSON payloads outside the request, at least once.
+
+    ``enqueue`` returns once the job is accepted (durably, for a networked queue); a backend that
+    cannot be reached raises ``QueueUnavailable``.
+    """
+
+    async def enqueue(self, job: str, payload: Mapping[str, Any], *, job_id: str) -> None: ...
+
+
+class QueueUnavailable(Unavailable):
+    """The job queue cannot be reached."""

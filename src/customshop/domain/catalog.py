@@ -65,7 +65,7 @@ class Product:
         problems: list[Violation] = []
         if not self.name.strip() or len(self.name) > NAME_MAX:
             problems.append(Violation("name", "invalid_length", f"name must be 1 to {NAME_MAX} characters"))
-        if len(self.slug) > SLUG_MAX or not _SLUG_RE.match(self.slug):
+        if len(self.slug) > SLUG_MAX or not _SLUG_RE.fullmatch(self.slug):
             problems.append(
                 Violation(
                     "slug", "invalid_format", "slug must be lower-case letters and digits joined by '-'"
@@ -133,7 +133,7 @@ class OptionSet:
         seen: set[str] = set()
         for index, option in enumerate(self.options):
             where = f"options[{index}]"
-            if not _OPTION_CODE_RE.match(option.code):
+            if not _OPTION_CODE_RE.fullmatch(option.code):
                 problems.append(
                     Violation(
                         f"{where}.code",

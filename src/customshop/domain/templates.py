@@ -309,7 +309,7 @@ class _Object:
         value, absent = self._get(key, default, None)
         if value is _MISSING:
             return absent
-        if not isinstance(value, str) or not _COLOR_RE.match(value):
+        if not isinstance(value, str) or not _COLOR_RE.fullmatch(value):
             self.fail(key, "invalid_color", f"{key} must be a colour written #rrggbb")
             return None
         return value.lower()
@@ -394,7 +394,7 @@ def _font_checker(zone: _Object) -> Callable[[str], str | None]:
 
 def _color_checker(zone: _Object, key: str) -> Callable[[str], str | None]:
     def check(color: str) -> str | None:
-        if not _COLOR_RE.match(color):
+        if not _COLOR_RE.fullmatch(color):
             zone.fail(key, "invalid_color", f"{color!r} in {key} is not a colour written #rrggbb")
             return None
         return color.lower()
@@ -415,9 +415,10 @@ def _type_checker(zone: _Object) -> Callable[[str], str | None]:
 
 
 def _text_zone(z: _Object, zone_id: str, label: str, required: bool, canvas: Canvas | None) -> TextZone:
+    before = len(z.problems)
     min_length = z.integer("min_length", 0, TEXT_LENGTH_LIMIT, default=0)
     max_length = z.integer("max_length", 1, TEXT_LENGTH_LIMIT, default=DEFAULT_TEXT_MAX_LENGTH, fallback=1)
-    if min_length > max_length:
+    if len(z.problems) == before and min_length > max_length:  # compare only lengths that were valid
         z.fail("min_length", "min_exceeds_max", f"min_length {min_length} exceeds max_length {max_length}")
     return TextZone(
         id=zone_id,
@@ -491,7 +492,7 @@ def _option_zone(
         high = z.integer("max", 0, count, default=count, fallback=count)
         if low > high:
             z.fail("min", "min_exceeds_max", f"min {low} exceeds max {high}")
-    else:
+    elif type(z.raw.get("multiple", False)) is bool:  # a malformed `multiple` is reported already
         for key in ("min", "max"):
             if key in z.raw:
                 z.fail(key, "needs_multiple", f"{key} applies only when multiple is true")
@@ -521,10 +522,10 @@ def _zone(
         problems.append(Violation(where, "invalid_type", f"zone {index} must be an object"))
         return None
     zone_id = raw.get("id")
-    good_id = isinstance(zone_id, str) and bool(_ZONE_ID_RE.match(zone_id))
+    good_id = isinstance(zone_id, str) and bool(_ZONE_ID_RE.fullmatch(zone_id))
     named = zone_id if good_id and isinstance(zone_id, str) else None
     raw_type = raw.get("type")
-    kind = ZoneKind(raw_type) if raw_type in _ZONE_KINDS else None
+    kind = ZoneKind(raw_type) if isinstance(raw_type, str) and raw_type in _ZONE_KINDS else None
     z = _Object(raw, where, problems, _KEYS_BY_KIND[kind] if kind else frozenset(raw), named)
     if "id" not in raw:
         z.fail("id", "required", "every zone needs an id")

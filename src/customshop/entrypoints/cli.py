@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 from alembic.util.exc import CommandError
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -20,6 +21,7 @@ from customshop.domain.errors import DomainError, InvalidInput
 from customshop.entrypoints.container import Container, build_container, close
 from customshop.entrypoints.demo import seed_demo_catalog
 from customshop.entrypoints.settings import Settings, SettingsError
+from customshop.entrypoints.worker import WorkerNeedsRedis, work
 
 T = TypeVar("T")
 
@@ -113,6 +115,16 @@ def serve(
 
 
 @app.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="Stop once the queue is empty.")] = False,
+) -> None:
+    """Run jobs (preview renders) from Redis; needs CUSTOMSHOP_REDIS_URL."""
+    settings = _settings()
+    _run(_require_migrated)
+    work(settings, burst=burst)
+
+
+@app.command()
 def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Migrate the database, seed a demo catalog, print an admin key, and serve."""
 
@@ -144,7 +156,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     out.print(f"database at revision {_run(work)}")
 
 
-@db_app.command("downgrade")
+# A relative target such as -1 is an argument, not an unknown option.
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
 def db_downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision: -1 is one step, base is empty.")] = "-1",
 ) -> None:
@@ -209,7 +222,11 @@ def apikey_list() -> None:
             key.created_at.strftime("%Y-%m-%d %H:%M"),
             key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "",
         )
-    out.print(table)
+    if out.is_terminal:
+        out.print(table)
+    else:  # piped or redirected: whole values at the table's natural width, not cut to 80 columns
+        width = Measurement.get(out, out.options.update_width(1_000), table).maximum
+        Console(highlight=False, soft_wrap=True, width=width).print(table)
 
 
 @apikey_app.command("revoke")
@@ -229,7 +246,7 @@ def describe(exc: BaseException) -> str:
             return "; ".join(f"{v.field}: {v.message}" for v in exc.violations) or exc.message
         case DomainError():
             return exc.message
-        case CliError() | SettingsError() | UnsupportedDatabase():
+        case CliError() | SettingsError() | UnsupportedDatabase() | WorkerNeedsRedis():
             return str(exc)
         case CommandError():
             return f"migration: {exc}"

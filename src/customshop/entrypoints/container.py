@@ -1,20 +1,41 @@
 """The composition root: the one place that chooses adapters, from the settings.
 
 Nothing here runs at import time; ``build_container(settings)`` makes a container, engines and
-clients are created on first use, and ``close(container)`` releases them.
+clients are created on first use, and ``close(container)`` releases them. With
+``CUSTOMSHOP_REDIS_URL`` set, jobs go to rq (run by ``customshop worker``); without it they run
+inside the serving process.
 """
 
 from __future__ import annotations
 
-from dependency_injector import containers, providers
+from datetime import timedelta
+from functools import partial
+from typing import Any
 
+from dependency_injector import containers, providers
+from redis import Redis
+
+from customshop.adapters.imaging.render import PillowRenderer
+from customshop.adapters.imaging.sanitize import PillowImageProcessor
+from customshop.adapters.jobs.inprocess import InProcessJobQueue
+from customshop.adapters.jobs.rq import RqJobQueue
 from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
 from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
+from customshop.adapters.storage.factory import storage_from_url
 from customshop.adapters.system import SystemClock, UuidV7Ids
 from customshop.application.access import AccessKeys
 from customshop.application.catalog import Catalog
+from customshop.application.customization import Customization
+from customshop.entrypoints.jobs import run_job
 from customshop.entrypoints.settings import Settings
+
+#: The function rq workers call (see ``entrypoints/worker.py``).
+WORKER_ENTRYPOINT = "customshop.entrypoints.worker.run_job"
+
+
+def _seconds(value: int) -> timedelta:
+    return timedelta(seconds=value)
 
 
 class Container(containers.DeclarativeContainer):
@@ -24,15 +45,48 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(UuidV7Ids)
     engine = providers.Singleton(create_engine, settings.provided.resolved_database_url)
     uow = providers.Factory(SqlUnitOfWork, engine=engine)
+    storage = providers.Singleton(
+        storage_from_url, settings.provided.storage_url, settings.provided.storage_root
+    )
+    images = providers.Singleton(PillowImageProcessor)
+    renderer = providers.Singleton(PillowRenderer)
+    redis = providers.Singleton(Redis.from_url, settings.provided.redis_url)
+    #: Runs a job by name inside this process (set by ``build_container``, which knows the container).
+    job_runner: providers.Dependency[Any] = providers.Dependency()
+    queue = providers.Selector(
+        settings.provided.queue_backend,
+        rq=providers.Singleton(
+            RqJobQueue,
+            redis=redis,
+            entrypoint=WORKER_ENTRYPOINT,
+            job_timeout=settings.provided.render_timeout_seconds,
+        ),
+        inprocess=providers.Singleton(InProcessJobQueue, dispatch=job_runner),
+    )
 
     catalog = providers.Singleton(
         Catalog, uow=uow.provider, clock=clock, ids=ids, default_currency=settings.provided.currency
     )
     access = providers.Singleton(AccessKeys, uow=uow.provider, clock=clock, ids=ids)
+    customization = providers.Singleton(
+        Customization,
+        uow=uow.provider,
+        clock=clock,
+        ids=ids,
+        storage=storage,
+        images=images,
+        renderer=renderer,
+        queue=queue,
+        session_ttl=providers.Callable(_seconds, settings.provided.session_ttl_seconds),
+        render_timeout=providers.Callable(_seconds, settings.provided.render_timeout_seconds),
+        preview_side=settings.provided.preview_size,
+    )
 
 
 def build_container(settings: Settings) -> Container:
-    return Container(settings=settings)
+    container = Container(settings=settings)
+    container.job_runner.override(providers.Object(partial(run_job, container)))
+    return container
 
 
 def use_memory_storage(container: Container, store: MemoryStore | None = None) -> MemoryStore:
@@ -44,5 +98,7 @@ def use_memory_storage(container: Container, store: MemoryStore | None = None) -
 
 async def close(container: Container) -> None:
     """Dispose of the pooled connections (making an engine connects nothing, so this is cheap even
-    when none was used)."""
+    when none was used) and of the Redis client when there is one."""
     await container.engine().dispose()
+    if container.settings().redis_url:
+        container.redis().close()

@@ -61,6 +61,12 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
         36000,
         36000,
     )
+    #: How long a guest's design session lives after its last change.
+    session_ttl_seconds: Annotated[int, msgspec.Meta(ge=60)] = 7 * 24 * 3600
+    #: How long one render may take before it is stopped and retried.
+    render_timeout_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 60
+    #: The longest side of preview images, in pixels.
+    preview_size: Annotated[int, msgspec.Meta(ge=100, le=4000)] = 1000
     log_level: Annotated[str, msgspec.Meta(pattern="^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
 
     def __post_init__(self) -> None:
@@ -79,6 +85,16 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_path / 'customshop.db'}"
+
+    @property
+    def queue_backend(self) -> str:
+        """``rq`` with Redis configured, else ``inprocess``."""
+        return "rq" if self.redis_url else "inprocess"
+
+    @property
+    def storage_root(self) -> Path:
+        """Where the embedded file storage keeps files."""
+        return self.data_path / "storage"
 
     @property
     def test_payments(self) -> bool:

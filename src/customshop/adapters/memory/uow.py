@@ -9,9 +9,15 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
+from customshop.adapters.memory.customization import (
+    MemoryAssetRepository,
+    MemoryPreviewRepository,
+    MemorySessionRepository,
+)
 from customshop.application.ports import Page
 from customshop.domain.access import ApiKey
 from customshop.domain.catalog import OptionSet, Product
+from customshop.domain.customization import Asset, CustomizationSession, PreviewJob
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
 from customshop.domain.templates import Template
 
@@ -34,12 +40,20 @@ class MemoryStore:
     option_sets: dict[str, OptionSet] = field(default_factory=dict)
     templates: dict[str, Template] = field(default_factory=dict)
     api_keys: dict[str, ApiKey] = field(default_factory=dict)
+    sessions: dict[str, CustomizationSession] = field(default_factory=dict)
+    assets: dict[str, Asset] = field(default_factory=dict)
+    previews: dict[str, PreviewJob] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    #: The collections a unit of work copies and publishes.
+    COLLECTIONS = ("products", "option_sets", "templates", "api_keys", "sessions", "assets", "previews")
+
     def copy(self) -> MemoryStore:
-        return MemoryStore(
-            dict(self.products), dict(self.option_sets), dict(self.templates), dict(self.api_keys), self.lock
-        )
+        return MemoryStore(lock=self.lock, **{name: dict(getattr(self, name)) for name in self.COLLECTIONS})
+
+    def publish(self, work: MemoryStore) -> None:
+        for name in self.COLLECTIONS:
+            setattr(self, name, dict(getattr(work, name)))
 
 
 class MemoryProductRepository:
@@ -56,7 +70,8 @@ class MemoryProductRepository:
 
     async def update(self, product: Product) -> None:
         self._check_slug(product)
-        self._state.products[product.id] = product
+        if product.id in self._state.products:  # like SQL UPDATE: an unknown id changes nothing
+            self._state.products[product.id] = product
 
     async def get(self, product_id: str) -> Product | None:
         return self._state.products.get(product_id)
@@ -74,7 +89,8 @@ class MemoryOptionSetRepository:
         self._state.option_sets[option_set.id] = option_set
 
     async def update(self, option_set: OptionSet) -> None:
-        self._state.option_sets[option_set.id] = option_set
+        if option_set.id in self._state.option_sets:  # like SQL UPDATE: an unknown id changes nothing
+            self._state.option_sets[option_set.id] = option_set
 
     async def delete(self, option_set_id: str) -> None:
         self._state.option_sets.pop(option_set_id, None)
@@ -109,6 +125,12 @@ class MemoryTemplateRepository:
 
     async def get_default(self, product_id: str) -> Template | None:
         return next((t for t in self._of(product_id) if t.is_default), None)
+
+    async def get(self, template_id: str) -> Template | None:
+        return self._state.templates.get(template_id)
+
+    async def get_version(self, product_id: str, version: int) -> Template | None:
+        return next((t for t in self._of(product_id) if t.version == version), None)
 
     async def count_for_product(self, product_id: str) -> int:
         return len(self._of(product_id))
@@ -173,6 +195,9 @@ class MemoryUnitOfWork:
         self.option_sets = MemoryOptionSetRepository(self._work)
         self.templates = MemoryTemplateRepository(self._work)
         self.api_keys = MemoryApiKeyRepository(self._work)
+        self.sessions = MemorySessionRepository(self._work)
+        self.assets = MemoryAssetRepository(self._work)
+        self.previews = MemoryPreviewRepository(self._work)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
@@ -186,10 +211,7 @@ class MemoryUnitOfWork:
         self._store.lock.release()
 
     async def commit(self) -> None:
-        self._store.products = dict(self._work.products)
-        self._store.option_sets = dict(self._work.option_sets)
-        self._store.templates = dict(self._work.templates)
-        self._store.api_keys = dict(self._work.api_keys)
+        self._store.publish(self._work)
 
     async def rollback(self) -> None:
         self._work = self._store.copy()

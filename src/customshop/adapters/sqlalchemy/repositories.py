@@ -3,7 +3,8 @@ with no ORM identity map or object graph on the hot read paths."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,22 @@ from customshop.domain.access import ApiKey, Scope
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
 from customshop.domain.templates import Template, load_definition
+
+
+@asynccontextmanager
+async def _guarded(conn: AsyncConnection) -> AsyncIterator[None]:
+    """Scope a write whose ``IntegrityError`` becomes a domain error, so the unit of work goes on.
+
+    PostgreSQL aborts the whole transaction when a statement fails (everything after it, ``commit()``
+    included, would be refused or silently rolled back); a savepoint confines the failure to the
+    statement. SQLite already undoes only the failed statement, and pysqlite's savepoints would end
+    a transaction it has not begun yet, so it runs the statement as is.
+    """
+    if conn.dialect.name == "postgresql":
+        async with conn.begin_nested():
+            yield
+    else:
+        yield
 
 
 def _page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]:
@@ -71,16 +88,22 @@ class SqlProductRepository:
     async def add(self, product: Product) -> None:
         await self._check_slug(product)
         try:
-            await self._conn.execute(t.products.insert().values(id=product.id, **_product_values(product)))
+            async with _guarded(self._conn):
+                await self._conn.execute(
+                    t.products.insert().values(id=product.id, **_product_values(product))
+                )
         except IntegrityError:
             raise DuplicateSlug(f"another product already uses the slug {product.slug!r}") from None
 
     async def update(self, product: Product) -> None:
         await self._check_slug(product)
         try:
-            await self._conn.execute(
-                t.products.update().where(t.products.c.id == product.id).values(**_product_values(product))
-            )
+            async with _guarded(self._conn):
+                await self._conn.execute(
+                    t.products.update()
+                    .where(t.products.c.id == product.id)
+                    .values(**_product_values(product))
+                )
         except IntegrityError:
             raise DuplicateSlug(f"another product already uses the slug {product.slug!r}") from None
 
@@ -193,16 +216,17 @@ class SqlTemplateRepository:
         if exists is not None:
             raise DuplicateTemplateVersion(f"version {template.version} of this product exists already")
         try:
-            await self._conn.execute(
-                t.templates.insert().values(
-                    id=template.id,
-                    product_id=template.product_id,
-                    version=template.version,
-                    definition=template.definition.to_dict(),
-                    is_default=template.is_default,
-                    created_at=template.created_at,
+            async with _guarded(self._conn):
+                await self._conn.execute(
+                    t.templates.insert().values(
+                        id=template.id,
+                        product_id=template.product_id,
+                        version=template.version,
+                        definition=template.definition.to_dict(),
+                        is_default=template.is_default,
+                        created_at=template.created_at,
+                    )
                 )
-            )
         except IntegrityError:
             raise Conflict("this product's templates were changed concurrently; try again") from None
         set_ids = template.definition.option_set_ids
@@ -211,6 +235,22 @@ class SqlTemplateRepository:
                 t.template_option_sets.insert(),
                 [{"template_id": template.id, "option_set_id": set_id} for set_id in sorted(set_ids)],
             )
+
+    async def get(self, template_id: str) -> Template | None:
+        row = (
+            await self._conn.execute(sa.select(t.templates).where(t.templates.c.id == template_id))
+        ).first()
+        return _template(row) if row else None
+
+    async def get_version(self, product_id: str, version: int) -> Template | None:
+        row = (
+            await self._conn.execute(
+                sa.select(t.templates).where(
+                    t.templates.c.product_id == product_id, t.templates.c.version == version
+                )
+            )
+        ).first()
+        return _template(row) if row else None
 
     async def get_default(self, product_id: str) -> Template | None:
         row = (

@@ -108,3 +108,49 @@ api_keys = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("revoked_at", UtcDateTime, nullable=True),
 )
+
+# -- customization ---------------------------------------------------------------------------------
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    #: SHA-256 of the guest's session key: the only link between a guest and what it owns.
+    sa.Column("guest", sa.String(64), nullable=False, index=True),
+    sa.Column("product_id", ID, sa.ForeignKey("products.id"), nullable=False),
+    sa.Column("template_id", ID, sa.ForeignKey("templates.id"), nullable=False),
+    sa.Column("template_version", sa.Integer, nullable=False),
+    sa.Column("options", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+assets = sa.Table(
+    "assets",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("session_id", ID, sa.ForeignKey("sessions.id"), nullable=False, index=True),
+    sa.Column("content_type", sa.String(40), nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("storage_key", sa.String(300), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+preview_jobs = sa.Table(
+    "preview_jobs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("session_id", ID, sa.ForeignKey("sessions.id"), nullable=False),
+    sa.Column("design_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("storage_key", sa.String(300), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index("ix_preview_jobs_status_updated_at", "status", "updated_at"),
+)

@@ -7,6 +7,11 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from customshop.adapters.sqlalchemy.customization import (
+    SqlAssetRepository,
+    SqlPreviewRepository,
+    SqlSessionRepository,
+)
 from customshop.adapters.sqlalchemy.repositories import (
     SqlApiKeyRepository,
     SqlOptionSetRepository,
@@ -24,6 +29,9 @@ class SqlUnitOfWork:
     option_sets: SqlOptionSetRepository
     templates: SqlTemplateRepository
     api_keys: SqlApiKeyRepository
+    sessions: SqlSessionRepository
+    assets: SqlAssetRepository
+    previews: SqlPreviewRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -36,6 +44,9 @@ class SqlUnitOfWork:
         self.option_sets = SqlOptionSetRepository(conn)
         self.templates = SqlTemplateRepository(conn)
         self.api_keys = SqlApiKeyRepository(conn)
+        self.sessions = SqlSessionRepository(conn)
+        self.assets = SqlAssetRepository(conn)
+        self.previews = SqlPreviewRepository(conn)
         return self
 
     async def __aexit__(

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -19,7 +20,9 @@ from customshop.entrypoints.container import Container, build_container, close
 from customshop.entrypoints.http.body import RequestBodyPlugin
 from customshop.entrypoints.http.controllers.health import HealthController
 from customshop.entrypoints.http.controllers.optionsets import OptionSetController
+from customshop.entrypoints.http.controllers.previews import PreviewController
 from customshop.entrypoints.http.controllers.products import ProductController
+from customshop.entrypoints.http.controllers.sessions import SessionController
 from customshop.entrypoints.http.controllers.templates import TemplateController
 from customshop.entrypoints.http.errors import EXCEPTION_HANDLERS
 from customshop.entrypoints.http.params import API_KEY_HEADER
@@ -53,6 +56,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
     Also the factory ``customshop serve`` hands to granian, one call per worker process.
     """
     container = container or build_container(Settings.load())
+    settings: Settings = container.settings()
 
     async def freeze_startup_objects(_: Litestar) -> None:
         # Everything alive now (modules, app, routes) lives as long as the process: moving it out of
@@ -64,9 +68,17 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
         await close(container)
 
     app = Litestar(
-        route_handlers=[ProductController, TemplateController, OptionSetController, HealthController],
+        route_handlers=[
+            ProductController,
+            TemplateController,
+            OptionSetController,
+            SessionController,
+            PreviewController,
+            HealthController,
+        ],
         dependencies={
             "catalog": _bridge(container.catalog),
+            "customization": _bridge(container.customization),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[RequestBodyPlugin()],
@@ -89,6 +101,11 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
                     )
                 }
             ),
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            # Unexpected errors are logged once, with their traceback, by the error border.
+            log_exceptions="never",
         ),
         debug=False,
     )

@@ -46,7 +46,12 @@ _AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _NAMED_FIELD = re.compile(r"field `(?P<name>[^`]+)`")
 
 
+def _field(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
 def _join(path: str, suffix: str) -> str:
+    """``path`` extended by a msgspec location suffix (``.name``, ``[0]``...)."""
     if not suffix:
         return path or "body"
     if suffix.startswith("["):
@@ -63,7 +68,7 @@ def violation_from_msgspec(message: str, path: str) -> Violation:
         path = _join(path, at.group("path"))
     code = next((code for pattern, code in _CODES if pattern.search(text)), "invalid")
     if code in ("required", "unknown_field") and (named := _NAMED_FIELD.search(text)):
-        path = _join(path, named.group("name"))
+        path = _field(path, named.group("name"))
         text = "this field is required" if code == "required" else "this field is not accepted here"
     return Violation(path or "body", code, text)
 
@@ -110,13 +115,13 @@ def _check_struct(struct: type[msgspec.Struct], value: dict[str, Any], path: str
     fields = {field.encode_name: field for field in msgspec.structs.fields(struct)}
     for key in value:
         if key not in fields:
-            yield Violation(_join(path, key), "unknown_field", "this field is not accepted here")
+            yield Violation(_field(path, key), "unknown_field", "this field is not accepted here")
     for name, field in fields.items():
         if name not in value:
             if field.required:
-                yield Violation(_join(path, name), "required", "this field is required")
+                yield Violation(_field(path, name), "required", "this field is required")
             continue
-        yield from _check_value(field.type, value[name], _join(path, name))
+        yield from _check_value(field.type, value[name], _field(path, name))
 
 
 def decode_body(model: type[S], raw: bytes) -> S:

@@ -18,6 +18,7 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from customshop.application.ports import Unavailable
 from customshop.domain.errors import (
     AccessDenied,
     Conflict,
@@ -99,6 +100,11 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
     return handle_unexpected(request, exc)
 
 
+def handle_unavailable(request: Request[Any, Any, Any], exc: Unavailable) -> Response[Problem]:
+    log.warning("dependency unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(503, str(exc) or "A service this request needs is unavailable.")
+
+
 def handle_validation_exception(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[Problem]:
@@ -131,6 +137,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: handle_domain_error,
+    Unavailable: handle_unavailable,
     ValidationException: handle_validation_exception,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,

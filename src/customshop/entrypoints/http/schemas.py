@@ -4,12 +4,13 @@ to and from domain objects. Limits come from the domain's constants so they cann
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
 from customshop.application.catalog import OptionSetInput, ProductInput, TemplateInput
+from customshop.application.customization import SessionView
 from customshop.domain.catalog import (
     DESCRIPTION_MAX,
     LABEL_MAX,
@@ -25,7 +26,9 @@ from customshop.domain.catalog import (
     OptionSet,
     Product,
 )
+from customshop.domain.customization import Asset, PreviewJob, PreviewStatus
 from customshop.domain.money import MAX_AMOUNT
+from customshop.domain.pricing import DesignQuote
 from customshop.domain.templates import Template
 from customshop.entrypoints.http.body import RequestBody
 
@@ -262,3 +265,118 @@ class OptionSetRead(msgspec.Struct):
 class OptionSetList(msgspec.Struct):
     items: list[OptionSetRead]
     next_cursor: Cursor
+
+
+# -- customization ---------------------------------------------------------------------------------
+
+DesignOptions = Annotated[
+    dict[str, Any],
+    Meta(
+        description=(
+            'Zone id → value. Text: `{text, font?, color?}`; image: `{asset_id}`; colour: `"#rrggbb"`; '
+            "option: a code, or a list of codes for a multiple-choice zone. `null` clears a zone."
+        ),
+        examples=[
+            {
+                "front_text": {"text": "Happy birthday", "font": "Serif", "color": "#000000"},
+                "body_color": "#c0392b",
+                "size": "L",
+            }
+        ],
+    ),
+]
+
+
+class SessionCreate(RequestBody):
+    product_id: ResourceId
+    template_version: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None
+
+
+class SessionUpdate(RequestBody):
+    options: DesignOptions
+
+
+class PriceComponentOut(msgspec.Struct):
+    zone_id: str
+    code: str | None
+    label: str
+    amount: int
+
+
+class PriceOut(msgspec.Struct):
+    """A live quote: `unit_price = base_price + Σ components.amount`, never below zero."""
+
+    currency: str
+    base_price: int
+    components: list[PriceComponentOut]
+    unit_price: int
+
+    @classmethod
+    def of(cls, quote: DesignQuote) -> PriceOut:
+        return cls(
+            quote.currency,
+            quote.base_price,
+            [PriceComponentOut(c.zone_id, c.code, c.label, c.amount) for c in quote.components],
+            quote.unit_price,
+        )
+
+
+class SessionRead(msgspec.Struct):
+    session_id: str
+    product_id: str
+    template_id: str
+    template_version: int
+    options: DesignOptions
+    price: PriceOut
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    #: The guest's session key; sent back only by `POST /sessions`.
+    session_key: str | None = None
+
+    @classmethod
+    def of(cls, view: SessionView, session_key: str | None = None) -> SessionRead:
+        s = view.session
+        return cls(
+            session_id=s.id,
+            product_id=s.product_id,
+            template_id=s.template_id,
+            template_version=s.template_version,
+            options=s.options,
+            price=PriceOut.of(view.quote),
+            created_at=s.created_at,
+            updated_at=s.updated_at,
+            expires_at=s.expires_at,
+            session_key=session_key,
+        )
+
+
+class AssetRead(msgspec.Struct):
+    asset_id: str
+    content_type: str
+    width: int
+    height: int
+    bytes: int
+
+    @classmethod
+    def of(cls, asset: Asset) -> AssetRead:
+        return cls(asset.id, asset.content_type, asset.width, asset.height, asset.bytes)
+
+
+class PreviewRead(msgspec.Struct):
+    job_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    #: Where the PNG is served, once `done`.
+    url: str | None = None
+    #: Why the last attempt failed (set while retrying, and when `failed`).
+    error: str | None = None
+
+    @classmethod
+    def of(cls, job: PreviewJob) -> PreviewRead:
+        done = job.status is PreviewStatus.DONE
+        return cls(
+            job_id=job.id,
+            status=job.status.value,
+            url=f"/previews/{job.id}/image" if done else None,
+            error=None if done else job.error,
+        )

@@ -1,0 +1,46 @@
+"""Jobs run as tasks of the serving process's own event loop (the embedded default)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+log = logging.getLogger("customshop.jobs")
+
+Dispatch = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+
+
+class InProcessJobQueue:
+    """Implements ``JobQueue`` by running each job as an asyncio task in this process.
+
+    Nothing is persisted here: a job enqueued by a process that dies before running it is recovered
+    by the use case that owns it (its record in the database says it is still waiting). A job that
+    raises is logged; retrying is the use case's decision.
+    """
+
+    def __init__(self, dispatch: Dispatch) -> None:
+        self._dispatch = dispatch
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def enqueue(self, job: str, payload: Mapping[str, Any], *, job_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(job, dict(payload), job_id), name=job_id)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, job: str, payload: dict[str, Any], job_id: str) -> None:
+        try:
+            await self._dispatch(job, payload)
+        except Exception:
+            log.exception("job %s (%s) failed", job_id, job)
+
+    async def drain(self) -> None:
+        """Wait for every job enqueued so far, and for the jobs they enqueue in turn."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    @property
+    def depth(self) -> int:
+        """Jobs enqueued and not yet finished."""
+        return len(self._tasks)

@@ -1,0 +1,133 @@
+"""Guest customization sessions, their uploaded images, and preview render jobs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from customshop.domain.errors import Conflict
+
+
+def hash_secret(secret: str) -> str:
+    """The stored form of a high-entropy secret (a guest's session key): hex SHA-256."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CustomizationSession:
+    """A guest's design of one product, pinned to the template version it started with.
+
+    ``guest`` is the hash of the guest's session key: the only link between a guest and what it owns.
+    ``options`` is the design in its JSON form (see ``validation.Design.to_dict``).
+    """
+
+    id: str
+    guest: str
+    product_id: str
+    template_id: str
+    template_version: int
+    options: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+
+    def is_live(self, now: datetime) -> bool:
+        return now < self.expires_at
+
+    def owned_by(self, guest: str | None) -> bool:
+        return guest is not None and guest == self.guest
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """An uploaded image, sanitized (orientation applied, metadata stripped) and stored.
+
+    ``bytes`` is the size of the upload as the guest sent it; ``sha256`` is the digest of the stored
+    (sanitized) file, which is what a rendered design depends on.
+    """
+
+    id: str
+    session_id: str
+    content_type: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
+    storage_key: str
+    created_at: datetime
+
+
+class PreviewStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+#: Attempts of one render before it is reported failed.
+MAX_RENDER_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewJob:
+    """A request to render a design. Jobs of identical designs share one rendered file
+    (``design_hash``), so a repeated request is answered from the first render.
+
+    Transitions: queued → running → done | failed, and running → queued to retry (after a failed
+    attempt, or when the worker running it disappeared).
+    """
+
+    id: str
+    session_id: str
+    design_hash: str
+    status: PreviewStatus
+    attempts: int
+    storage_key: str
+    created_at: datetime
+    updated_at: datetime
+    error: str | None = None
+
+    def start(self, now: datetime) -> PreviewJob:
+        if self.status is not PreviewStatus.QUEUED:
+            raise Conflict(f"preview {self.id} is {self.status}, not queued")
+        return replace(self, status=PreviewStatus.RUNNING, attempts=self.attempts + 1, updated_at=now)
+
+    def finish(self, now: datetime) -> PreviewJob:
+        return replace(self, status=PreviewStatus.DONE, error=None, updated_at=now)
+
+    def fail(self, reason: str, now: datetime) -> PreviewJob:
+        """After a failed attempt: queued again while attempts remain, else failed with the reason."""
+        if self.attempts < MAX_RENDER_ATTEMPTS:
+            return replace(self, status=PreviewStatus.QUEUED, error=reason, updated_at=now)
+        return replace(self, status=PreviewStatus.FAILED, error=reason, updated_at=now)
+
+    def is_stalled(self, now: datetime, timeout: timedelta) -> bool:
+        """Queued or running for longer than ``timeout`` without news: its runner is gone."""
+        return (
+            self.status in (PreviewStatus.QUEUED, PreviewStatus.RUNNING) and now - self.updated_at > timeout
+        )
+
+
+def design_hash(template_id: str, options: dict[str, Any], asset_digests: dict[str, str], size: str) -> str:
+    """A digest of everything a rendering depends on: the template version, the design, the content of
+    its images (not their ids: the same picture uploaded twice renders the same) and the output size.
+
+    ``asset_digests`` maps each asset id the design names to the digest of its stored file.
+    """
+
+    def content(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"asset_id"}:
+            return {"image": asset_digests.get(value["asset_id"], value["asset_id"])}
+        return value
+
+    canonical = json.dumps(
+        {"template": template_id, "options": {k: content(v) for k, v in options.items()}, "size": size},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,0 +1,59 @@
+"""Prices of designs: ``unit_price = base_price + Σ price_delta`` of the filled priced zones and of
+every chosen option, in the product's currency, in integer minor units.
+
+A zone counts as filled when the design holds a value for it: non-empty text, an image, a chosen
+colour (a colour zone's default, applied without being chosen, costs nothing), chosen options. A
+unit price never goes below zero, however large the discounts of negative deltas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from customshop.domain.catalog import OptionSet, Product
+from customshop.domain.templates import OptionZone, TemplateDefinition
+from customshop.domain.validation import Design
+
+
+@dataclass(frozen=True, slots=True)
+class PriceComponent:
+    """One priced part of a design: a filled zone (``code`` None) or a chosen option."""
+
+    zone_id: str
+    code: str | None
+    label: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class DesignQuote:
+    currency: str
+    base_price: int
+    components: tuple[PriceComponent, ...]
+    unit_price: int
+
+
+def quote_design(
+    product: Product, definition: TemplateDefinition, option_sets: Mapping[str, OptionSet], design: Design
+) -> DesignQuote:
+    """The unit price of ``design`` (already checked against ``definition``).
+
+    Zero-priced zones and options are listed too, so a storefront can show every choice.
+    """
+    components: list[PriceComponent] = []
+    for zone in definition.zones:
+        value = design.values.get(zone.id)
+        if value is None:
+            continue
+        if isinstance(zone, OptionZone):
+            option_set = option_sets.get(zone.option_set_id)
+            codes = value if isinstance(value, tuple) else (value,)
+            for code in codes:
+                option = option_set.option(code) if option_set and isinstance(code, str) else None
+                if option is not None:
+                    components.append(PriceComponent(zone.id, option.code, option.label, option.price_delta))
+        else:
+            components.append(PriceComponent(zone.id, None, zone.label, zone.price_delta))
+    total = product.base_price + sum(component.amount for component in components)
+    return DesignQuote(product.currency, product.base_price, tuple(components), max(total, 0))

@@ -1,0 +1,281 @@
+"""The shipped Alembic migrations, on SQLite and on PostgreSQL: they round-trip, they build exactly the
+schema of ``tables.metadata``, and the ``customshop db`` commands drive them."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from customshop.adapters.sqlalchemy import migrate
+from customshop.adapters.sqlalchemy.engine import create_engine
+from customshop.adapters.sqlalchemy.tables import metadata
+
+CUSTOMSHOP = str(Path(sys.executable).with_name("customshop"))
+SCHEMA_TABLES = frozenset(metadata.tables)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database that has never been migrated: a new SQLite file or a new PostgreSQL database."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("fresh_postgres_url"))
+    return f"sqlite:///{tmp_path / 'migrations.db'}"
+
+
+@pytest.fixture
+async def empty_engine(empty_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(empty_database_url)
+    yield engine
+    await engine.dispose()
+
+
+async def table_names(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        names: list[str] = await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names())
+    return set(names)
+
+
+async def schema_differences(engine: AsyncEngine, target: sa.MetaData = metadata) -> list[Any]:
+    """What ``alembic revision --autogenerate`` would emit to turn the database into ``target``."""
+
+    def compare(sync: Connection) -> list[Any]:
+        context = MigrationContext.configure(sync, opts={"compare_type": True})
+        return list(compare_metadata(context, target))
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(compare)
+
+
+def scripts() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", migrate.SCRIPT_LOCATION)
+    return ScriptDirectory.from_config(config)
+
+
+def revision_chain() -> list[str]:
+    """The shipped revisions, oldest first."""
+    return [script.revision for script in reversed(list(scripts().walk_revisions()))]
+
+
+def previous_revision(revision: str) -> str | None:
+    down = scripts().get_revision(revision).down_revision
+    assert down is None or isinstance(down, str), f"{revision} is a merge point"
+    return down
+
+
+def test_revisions_form_one_line_up_to_head() -> None:
+    chain = revision_chain()
+    assert chain[0] == "0001"
+    assert scripts().get_heads() == [chain[-1]]
+    assert migrate.head() == chain[-1]
+    assert [previous_revision(r) for r in chain] == [None, *chain[:-1]]
+
+
+async def test_upgrade_downgrade_round_trip(empty_engine: AsyncEngine) -> None:
+    assert await migrate.current(empty_engine) is None
+    assert await table_names(empty_engine) == set()
+
+    await migrate.upgrade(empty_engine)
+    assert await migrate.current(empty_engine) == migrate.head()
+    assert await table_names(empty_engine) == SCHEMA_TABLES | {"alembic_version"}
+
+    await migrate.upgrade(empty_engine)  # idempotent at head
+    assert await migrate.current(empty_engine) == migrate.head()
+
+    await migrate.downgrade(empty_engine, "base")
+    assert await migrate.current(empty_engine) is None
+    assert await table_names(empty_engine) <= {"alembic_version"}
+
+    await migrate.upgrade(empty_engine)
+    assert await migrate.current(empty_engine) == migrate.head()
+    assert await table_names(empty_engine) == SCHEMA_TABLES | {"alembic_version"}
+    assert await schema_differences(empty_engine) == []
+
+
+async def test_one_step_down_from_head_and_back(empty_engine: AsyncEngine) -> None:
+    await migrate.upgrade(empty_engine)
+    previous = previous_revision(migrate.head())
+
+    await migrate.downgrade(empty_engine, "-1")
+    assert await migrate.current(empty_engine) == previous
+    if previous is None:
+        assert await table_names(empty_engine) <= {"alembic_version"}
+    else:
+        assert await schema_differences(empty_engine) != []
+
+    await migrate.upgrade(empty_engine)
+    assert await migrate.current(empty_engine) == migrate.head()
+    assert await schema_differences(empty_engine) == []
+
+
+async def test_every_revision_upgrades_and_downgrades_one_step_at_a_time(empty_engine: AsyncEngine) -> None:
+    chain = revision_chain()
+    for revision in chain:
+        await migrate.upgrade(empty_engine, revision)
+        assert await migrate.current(empty_engine) == revision
+    assert await schema_differences(empty_engine) == []
+
+    for revision in reversed(chain):
+        assert await migrate.current(empty_engine) == revision
+        await migrate.downgrade(empty_engine, "-1")
+        assert await migrate.current(empty_engine) == previous_revision(revision)
+    assert await table_names(empty_engine) <= {"alembic_version"}
+
+
+async def test_migrated_schema_is_exactly_the_metadata(empty_engine: AsyncEngine) -> None:
+    await migrate.upgrade(empty_engine)
+    assert await schema_differences(empty_engine) == []
+
+
+def copy_of_metadata() -> sa.MetaData:
+    copy = sa.MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        table.to_metadata(copy)
+    return copy
+
+
+async def test_schema_comparison_sees_differences(empty_engine: AsyncEngine) -> None:
+    """The comparison is not vacuous: a nullable flag, an index or a column type that the migrations
+    do not create is reported."""
+    await migrate.upgrade(empty_engine)
+
+    nullable = copy_of_metadata()
+    nullable.tables["products"].c.name.nullable = True
+    diffs = await schema_differences(empty_engine, nullable)
+    assert [(d[0][0], d[0][2], d[0][3]) for d in diffs] == [("modify_nullable", "products", "name")]
+
+    indexed = copy_of_metadata()
+    sa.Index("ix_products_name", indexed.tables["products"].c.name)
+    diffs = await schema_differences(empty_engine, indexed)
+    assert [(d[0], d[1].name) for d in diffs] == [("add_index", "ix_products_name")]
+
+    retyped = copy_of_metadata()
+    retyped.tables["templates"].c.version.type = sa.String(10)
+    diffs = await schema_differences(empty_engine, retyped)
+    assert [(d[0][0], d[0][2], d[0][3]) for d in diffs] == [("modify_type", "templates", "version")]
+
+    if empty_engine.dialect.name == "postgresql":
+        # So "no differences" also vouches for UtcDateTime (timestamptz) and the JSONB variant.
+        plain = copy_of_metadata()
+        plain.tables["products"].c.created_at.type = sa.DateTime(timezone=False)
+        plain.tables["products"].c.media.type = sa.JSON()
+        diffs = await schema_differences(empty_engine, plain)
+        assert sorted((d[0][0], d[0][3]) for d in diffs) == [
+            ("modify_type", "created_at"),
+            ("modify_type", "media"),
+        ]
+
+
+async def test_one_default_template_index_is_partial(empty_engine: AsyncEngine) -> None:
+    """Alembic does not compare index predicates, so check the partial unique index by reflection."""
+    await migrate.upgrade(empty_engine)
+    async with empty_engine.connect() as conn:
+        indexes = await conn.run_sync(lambda sync: sa.inspect(sync).get_indexes("templates"))
+        dialect = conn.dialect.name
+    (index,) = [i for i in indexes if i["name"] == "uq_templates_default_per_product"]
+    assert index["column_names"] == ["product_id"]
+    assert index["unique"]
+    where = index["dialect_options"][f"{dialect}_where"]
+    assert str(where).strip("()") == "is_default"
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+
+def customshop(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CUSTOMSHOP, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    return result.stdout.strip()
+
+
+def postgres_tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return {row[0] for row in rows}
+
+
+def test_cli_migrates_postgresql(cli_env: dict[str, str], fresh_postgres_url: str, tmp_path: Path) -> None:
+    env = cli_env | {"CUSTOMSHOP_DATABASE_URL": fresh_postgres_url}
+    head = migrate.head()
+    previous = previous_revision(head) or "base"
+
+    assert ok(customshop(env, tmp_path, "db", "current")) == f"database at revision base (newest: {head})"
+    assert postgres_tables(fresh_postgres_url) == set()
+
+    assert ok(customshop(env, tmp_path, "db", "upgrade")) == f"database at revision {head}"
+    assert postgres_tables(fresh_postgres_url) == SCHEMA_TABLES | {"alembic_version"}
+    assert ok(customshop(env, tmp_path, "db", "current")) == f"database at revision {head} (newest: {head})"
+
+    assert ok(customshop(env, tmp_path, "db", "downgrade", "base")) == "database at revision base"
+    assert postgres_tables(fresh_postgres_url) <= {"alembic_version"}
+
+    assert ok(customshop(env, tmp_path, "db", "upgrade")) == f"database at revision {head}"
+    assert postgres_tables(fresh_postgres_url) == SCHEMA_TABLES | {"alembic_version"}
+
+    assert ok(customshop(env, tmp_path, "db", "downgrade")) == f"database at revision {previous}"
+    assert (
+        ok(customshop(env, tmp_path, "db", "current")) == f"database at revision {previous} (newest: {head})"
+    )
+    assert ok(customshop(env, tmp_path, "db", "upgrade", head)) == f"database at revision {head}"
+
+
+def test_cli_reports_an_unknown_revision(
+    cli_env: dict[str, str], fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    env = cli_env | {"CUSTOMSHOP_DATABASE_URL": fresh_postgres_url}
+    result = customshop(env, tmp_path, "db", "upgrade", "nosuchrevision")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: migration: ")
+    assert "nosuchrevision" in lines[0]
+    assert postgres_tables(fresh_postgres_url) <= {"alembic_version"}
+
+
+def test_cli_migrates_embedded_sqlite_under_the_data_dir(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert "CUSTOMSHOP_DATABASE_URL" not in cli_env
+    data_dir = Path(cli_env["CUSTOMSHOP_DATA_DIR"])
+    database = data_dir / "customshop.db"
+    head = migrate.head()
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+
+    assert ok(customshop(cli_env, workdir, "db", "upgrade")) == f"database at revision {head}"
+    assert database.is_file()
+    assert not (workdir / "var").exists()
+    with sqlite3.connect(database) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    conn.close()
+    assert tables == SCHEMA_TABLES | {"alembic_version"}
+    assert version == head
+
+    assert (
+        ok(customshop(cli_env, workdir, "db", "current")) == f"database at revision {head} (newest: {head})"
+    )
+    assert ok(customshop(cli_env, workdir, "db", "downgrade", "base")) == "database at revision base"
+    with sqlite3.connect(database) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    conn.close()
+    assert tables <= {"alembic_version"}
