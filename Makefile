@@ -32,6 +32,13 @@ integration: $(STAMP)
 
 test: lint unit integration
 
+# HTTP benchmark against PostgreSQL + Redis with wrk (installed from Debian when missing); figures
+# go to stdout and bench/results/latest.json (see docs/performance.md).
+bench: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/run.py
+
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench

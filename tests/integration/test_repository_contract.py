@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -33,9 +34,9 @@ IDS = UuidV7Ids()
 def uow_factory(backend: str, request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     if backend == "memory":
         store = MemoryStore()
-        return lambda: MemoryUnitOfWork(store)
+        return partial(MemoryUnitOfWork, store)
     engine = request.getfixturevalue("clean_engine")
-    return lambda: SqlUnitOfWork(engine)
+    return partial(SqlUnitOfWork, engine)
 
 
 # -- domain objects --------------------------------------------------------------------------------

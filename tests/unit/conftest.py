@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
@@ -22,9 +24,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def catalog(store: MemoryStore, clock: ManualClock) -> Catalog:
-    return Catalog(lambda: MemoryUnitOfWork(store), clock, UuidV7Ids(), "USD")
+    return Catalog(partial(MemoryUnitOfWork, store), clock, UuidV7Ids(), "USD")
 
 
 @pytest.fixture
 def access(store: MemoryStore, clock: ManualClock) -> AccessKeys:
-    return AccessKeys(lambda: MemoryUnitOfWork(store), clock, UuidV7Ids())
+    return AccessKeys(partial(MemoryUnitOfWork, store), clock, UuidV7Ids())

@@ -64,7 +64,7 @@ class AccessKeys:
         return key, secret
 
     async def list(self) -> list[ApiKey]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.api_keys.list()
 
     async def revoke(self, key_id: str) -> ApiKey:
@@ -100,6 +100,6 @@ class AccessKeys:
         """The active key behind ``presented``, or ``None``."""
         if not presented or not presented.startswith(KEY_PREFIX) or len(presented) > 200:
             return None
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             key = await uow.api_keys.get_by_hash(hash_key(presented))
         return key if key is not None and key.active else None

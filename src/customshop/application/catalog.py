@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -60,15 +60,32 @@ def _referenced_option_sets(raw: Mapping[str, Any]) -> set[str]:
 class Catalog:
     """Products, option sets and template versions.
 
-    Every method runs in its own unit of work and commits before returning. Errors: ``InvalidInput``
-    subclasses for bad input (nothing is stored), ``NotFound`` subclasses, ``Conflict`` subclasses.
+    Every method runs in its own unit of work and commits before returning; every write also bumps the
+    catalog's version stamp and calls ``on_change``. Errors: ``InvalidInput`` subclasses for bad input
+    (nothing is stored), ``NotFound`` subclasses, ``Conflict`` subclasses.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, default_currency: str) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        default_currency: str,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
         self._currency = default_currency
+        self._on_change = on_change
+
+    async def _commit(self, uow: UnitOfWork) -> None:
+        """Commit a catalog write with a bump of the catalog's version stamp in the same transaction
+        (so every process's cache learns of it), then tell this process's observer at once."""
+        await uow.catalog_version.bump()
+        await uow.commit()
+        if self._on_change is not None:
+            self._on_change()
 
     # -- products ------------------------------------------------------------------------------
 
@@ -88,7 +105,7 @@ class Catalog:
         )
         async with self._uow() as uow:
             await uow.products.add(product)
-            await uow.commit()
+            await self._commit(uow)
         return product
 
     async def replace_product(self, product_id: str, data: ProductInput) -> Product:
@@ -107,7 +124,7 @@ class Catalog:
                 updated_at=self._clock.now(),
             )
             await uow.products.update(product)
-            await uow.commit()
+            await self._commit(uow)
         return product
 
     async def deactivate_product(self, product_id: str) -> Product:
@@ -118,11 +135,11 @@ class Catalog:
                 return current
             product = replace(current, active=False, updated_at=self._clock.now())
             await uow.products.update(product)
-            await uow.commit()
+            await self._commit(uow)
         return product
 
     async def list_products(self, *, include_inactive: bool, after: str | None, limit: int) -> Page[Product]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.products.list(active_only=not include_inactive, after=after, limit=limit)
 
     async def product_with_default_template(self, product_id: str) -> tuple[Product, Template]:
@@ -132,7 +149,7 @@ class Catalog:
             ProductNotFound: unknown, inactive, or without a default template (the storefront cannot
                 sell it, so it does not exist for it).
         """
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             product = await self._product(uow, product_id, active_only=True)
             template = await uow.templates.get_default(product_id)
         if template is None:
@@ -170,7 +187,7 @@ class Catalog:
             if is_default:
                 await uow.templates.clear_default(data.product_id)
             await uow.templates.add(template)
-            await uow.commit()
+            await self._commit(uow)
         return template
 
     async def list_templates(
@@ -181,7 +198,7 @@ class Catalog:
         Raises:
             ProductNotFound: unknown product, or inactive unless ``include_inactive``.
         """
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             await self._product(uow, product_id, active_only=not include_inactive)
             return await uow.templates.list_for_product(
                 product_id, before_version=before_version, limit=limit
@@ -202,7 +219,7 @@ class Catalog:
         async with self._uow() as uow:
             await self._known_product_field(uow, data.product_id)
             await uow.option_sets.add(option_set)
-            await uow.commit()
+            await self._commit(uow)
         return option_set
 
     async def replace_option_set(self, option_set_id: str, data: OptionSetInput) -> OptionSet:
@@ -228,7 +245,7 @@ class Catalog:
                         f"option set {option_set_id!r} is used by templates of product {current.product_id!r}"
                     )
             await uow.option_sets.update(option_set)
-            await uow.commit()
+            await self._commit(uow)
         return option_set
 
     async def delete_option_set(self, option_set_id: str) -> None:
@@ -242,16 +259,16 @@ class Catalog:
             if await uow.templates.uses_option_set(option_set_id):
                 raise OptionSetInUse(f"option set {option_set_id!r} is used by a template")
             await uow.option_sets.delete(option_set_id)
-            await uow.commit()
+            await self._commit(uow)
 
     async def get_option_set(self, option_set_id: str) -> OptionSet:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await self._option_set(uow, option_set_id)
 
     async def list_option_sets(
         self, *, product_id: str | None, after: str | None, limit: int
     ) -> Page[OptionSet]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.option_sets.list(product_id=product_id, after=after, limit=limit)
 
     # -- helpers -------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import IO
 
+from customshop.application.catalog_cache import CatalogCache
+from customshop.application.design_source import design_source
 from customshop.application.ports import (
     Clock,
     FileMissing,
@@ -104,7 +106,9 @@ class Customization:
         session_ttl: timedelta,
         render_timeout: timedelta,
         preview_side: int = 1000,
+        catalog_cache: CatalogCache | None = None,
     ) -> None:
+        self._cache = catalog_cache
         self._uow = uow
         self._clock = clock
         self._ids = ids
@@ -174,7 +178,7 @@ class Customization:
         Raises:
             SessionNotFound: unknown, expired, or another guest's.
         """
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             ctx = await self._context(uow, session_id, session_key)
         return SessionView(ctx.session, self._quote(ctx))
 
@@ -220,7 +224,7 @@ class Customization:
         Raises:
             SessionNotFound; InvalidInput when the template has no image zone.
         """
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             ctx = await self._context(uow, session_id, session_key)
         limits = [zone.max_bytes for zone in ctx.template.definition.zones if isinstance(zone, ImageZone)]
         if not limits:
@@ -238,7 +242,7 @@ class Customization:
         Raises:
             SessionNotFound; InvalidInput (``file``: unsupported type, undecodable, decompression bomb).
         """
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             await self._context(uow, session_id, session_key)
         try:
             image = await asyncio.to_thread(self._images.sanitize, upload)
@@ -305,7 +309,7 @@ class Customization:
         Raises:
             PreviewNotFound.
         """
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             job = await uow.previews.get(job_id)
         if job is None:
             raise PreviewNotFound(f"there is no preview {job_id!r}")
@@ -341,7 +345,7 @@ class Customization:
             await uow.previews.update(job)
             await uow.commit()
         try:
-            async with self._uow() as uow:
+            async with self._uow(read_only=True) as uow:
                 session = await uow.sessions.get(job.session_id)
                 if session is None:
                     raise RuntimeError("the design session is gone")
@@ -356,7 +360,7 @@ class Customization:
 
     async def recover_stalled(self, limit: int = 100) -> int:
         """Retry (or fail) every job whose renderer vanished; returns how many were handled."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             stalled = await uow.previews.stalled(self._clock.now() - self._stall_after, limit)
         for job in stalled:
             await self._recover(job.id)
@@ -449,12 +453,9 @@ class Customization:
             raise SessionNotFound(f"there is no session {session_id!r}")
         return await self._load(uow, session)
 
-    @staticmethod
-    async def _load(uow: UnitOfWork, session: CustomizationSession) -> _Context:
-        product = await uow.products.get(session.product_id)
-        template = await uow.templates.get(session.template_id)
-        if product is None or template is None:
+    async def _load(self, uow: UnitOfWork, session: CustomizationSession) -> _Context:
+        source = await design_source(uow, session.product_id, session.template_id, self._cache)
+        if source.product is None or source.template is None:
             raise SessionNotFound(f"the product of session {session.id!r} is gone")
-        option_sets = await uow.option_sets.get_many(template.definition.option_set_ids)
         assets = {asset.id: asset for asset in await uow.assets.list_for_session(session.id)}
-        return _Context(session, product, template, option_sets, assets)
+        return _Context(session, source.product, source.template, source.option_sets, assets)

@@ -13,8 +13,10 @@ from types import TracebackType
 from typing import IO, Any, Generic, Protocol, Self, TypeVar
 
 from customshop.domain.access import ApiKey
+from customshop.domain.cart import CartLine
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset, CustomizationSession, PreviewJob
+from customshop.domain.money import Money
 from customshop.domain.templates import Template, TemplateDefinition
 from customshop.domain.validation import Design
 
@@ -143,6 +145,10 @@ class AssetRepository(Protocol):
 
     async def list_for_session(self, session_id: str) -> list[Asset]: ...
 
+    async def list_for_guest(self, guest: str) -> list[Asset]:
+        """Every asset uploaded to any live or expired session of this guest."""
+        ...
+
 
 class PreviewRepository(Protocol):
     """Preview render jobs. Never commits."""
@@ -162,6 +168,28 @@ class PreviewRepository(Protocol):
         ...
 
 
+class CartRepository(Protocol):
+    """Cart lines, by guest. Never commits."""
+
+    async def lines(self, guest: str) -> list[CartLine]:
+        """The guest's lines, oldest first."""
+        ...
+
+    async def add(self, line: CartLine) -> None: ...
+
+    async def update(self, line: CartLine) -> None: ...
+
+    async def delete(self, line_id: str) -> None: ...
+
+
+class CatalogVersion(Protocol):
+    """A number that changes with every catalog write, in the same transaction. Never commits."""
+
+    async def current(self) -> int: ...
+
+    async def bump(self) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories.
 
@@ -170,13 +198,32 @@ class UnitOfWork(Protocol):
     connection.
     """
 
-    products: ProductRepository
-    option_sets: OptionSetRepository
-    templates: TemplateRepository
-    api_keys: ApiKeyRepository
-    sessions: SessionRepository
-    assets: AssetRepository
-    previews: PreviewRepository
+    @property
+    def products(self) -> ProductRepository: ...
+
+    @property
+    def option_sets(self) -> OptionSetRepository: ...
+
+    @property
+    def templates(self) -> TemplateRepository: ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    @property
+    def assets(self) -> AssetRepository: ...
+
+    @property
+    def previews(self) -> PreviewRepository: ...
+
+    @property
+    def carts(self) -> CartRepository: ...
+
+    @property
+    def catalog_version(self) -> CatalogVersion: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -190,7 +237,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    """Makes units of work. A ``read_only`` one may not commit, and may skip the transaction (each
+    statement then sees the latest committed state): cheaper for pure reads."""
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
 
 
 class Cache(Protocol):
@@ -302,3 +352,15 @@ class JobQueue(Protocol):
 
 class QueueUnavailable(Unavailable):
     """The job queue cannot be reached."""
+
+
+class TaxPolicy(Protocol):
+    """The tax due on a cart's subtotal, in its currency; never negative."""
+
+    def tax_on(self, subtotal: Money) -> Money: ...
+
+
+class ShippingPolicy(Protocol):
+    """The shipping charged for a cart of ``units`` items in ``currency``; never negative."""
+
+    def shipping_for(self, units: int, currency: str) -> Money: ...

@@ -19,13 +19,17 @@ from customshop.adapters.imaging.render import PillowRenderer
 from customshop.adapters.imaging.sanitize import PillowImageProcessor
 from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.jobs.rq import RqJobQueue
-from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
+from customshop.adapters.memory import MemoryCache, MemoryStore, MemoryUnitOfWork
+from customshop.adapters.pricing import FixedRateTax, FlatShipping
+from customshop.adapters.redis.cache import RedisCache
 from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.storage.factory import storage_from_url
 from customshop.adapters.system import SystemClock, UuidV7Ids
 from customshop.application.access import AccessKeys
+from customshop.application.cart import Carts
 from customshop.application.catalog import Catalog
+from customshop.application.catalog_cache import CatalogCache
 from customshop.application.customization import Customization
 from customshop.entrypoints.jobs import run_job
 from customshop.entrypoints.settings import Settings
@@ -54,20 +58,47 @@ class Container(containers.DeclarativeContainer):
     #: Runs a job by name inside this process (set by ``build_container``, which knows the container).
     job_runner: providers.Dependency[Any] = providers.Dependency()
     queue = providers.Selector(
-        settings.provided.queue_backend,
-        rq=providers.Singleton(
+        settings.provided.shared_services,
+        redis=providers.Singleton(
             RqJobQueue,
             redis=redis,
             entrypoint=WORKER_ENTRYPOINT,
             job_timeout=settings.provided.render_timeout_seconds,
         ),
-        inprocess=providers.Singleton(InProcessJobQueue, dispatch=job_runner),
+        in_process=providers.Singleton(InProcessJobQueue, dispatch=job_runner),
     )
 
+    shared_cache = providers.Selector(
+        settings.provided.shared_services,
+        redis=providers.Singleton(RedisCache, settings.provided.redis_url),
+        in_process=providers.Singleton(MemoryCache),
+    )
+    catalog_cache = providers.Singleton(
+        CatalogCache, uow=uow.provider, shared=shared_cache, ttl=settings.provided.catalog_cache_ttl_seconds
+    )
     catalog = providers.Singleton(
-        Catalog, uow=uow.provider, clock=clock, ids=ids, default_currency=settings.provided.currency
+        Catalog,
+        uow=uow.provider,
+        clock=clock,
+        ids=ids,
+        default_currency=settings.provided.currency,
+        on_change=catalog_cache.provided.forget,
     )
     access = providers.Singleton(AccessKeys, uow=uow.provider, clock=clock, ids=ids)
+    tax = providers.Singleton(FixedRateTax, settings.provided.tax_rate_bps)
+    shipping = providers.Singleton(
+        FlatShipping, settings.provided.shipping_flat, settings.provided.shipping_per_extra_item
+    )
+    carts = providers.Singleton(
+        Carts,
+        uow=uow.provider,
+        clock=clock,
+        ids=ids,
+        tax=tax,
+        shipping=shipping,
+        currency=settings.provided.currency,
+        catalog_cache=catalog_cache,
+    )
     customization = providers.Singleton(
         Customization,
         uow=uow.provider,
@@ -80,6 +111,7 @@ class Container(containers.DeclarativeContainer):
         session_ttl=providers.Callable(_seconds, settings.provided.session_ttl_seconds),
         render_timeout=providers.Callable(_seconds, settings.provided.render_timeout_seconds),
         preview_side=settings.provided.preview_size,
+        catalog_cache=catalog_cache,
     )
 
 
@@ -102,3 +134,6 @@ async def close(container: Container) -> None:
     await container.engine().dispose()
     if container.settings().redis_url:
         container.redis().close()
+        shared = container.shared_cache()
+        if isinstance(shared, RedisCache):
+            await shared.close()

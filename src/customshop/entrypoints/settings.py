@@ -61,6 +61,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
         36000,
         36000,
     )
+    #: How long catalog reads are cached (in each process and in Redis); 0 turns the cache off.
+    catalog_cache_ttl_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 60
     #: How long a guest's design session lives after its last change.
     session_ttl_seconds: Annotated[int, msgspec.Meta(ge=60)] = 7 * 24 * 3600
     #: How long one render may take before it is stopped and retried.
@@ -87,9 +89,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
         return self.database_url or f"sqlite:///{self.data_path / 'customshop.db'}"
 
     @property
-    def queue_backend(self) -> str:
-        """``rq`` with Redis configured, else ``inprocess``."""
-        return "rq" if self.redis_url else "inprocess"
+    def shared_services(self) -> str:
+        """Where jobs and the shared cache live: ``redis`` when configured, else ``in_process``."""
+        return "redis" if self.redis_url else "in_process"
 
     @property
     def storage_root(self) -> Path:

@@ -41,6 +41,12 @@ class MemoryAssetRepository:
             (a for a in self._state.assets.values() if a.session_id == session_id), key=lambda a: a.id
         )
 
+    async def list_for_guest(self, guest: str) -> list[Asset]:
+        sessions = {s.id for s in self._state.sessions.values() if s.guest == guest}
+        return sorted(
+            (a for a in self._state.assets.values() if a.session_id in sessions), key=lambda a: a.id
+        )
+
 
 class MemoryPreviewRepository:
     def __init__(self, state: MemoryStore) -> None:

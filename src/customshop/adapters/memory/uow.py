@@ -9,6 +9,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
+from customshop.adapters.memory.cart import MemoryCartRepository
 from customshop.adapters.memory.customization import (
     MemoryAssetRepository,
     MemoryPreviewRepository,
@@ -16,6 +17,7 @@ from customshop.adapters.memory.customization import (
 )
 from customshop.application.ports import Page
 from customshop.domain.access import ApiKey
+from customshop.domain.cart import CartLine
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset, CustomizationSession, PreviewJob
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
@@ -43,10 +45,22 @@ class MemoryStore:
     sessions: dict[str, CustomizationSession] = field(default_factory=dict)
     assets: dict[str, Asset] = field(default_factory=dict)
     previews: dict[str, PreviewJob] = field(default_factory=dict)
+    cart_items: dict[str, CartLine] = field(default_factory=dict)
+    #: A dict like the other collections, so copying and publishing treat it the same way.
+    catalog_state: dict[str, int] = field(default_factory=lambda: {"version": 1})
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     #: The collections a unit of work copies and publishes.
-    COLLECTIONS = ("products", "option_sets", "templates", "api_keys", "sessions", "assets", "previews")
+    COLLECTIONS = (
+        "products",
+        "option_sets",
+        "templates",
+        "api_keys",
+        "sessions",
+        "assets",
+        "previews",
+        "cart_items",
+    )
 
     def copy(self) -> MemoryStore:
         return MemoryStore(lock=self.lock, **{name: dict(getattr(self, name)) for name in self.COLLECTIONS})
@@ -178,6 +192,17 @@ class MemoryApiKeyRepository:
             self._state.api_keys[key_id] = replace(key, revoked_at=at)
 
 
+class MemoryCatalogVersion:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    async def current(self) -> int:
+        return self._state.catalog_state["version"]
+
+    async def bump(self) -> None:
+        self._state.catalog_state["version"] += 1
+
+
 class MemoryUnitOfWork:
     """Implements ``UnitOfWork`` over a :class:`MemoryStore`.
 
@@ -185,8 +210,9 @@ class MemoryUnitOfWork:
     transactions: each sees the state the previous ones committed.
     """
 
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
         self._work = store.copy()
         self._bind()
 
@@ -198,6 +224,8 @@ class MemoryUnitOfWork:
         self.sessions = MemorySessionRepository(self._work)
         self.assets = MemoryAssetRepository(self._work)
         self.previews = MemoryPreviewRepository(self._work)
+        self.carts = MemoryCartRepository(self._work)
+        self.catalog_version = MemoryCatalogVersion(self._work)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
@@ -211,6 +239,8 @@ class MemoryUnitOfWork:
         self._store.lock.release()
 
     async def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self._store.publish(self._work)
 
     async def rollback(self) -> None:

@@ -100,6 +100,15 @@ class SqlAssetRepository:
         )
         return [_asset(row) for row in rows]
 
+    async def list_for_guest(self, guest: str) -> list[Asset]:
+        rows = await self._conn.execute(
+            sa.select(t.assets)
+            .join(t.sessions, t.sessions.c.id == t.assets.c.session_id)
+            .where(t.sessions.c.guest == guest)
+            .order_by(t.assets.c.id)
+        )
+        return [_asset(row) for row in rows]
+
 
 def _job(row: sa.Row[Any]) -> PreviewJob:
     return PreviewJob(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -47,19 +48,24 @@ def create_engine(url: str | URL, *, pool_size: int = 10) -> AsyncEngine:
     """An engine for ``url`` (normalized first). For SQLite the file's folder is created and each
     connection runs in WAL mode with foreign keys on and a 30 s busy timeout."""
     parsed = normalize_database_url(url) if isinstance(url, str) else url
+    # msgspec reads and writes the JSON columns several times faster than the standard library.
+    json_options: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
     if is_sqlite(parsed):
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed, connect_args={"timeout": 30})
+        engine = create_async_engine(parsed, connect_args={"timeout": 30}, **json_options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # No pool_pre_ping: it costs a round trip on every checkout. A connection the server dropped
+    # fails its statement instead; SQLAlchemy then discards the whole pool, and the error reaches the
+    # caller as a ``DBAPIError`` whose ``connection_invalidated`` is set (HTTP 503, try again).
     return create_async_engine(
-        parsed,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        pool_recycle=1800,
+        parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, **json_options
     )
+
+
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode("utf-8")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -345,3 +345,24 @@ class SqlApiKeyRepository:
 
     async def revoke(self, key_id: str, at: datetime) -> None:
         await self._conn.execute(t.api_keys.update().where(t.api_keys.c.id == key_id).values(revoked_at=at))
+
+
+# -- catalog version -------------------------------------------------------------------------------
+
+
+class SqlCatalogVersion:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def current(self) -> int:
+        version = await self._conn.scalar(
+            sa.select(t.catalog_state.c.version).where(t.catalog_state.c.id == 1)
+        )
+        return int(version or 0)
+
+    async def bump(self) -> None:
+        await self._conn.execute(
+            t.catalog_state.update()
+            .where(t.catalog_state.c.id == 1)
+            .values(version=t.catalog_state.c.version + 1)
+        )

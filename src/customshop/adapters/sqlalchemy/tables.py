@@ -154,3 +154,33 @@ preview_jobs = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Index("ix_preview_jobs_status_updated_at", "status", "updated_at"),
 )
+
+# -- cart ------------------------------------------------------------------------------------------
+
+cart_items = sa.Table(
+    "cart_items",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("guest", sa.String(64), nullable=False, index=True),
+    sa.Column("product_id", ID, sa.ForeignKey("products.id"), nullable=False),
+    sa.Column("product_name", sa.String(200), nullable=False),
+    sa.Column("template_id", ID, sa.ForeignKey("templates.id"), nullable=False),
+    sa.Column("template_version", sa.Integer, nullable=False),
+    sa.Column("template_snapshot", Json, nullable=False),
+    sa.Column("options", Json, nullable=False),
+    sa.Column("components", Json, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("unit_price", sa.BigInteger, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("design_key", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: One row: the catalog's version stamp, bumped by every catalog write (cache invalidation).
+catalog_state = sa.Table(
+    "catalog_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)

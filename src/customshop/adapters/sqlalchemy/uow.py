@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from customshop.adapters.sqlalchemy.cart import SqlCartRepository
 from customshop.adapters.sqlalchemy.customization import (
     SqlAssetRepository,
     SqlPreviewRepository,
@@ -14,6 +15,7 @@ from customshop.adapters.sqlalchemy.customization import (
 )
 from customshop.adapters.sqlalchemy.repositories import (
     SqlApiKeyRepository,
+    SqlCatalogVersion,
     SqlOptionSetRepository,
     SqlProductRepository,
     SqlTemplateRepository,
@@ -23,7 +25,7 @@ from customshop.adapters.sqlalchemy.repositories import (
 class SqlUnitOfWork:
     """Implements ``UnitOfWork``: a connection from the engine's pool is held for the block, its
     transaction committed only by ``commit()``; leaving the block rolls back whatever is pending and
-    returns the connection."""
+    returns the connection. A ``read_only`` one runs in autocommit and refuses to commit."""
 
     products: SqlProductRepository
     option_sets: SqlOptionSetRepository
@@ -32,13 +34,19 @@ class SqlUnitOfWork:
     sessions: SqlSessionRepository
     assets: SqlAssetRepository
     previews: SqlPreviewRepository
+    carts: SqlCartRepository
+    catalog_version: SqlCatalogVersion
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
+        if self._read_only:
+            # No BEGIN and no ROLLBACK: two round trips fewer for every pure read.
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         self._conn = conn
         self.products = SqlProductRepository(conn)
         self.option_sets = SqlOptionSetRepository(conn)
@@ -47,6 +55,8 @@ class SqlUnitOfWork:
         self.sessions = SqlSessionRepository(conn)
         self.assets = SqlAssetRepository(conn)
         self.previews = SqlPreviewRepository(conn)
+        self.carts = SqlCartRepository(conn)
+        self.catalog_version = SqlCatalogVersion(conn)
         return self
 
     async def __aexit__(
@@ -61,6 +71,8 @@ class SqlUnitOfWork:
                 await conn.close()
 
     async def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         if self._conn is not None:
             await self._conn.commit()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import Callable
 from functools import partial
@@ -18,6 +20,7 @@ from customshop import __version__
 from customshop.adapters.sqlalchemy.engine import ping
 from customshop.entrypoints.container import Container, build_container, close
 from customshop.entrypoints.http.body import RequestBodyPlugin
+from customshop.entrypoints.http.controllers.cart import CartController
 from customshop.entrypoints.http.controllers.health import HealthController
 from customshop.entrypoints.http.controllers.optionsets import OptionSetController
 from customshop.entrypoints.http.controllers.previews import PreviewController
@@ -25,7 +28,7 @@ from customshop.entrypoints.http.controllers.products import ProductController
 from customshop.entrypoints.http.controllers.sessions import SessionController
 from customshop.entrypoints.http.controllers.templates import TemplateController
 from customshop.entrypoints.http.errors import EXCEPTION_HANDLERS
-from customshop.entrypoints.http.params import API_KEY_HEADER
+from customshop.entrypoints.http.params import API_KEY_HEADER, reject_nul_characters
 from customshop.entrypoints.settings import Settings
 
 T = TypeVar("T")
@@ -58,6 +61,16 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
     container = container or build_container(Settings.load())
     settings: Settings = container.settings()
 
+    async def watch_catalog(app: Litestar) -> None:
+        app.state.catalog_watch = asyncio.get_running_loop().create_task(container.catalog_cache().watch())
+
+    async def stop_watching(app: Litestar) -> None:
+        task: asyncio.Task[None] | None = getattr(app.state, "catalog_watch", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def freeze_startup_objects(_: Litestar) -> None:
         # Everything alive now (modules, app, routes) lives as long as the process: moving it out of
         # the collector's generations keeps full collections short, and with them the p99 tail.
@@ -74,16 +87,20 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             OptionSetController,
             SessionController,
             PreviewController,
+            CartController,
             HealthController,
         ],
         dependencies={
             "catalog": _bridge(container.catalog),
             "customization": _bridge(container.customization),
+            "carts": _bridge(container.carts),
+            "catalog_cache": _bridge(container.catalog_cache),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=reject_nul_characters,
         plugins=[RequestBodyPlugin()],
-        on_startup=[freeze_startup_objects],
-        on_shutdown=[release],
+        on_startup=[watch_catalog, freeze_startup_objects],
+        on_shutdown=[stop_watching, release],
         openapi_config=OpenAPIConfig(
             title="customshop",
             version=__version__,

@@ -15,15 +15,18 @@ from __future__ import annotations
 import re
 import types
 from collections.abc import Generator, Iterator
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import msgspec
 from litestar.dto import AbstractDTO, DTOFieldDefinition
 from litestar.openapi.spec import Reference, Schema
-from litestar.plugins import SerializationPlugin
+from litestar.plugins import OpenAPISchemaPlugin, SerializationPlugin
 from litestar.typing import FieldDefinition
 
 from customshop.domain.errors import InvalidInput, Violation
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -124,6 +127,29 @@ def _check_struct(struct: type[msgspec.Struct], value: dict[str, Any], path: str
         yield from _check_value(field.type, value[name], _field(path, name))
 
 
+NUL_MESSAGE = "the NUL character (\\u0000) is not allowed"
+#: JSON can carry NUL only escaped (a raw control character is not JSON), so bodies without this are
+#: clean and never walked.
+_NUL_ESCAPE = b"\\u0000"
+
+
+def _nul_violations(value: Any, path: str) -> Iterator[Violation]:
+    """A violation for every string (key or value) inside ``value`` that holds a NUL character, which
+    no field accepts (PostgreSQL cannot even store it)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield Violation(path or "body", "invalid_character", NUL_MESSAGE)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                yield Violation(_field(path, key), "invalid_character", NUL_MESSAGE)
+            else:
+                yield from _nul_violations(item, _field(path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_violations(item, _join(path, f"[{index}]"))
+
+
 def decode_body(model: type[S], raw: bytes) -> S:
     """Decode a JSON body into ``model``.
 
@@ -131,18 +157,29 @@ def decode_body(model: type[S], raw: bytes) -> S:
         InvalidInput: one violation per offending field (paths like ``media[0].url``); a body that
             is not JSON, or not an object, is one violation at ``body``.
     """
+    invalid_json = InvalidInput([Violation("body", "invalid_json", "the body is not valid JSON")])
     try:
-        return msgspec.json.decode(raw, type=model)
+        decoded = msgspec.json.decode(raw, type=model)
     except msgspec.ValidationError as exc:
         first = str(exc)
     except msgspec.DecodeError:
         if not raw.strip():
             raise InvalidInput([Violation("body", "required", "a JSON body is required")]) from None
-        raise InvalidInput([Violation("body", "invalid_json", "the body is not valid JSON")]) from None
-    value = msgspec.json.decode(raw)
+        raise invalid_json from None
+    else:
+        if _NUL_ESCAPE in raw and (nul := list(_nul_violations(msgspec.json.decode(raw), ""))):
+            raise InvalidInput(nul, "The request body is invalid.")
+        return decoded
+    try:
+        # Validation may stop before the end of the text: what follows can still be malformed.
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise invalid_json from None
     if not isinstance(value, dict):
         raise InvalidInput([Violation("body", "invalid_type", "the body must be a JSON object")])
     problems = list(_check_struct(model, value, ""))
+    reported = {problem.field for problem in problems}
+    problems += [v for v in _nul_violations(value, "") if v.field not in reported]
     # A rule over the whole object (a __post_init__ check) fails only after every field passed.
     raise InvalidInput(problems or [violation_from_msgspec(first, "")], "The request body is invalid.")
 
@@ -178,11 +215,26 @@ class RequestBodyDTO(AbstractDTO[Any]):
         return decode_body(self.model_type, msgspec.json.encode(value))
 
 
-class RequestBodyPlugin(SerializationPlugin):
-    """Routes every :class:`RequestBody` parameter through :class:`RequestBodyDTO`."""
+class RequestBodyPlugin(SerializationPlugin, OpenAPISchemaPlugin):
+    """Routes every :class:`RequestBody` parameter through :class:`RequestBodyDTO`, and documents
+    every request struct (nested ones too) as taking no fields beyond its own."""
 
     def supports_type(self, field_definition: FieldDefinition) -> bool:
         return field_definition.is_subclass_of(RequestBody)
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return field_definition.is_subclass_of(RequestBody)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        # The schema Litestar makes for any struct, plus what forbid_unknown_fields means on the wire.
+        struct_plugin = next(
+            plugin
+            for plugin in schema_creator.plugins
+            if plugin is not self and schema_creator.plugin_supports_field(plugin, field_definition)
+        )
+        schema = struct_plugin.to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        return schema
 
     def create_dto_for_type(self, field_definition: FieldDefinition) -> type[AbstractDTO[Any]]:
         dto: type[AbstractDTO[Any]] = RequestBodyDTO[field_definition.annotation]  # type: ignore[misc]

@@ -7,6 +7,7 @@ import binascii
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+from litestar import MediaType, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter
@@ -14,6 +15,7 @@ from litestar.params import Parameter
 from customshop.application.access import AccessKeys
 from customshop.domain.access import Scope
 from customshop.domain.errors import InvalidInput, Violation
+from customshop.entrypoints.http.body import NUL_MESSAGE
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -79,3 +81,24 @@ async def is_allowed(connection: ASGIConnection[Any, Any, Any, Any], scope: Scop
 
 
 ADMIN_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
+
+
+async def reject_nul_characters(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """No path or query parameter may hold a NUL character: none is valid anywhere, and PostgreSQL
+    can neither store nor compare one (it would be a 500). Runs before every route handler.
+
+    Raises:
+        InvalidInput: one violation per such parameter.
+    """
+    violations = [
+        Violation(name, "invalid_character", NUL_MESSAGE)
+        for name, value in [*connection.path_params.items(), *connection.query_params.multi_items()]
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value)
+    ]
+    if violations:
+        raise InvalidInput(violations)
+
+
+def cached_json(body: bytes) -> Response[Any]:
+    """A JSON response of bytes serialized earlier (a catalog cache entry)."""
+    return Response(content=body, media_type=MediaType.JSON)

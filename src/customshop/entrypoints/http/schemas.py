@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from customshop.application.cart import CartView
 from customshop.application.catalog import OptionSetInput, ProductInput, TemplateInput
 from customshop.application.customization import SessionView
+from customshop.domain.cart import QUANTITY_MAX, QUANTITY_MIN, CartLine
 from customshop.domain.catalog import (
     DESCRIPTION_MAX,
     LABEL_MAX,
@@ -27,6 +29,7 @@ from customshop.domain.catalog import (
     Product,
 )
 from customshop.domain.customization import Asset, PreviewJob, PreviewStatus
+from customshop.domain.errors import Violation
 from customshop.domain.money import MAX_AMOUNT
 from customshop.domain.pricing import DesignQuote
 from customshop.domain.templates import Template
@@ -379,4 +382,84 @@ class PreviewRead(msgspec.Struct):
             status=job.status.value,
             url=f"/previews/{job.id}/image" if done else None,
             error=None if done else job.error,
+        )
+
+
+# -- cart ------------------------------------------------------------------------------------------
+
+Quantity = Annotated[int, Meta(ge=QUANTITY_MIN, le=QUANTITY_MAX, description="1 to 99.", examples=[1])]
+
+
+class CartItemCreate(RequestBody):
+    """Either `session_id` (cart that design session's design) or `product_id` and `options` (a design
+    given directly, checked against the product's default template)."""
+
+    quantity: Quantity = 1
+    session_id: ResourceId | None = None
+    product_id: ResourceId | None = None
+    options: DesignOptions | None = None
+
+    def source_problems(self) -> list[Violation]:
+        if self.session_id is not None and (self.product_id is not None or self.options is not None):
+            return [
+                Violation("session_id", "conflict", "give session_id, or product_id and options, not both")
+            ]
+        if self.session_id is None and self.product_id is None:
+            return [Violation("session_id", "required", "give session_id, or product_id and options")]
+        if self.session_id is None and self.options is None:
+            return [Violation("options", "required", "a design given directly needs its options")]
+        return []
+
+
+class CartItemUpdate(RequestBody):
+    quantity: Quantity
+
+
+class CartItemRead(msgspec.Struct):
+    item_id: str
+    product_id: str
+    product_name: str
+    template_version: int
+    template_snapshot: Definition
+    options: DesignOptions
+    quantity: int
+    unit_price: int
+    line_total: int
+    currency: str
+    price_components: list[PriceComponentOut]
+
+    @classmethod
+    def of(cls, line: CartLine) -> CartItemRead:
+        return cls(
+            item_id=line.id,
+            product_id=line.product_id,
+            product_name=line.product_name,
+            template_version=line.template_version,
+            template_snapshot=line.template_snapshot,
+            options=line.options,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            line_total=line.line_total,
+            currency=line.currency,
+            price_components=[
+                PriceComponentOut(c.zone_id, c.code, c.label, c.amount) for c in line.components
+            ],
+        )
+
+
+class CartRead(msgspec.Struct):
+    """`total = subtotal + tax + shipping`; an empty cart costs nothing."""
+
+    items: list[CartItemRead]
+    subtotal: int
+    tax: int
+    shipping: int
+    total: int
+    currency: str
+
+    @classmethod
+    def of(cls, view: CartView) -> CartRead:
+        t = view.totals
+        return cls(
+            [CartItemRead.of(line) for line in view.lines], t.subtotal, t.tax, t.shipping, t.total, t.currency
         )

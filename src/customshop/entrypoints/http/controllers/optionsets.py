@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
+from msgspec.json import encode
 
 from customshop.application.catalog import Catalog
+from customshop.application.catalog_cache import CatalogCache
 from customshop.domain.access import Scope
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.params import (
     ADMIN_SECURITY,
     CursorParam,
     Limit,
+    cached_json,
     decode_cursor,
     encode_cursor,
     requires,
@@ -32,19 +35,35 @@ class OptionSetController(Controller):
     async def list_option_sets(
         self,
         catalog: NamedDependency[Catalog],
+        catalog_cache: NamedDependency[CatalogCache],
         product_id: ProductFilter = None,
         limit: Limit = 50,
         cursor: CursorParam = None,
-    ) -> OptionSetList:
+    ) -> Response[OptionSetList]:
         """Option sets, oldest first, optionally of one product."""
-        page = await catalog.list_option_sets(product_id=product_id, after=decode_cursor(cursor), limit=limit)
-        return OptionSetList([OptionSetRead.of(s) for s in page.items], encode_cursor(page.next_after))
+
+        async def page_bytes() -> bytes:
+            page = await catalog.list_option_sets(
+                product_id=product_id, after=decode_cursor(cursor), limit=limit
+            )
+            return encode(
+                OptionSetList([OptionSetRead.of(s) for s in page.items], encode_cursor(page.next_after))
+            )
+
+        key = f"optionsets?product_id={product_id or ''}&limit={limit}&cursor={cursor or ''}"
+        return cached_json(await catalog_cache.get(key, page_bytes))
 
     @get("/{option_set_id:str}", operation_id="getOptionSet", responses=problems(404))
     async def get_option_set(
-        self, catalog: NamedDependency[Catalog], option_set_id: FromPath[str]
-    ) -> OptionSetRead:
-        return OptionSetRead.of(await catalog.get_option_set(option_set_id))
+        self,
+        catalog: NamedDependency[Catalog],
+        catalog_cache: NamedDependency[CatalogCache],
+        option_set_id: FromPath[str],
+    ) -> Response[OptionSetRead]:
+        async def set_bytes() -> bytes:
+            return encode(OptionSetRead.of(await catalog.get_option_set(option_set_id)))
+
+        return cached_json(await catalog_cache.get(f"optionset/{option_set_id}", set_bytes))
 
     @post(
         "/",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
+from msgspec.json import encode
 
 from customshop.application.catalog import Catalog
+from customshop.application.catalog_cache import CatalogCache
 from customshop.domain.access import Scope
 from customshop.domain.errors import AccessDenied
 from customshop.entrypoints.http.errors import problems
@@ -16,6 +18,7 @@ from customshop.entrypoints.http.params import (
     ADMIN_SECURITY,
     CursorParam,
     Limit,
+    cached_json,
     decode_cursor,
     encode_cursor,
     is_allowed,
@@ -37,25 +40,43 @@ class ProductController(Controller):
         self,
         request: Request[Any, Any, Any],
         catalog: NamedDependency[Catalog],
+        catalog_cache: NamedDependency[CatalogCache],
         limit: Limit = 50,
         cursor: CursorParam = None,
         include_inactive: IncludeInactive = False,
-    ) -> ProductList:
+    ) -> Response[ProductList]:
         """List active products, oldest first, in pages."""
-        if include_inactive and not await is_allowed(request, Scope.CATALOG_WRITE):
-            raise AccessDenied("include_inactive needs an API key with the 'catalog:write' scope")
-        page = await catalog.list_products(
-            include_inactive=include_inactive, after=decode_cursor(cursor), limit=limit
+
+        async def page_bytes() -> bytes:
+            page = await catalog.list_products(
+                include_inactive=include_inactive, after=decode_cursor(cursor), limit=limit
+            )
+            return encode(
+                ProductList([ProductRead.of(p) for p in page.items], encode_cursor(page.next_after))
+            )
+
+        if include_inactive:  # an admin view: never cached
+            if not await is_allowed(request, Scope.CATALOG_WRITE):
+                raise AccessDenied("include_inactive needs an API key with the 'catalog:write' scope")
+            return cached_json(await page_bytes())
+        return cached_json(
+            await catalog_cache.get(f"products?limit={limit}&cursor={cursor or ''}", page_bytes)
         )
-        return ProductList([ProductRead.of(p) for p in page.items], encode_cursor(page.next_after))
 
     @get("/{product_id:str}", operation_id="getProduct", responses=problems(404))
     async def get_product(
-        self, catalog: NamedDependency[Catalog], product_id: FromPath[str]
-    ) -> ProductDetail:
+        self,
+        catalog: NamedDependency[Catalog],
+        catalog_cache: NamedDependency[CatalogCache],
+        product_id: FromPath[str],
+    ) -> Response[ProductDetail]:
         """An active product with its default template (404 if unknown, inactive or without one)."""
-        product, template = await catalog.product_with_default_template(product_id)
-        return ProductDetail.of(product, template)
+
+        async def detail_bytes() -> bytes:
+            product, template = await catalog.product_with_default_template(product_id)
+            return encode(ProductDetail.of(product, template))
+
+        return cached_json(await catalog_cache.get(f"product/{product_id}", detail_bytes))
 
     @post(
         "/",

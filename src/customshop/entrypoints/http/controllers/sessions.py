@@ -29,6 +29,24 @@ SESSION_COOKIE = "session_key"
 SESSION_HEADER = "X-Session-Key"
 
 
+#: How long the browser keeps the key: a year. The key outlives any one design session, since it
+#: also holds the guest's cart (and, later, access to its orders).
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def session_cookie(request: Request[Any, Any, Any], key: str) -> Cookie:
+    """The ``session_key`` cookie: HttpOnly, SameSite=Lax, Secure when the request came over TLS."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=key,
+        path="/",
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
 async def presented_session_key(
     header: Annotated[
         str | None, Parameter(header=SESSION_HEADER, description="The guest's session key (or the cookie).")
@@ -62,17 +80,9 @@ class SessionController(Controller):
         """
         view = await customization.start(data.product_id, data.template_version, session_key)
         key = view.session_key or session_key or ""
-        max_age = int((view.session.expires_at - view.session.created_at).total_seconds())
-        cookie = Cookie(
-            key=SESSION_COOKIE,
-            value=key,
-            path="/",
-            max_age=max_age,
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
+        return Response(
+            SessionRead.of(view, session_key=key), status_code=201, cookies=[session_cookie(request, key)]
         )
-        return Response(SessionRead.of(view, session_key=key), status_code=201, cookies=[cookie])
 
     @get("/{session_id:str}", operation_id="getSession", responses=problems(404))
     async def view(

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from msgspec.json import encode
 
 from customshop.application.catalog import Catalog
+from customshop.application.catalog_cache import CatalogCache
 from customshop.domain.access import Scope
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.params import (
     ADMIN_SECURITY,
     CursorParam,
     Limit,
+    cached_json,
     decode_int_cursor,
     encode_cursor,
     is_allowed,
@@ -32,19 +35,27 @@ class TemplateController(Controller):
         self,
         request: Request[Any, Any, Any],
         catalog: NamedDependency[Catalog],
+        catalog_cache: NamedDependency[CatalogCache],
         product_id: FromPath[str],
         limit: Limit = 50,
         cursor: CursorParam = None,
-    ) -> TemplateList:
+    ) -> Response[TemplateList]:
         """A product's templates, newest version first. Inactive products' templates are shown only
         to `catalog:write` keys."""
-        page = await catalog.list_templates(
-            product_id,
-            include_inactive=await is_allowed(request, Scope.CATALOG_WRITE),
-            before_version=decode_int_cursor(cursor),
-            limit=limit,
-        )
-        return TemplateList([TemplateRead.of(t) for t in page.items], encode_cursor(page.next_after))
+        admin = await is_allowed(request, Scope.CATALOG_WRITE)
+
+        async def page_bytes() -> bytes:
+            page = await catalog.list_templates(
+                product_id, include_inactive=admin, before_version=decode_int_cursor(cursor), limit=limit
+            )
+            return encode(
+                TemplateList([TemplateRead.of(t) for t in page.items], encode_cursor(page.next_after))
+            )
+
+        if admin:  # may include inactive products: never cached
+            return cached_json(await page_bytes())
+        key = f"templates/{product_id}?limit={limit}&cursor={cursor or ''}"
+        return cached_json(await catalog_cache.get(key, page_bytes))
 
     @post(
         "/",

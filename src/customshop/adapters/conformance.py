@@ -1,0 +1,54 @@
+"""Static proof that every adapter implements its port: mypy checks these assignments, so a missing
+or mistyped method fails ``make lint`` instead of a test at run time. Nothing here runs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from customshop.adapters.imaging import PillowImageProcessor, PillowRenderer
+    from customshop.adapters.jobs.inprocess import InProcessJobQueue
+    from customshop.adapters.jobs.rq import RqJobQueue
+    from customshop.adapters.memory import MemoryCache, MemoryUnitOfWork
+    from customshop.adapters.memory.clock import ManualClock
+    from customshop.adapters.memory.storage import MemoryFileStorage
+    from customshop.adapters.pricing import FixedRateTax, FlatShipping
+    from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
+    from customshop.adapters.storage.local import LocalFileStorage
+    from customshop.adapters.storage.s3 import S3FileStorage
+    from customshop.adapters.system import SystemClock, UuidV7Ids
+    from customshop.application import ports
+
+    def _conforms(
+        memory_uow: MemoryUnitOfWork,
+        sql_uow: SqlUnitOfWork,
+        memory_cache: MemoryCache,
+        local: LocalFileStorage,
+        s3: S3FileStorage,
+        memory_files: MemoryFileStorage,
+        sanitizer: PillowImageProcessor,
+        renderer: PillowRenderer,
+        rq: RqJobQueue,
+        inprocess: InProcessJobQueue,
+        tax: FixedRateTax,
+        shipping: FlatShipping,
+        clock: SystemClock,
+        manual: ManualClock,
+        ids: UuidV7Ids,
+    ) -> None:
+        _: ports.UnitOfWork = memory_uow
+        _ = sql_uow
+        __: ports.Cache = memory_cache
+        files: ports.FileStorage = local
+        files = s3
+        files = memory_files
+        images: ports.ImageProcessor = sanitizer
+        drawing: ports.Renderer = renderer
+        queue: ports.JobQueue = rq
+        queue = inprocess
+        taxes: ports.TaxPolicy = tax
+        shipping_policy: ports.ShippingPolicy = shipping
+        time: ports.Clock = clock
+        time = manual
+        id_source: ports.IdGenerator = ids
+        del _, __, files, images, drawing, queue, taxes, shipping_policy, time, id_source

@@ -1,0 +1,234 @@
+"""The guest's cart: configured lines priced when carted, and totals from the tax and shipping policies.
+
+The cart lives under the guest's session key (see ``customization``); a guest that adds to its cart
+without one gets a new key. Another guest's line answers ``CartItemNotFound``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from customshop.application.catalog_cache import CatalogCache
+from customshop.application.customization import SESSION_KEY_PREFIX, SessionNotFound, guest_of
+from customshop.application.design_source import DesignSource, design_source
+from customshop.application.ports import (
+    Clock,
+    IdGenerator,
+    ShippingPolicy,
+    TaxPolicy,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from customshop.domain.cart import CartItemNotFound, CartLine, check_quantity, design_key, merge_or_append
+from customshop.domain.catalog import Product
+from customshop.domain.customization import Asset, hash_secret
+from customshop.domain.errors import InvalidInput, Violation
+from customshop.domain.pricing import CartTotals, quote_design, total_cart
+from customshop.domain.validation import AssetInfo, check_design
+
+
+@dataclass(frozen=True, slots=True)
+class CartView:
+    """A cart with its totals. ``session_key`` is set only when this call minted the guest's key."""
+
+    lines: list[CartLine]
+    totals: CartTotals
+    session_key: str | None = None
+
+
+class Carts:
+    """Cart use cases; each method is one committed unit of work and answers the whole cart."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        tax: TaxPolicy,
+        shipping: ShippingPolicy,
+        currency: str,
+        catalog_cache: CatalogCache | None = None,
+    ) -> None:
+        self._uow = uow
+        self._cache = catalog_cache
+        self._clock = clock
+        self._ids = ids
+        self._tax = tax
+        self._shipping = shipping
+        self._currency = currency
+
+    async def view(self, session_key: str | None) -> CartView:
+        """The guest's cart; a guest without a key has an empty one."""
+        guest = guest_of(session_key)
+        if guest is None:
+            return self._view([])
+        async with self._uow(read_only=True) as uow:
+            return self._view(await uow.carts.lines(guest))
+
+    async def add_session(self, session_key: str | None, session_id: str, quantity: int) -> CartView:
+        """Cart the design of a customization session. Its required zones must be filled.
+
+        Raises:
+            SessionNotFound: unknown, expired, or another guest's session.
+            InvalidInput: the design is incomplete (``options.<zone>: required``) or no longer fits,
+                the quantity is not 1-99, or the product's currency is not the cart's.
+        """
+        check_quantity(quantity)
+        guest = guest_of(session_key)
+        async with self._uow() as uow:
+            session = await uow.sessions.get(session_id)
+            live = session is not None and session.is_live(self._clock.now())
+            if guest is None or session is None or not live or not session.owned_by(guest):
+                raise SessionNotFound(f"there is no session {session_id!r}")
+            source = await design_source(uow, session.product_id, session.template_id, self._cache)
+            product = self._sellable(source, "session_id")
+            if source.template is None:
+                raise SessionNotFound(f"the template of session {session_id!r} is gone")
+            assets = await uow.assets.list_for_session(session.id) if _asset_ids(session.options) else []
+            line = self._line(guest, product, source, session.options, assets, quantity)
+            view = await self._store(uow, guest, line)
+            await uow.commit()
+        return view
+
+    async def add_design(
+        self, session_key: str | None, product_id: str, options: Mapping[str, object], quantity: int
+    ) -> CartView:
+        """Cart a design given directly, checked against the product's default template; its images
+        must have been uploaded to one of the guest's sessions.
+
+        Raises:
+            InvalidInput: unknown product or no default template (``product_id``), a design that does not
+                fit (``options.<zone>``), a quantity not 1-99, or a currency that is not the cart's.
+        """
+        check_quantity(quantity)
+        guest = guest_of(session_key)
+        new_key = None
+        if guest is None:
+            new_key = SESSION_KEY_PREFIX + secrets.token_urlsafe(32)
+            guest = hash_secret(new_key)
+        async with self._uow() as uow:
+            source = await design_source(uow, product_id, None, self._cache)
+            product = self._sellable(source, "product_id")
+            if source.template is None:
+                raise InvalidInput(
+                    [Violation("product_id", "no_template", "this product has no default template")]
+                )
+            wanted = _asset_ids(options)
+            assets = [a for a in await uow.assets.list_for_guest(guest) if a.id in wanted] if wanted else []
+            line = self._line(guest, product, source, options, assets, quantity)
+            view = await self._store(uow, guest, line)
+            await uow.commit()
+        return CartView(view.lines, view.totals, new_key)
+
+    async def change_quantity(self, session_key: str | None, item_id: str, quantity: int) -> CartView:
+        """Set a line's quantity (1-99).
+
+        Raises:
+            CartItemNotFound: not a line of this guest's cart. InvalidInput: a bad quantity.
+        """
+        check_quantity(quantity)
+        async with self._uow() as uow:
+            guest, lines = await self._owned(uow, session_key, item_id)
+            line = next(line for line in lines if line.id == item_id)
+            await uow.carts.update(line.with_quantity(quantity, self._clock.now()))
+            await uow.commit()
+            return self._view(await uow.carts.lines(guest))
+
+    async def remove(self, session_key: str | None, item_id: str) -> CartView:
+        """Take a line out of the cart.
+
+        Raises:
+            CartItemNotFound: not a line of this guest's cart.
+        """
+        async with self._uow() as uow:
+            guest, _ = await self._owned(uow, session_key, item_id)
+            await uow.carts.delete(item_id)
+            await uow.commit()
+            return self._view(await uow.carts.lines(guest))
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _view(self, lines: list[CartLine]) -> CartView:
+        currency = lines[0].currency if lines else self._currency
+        totals = total_cart(
+            [(line.unit_price, line.quantity) for line in lines],
+            currency,
+            self._tax.tax_on,
+            self._shipping.shipping_for,
+        )
+        return CartView(lines, totals)
+
+    @staticmethod
+    def _sellable(source: DesignSource, field: str) -> Product:
+        if source.product is None or not source.product.active:
+            raise InvalidInput([Violation(field, "not_available", "this product is not for sale")])
+        return source.product
+
+    def _line(
+        self,
+        guest: str,
+        product: Product,
+        source: DesignSource,
+        options: Mapping[str, object],
+        assets: list[Asset],
+        quantity: int,
+    ) -> CartLine:
+        template, option_sets = source.template, source.option_sets
+        if template is None:
+            raise InvalidInput([Violation("product_id", "no_template", "this product has no template")])
+        infos = {a.id: AssetInfo(a.id, a.content_type, a.width, a.height, a.bytes) for a in assets}
+        design, problems = check_design(
+            template.definition, option_sets, options, assets=infos, complete=True
+        )
+        if design is None:
+            raise InvalidInput(problems, "The design is not complete or does not fit the template.")
+        quote = quote_design(product, template.definition, option_sets, design)
+        now = self._clock.now()
+        stored = design.to_dict()
+        return CartLine(
+            id=self._ids.new_id(),
+            guest=guest,
+            product_id=product.id,
+            product_name=product.name,
+            template_id=template.id,
+            template_version=template.version,
+            template_snapshot=template.definition.to_dict(),
+            options=stored,
+            components=quote.components,
+            currency=quote.currency,
+            unit_price=quote.unit_price,
+            quantity=quantity,
+            design_key=design_key(product.id, template.id, stored),
+            created_at=now,
+            updated_at=now,
+        )
+
+    async def _store(self, uow: UnitOfWork, guest: str, line: CartLine) -> CartView:
+        lines = await uow.carts.lines(guest)
+        stored, is_new = merge_or_append(lines, line, self._clock.now())
+        if is_new:
+            await uow.carts.add(stored)
+            lines.append(stored)
+        else:
+            await uow.carts.update(stored)
+            lines = [stored if existing.id == stored.id else existing for existing in lines]
+        return self._view(lines)
+
+    @staticmethod
+    async def _owned(uow: UnitOfWork, session_key: str | None, item_id: str) -> tuple[str, list[CartLine]]:
+        guest = guest_of(session_key)
+        lines = await uow.carts.lines(guest) if guest else []
+        if guest is None or not any(line.id == item_id for line in lines):
+            raise CartItemNotFound(f"there is no item {item_id!r} in this cart")
+        return guest, lines
+
+
+def _asset_ids(options: Mapping[str, object]) -> set[str]:
+    """The asset ids a raw design names (image values are ``{"asset_id": ...}``)."""
+    return {
+        str(value["asset_id"])
+        for value in options.values()
+        if isinstance(value, Mapping) and isinstance(value.get("asset_id"), str)
+    }

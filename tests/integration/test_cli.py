@@ -1,0 +1,281 @@
+"""The ``customshop`` command run as a user runs it: a real subprocess, a real database (contract §7-§8).
+
+Every failure must be one line on stderr starting with ``error:`` and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.integration.processes import Result, finish, ok, run, start
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def one_line_error(result: Result, *fragments: str) -> list[str]:
+    """What is wrong with ``result`` as a failure report: it must fail, with exactly one ``error:``
+    line on stderr mentioning every fragment, and no traceback. Empty when all is well."""
+    command = f"customshop {' '.join(result.args)}"
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    problems = []
+    if result.returncode == 0:
+        problems.append(f"{command}: exit status 0")
+    if "Traceback" in result.stderr:
+        problems.append(f"{command}: a traceback on stderr")
+    if len(lines) != 1 or not lines[0].startswith("error: "):
+        problems.append(f"{command}: stderr is not one 'error:' line:\n{result.stderr}")
+    problems += [
+        f"{command}: {fragment!r} not in {lines}" for fragment in fragments if fragment not in "".join(lines)
+    ]
+    return problems
+
+
+def assert_one_line_error(result: Result, *fragments: str) -> None:
+    problems = one_line_error(result, *fragments)
+    assert not problems, "\n".join(problems)
+
+
+def key_row(listing: str, key_id: str) -> str:
+    rows = [line for line in listing.splitlines() if key_id in line]
+    assert len(rows) == 1, listing
+    return rows[0]
+
+
+# -- apikey ----------------------------------------------------------------------------------------
+
+
+def test_apikey_create_list_revoke(cli_env: dict[str, str], tmp_path: Path) -> None:
+    ok("db", "upgrade", env=cli_env, cwd=tmp_path)
+
+    created = ok(
+        "apikey", "create", "--name", "ops", "--scope", "catalog:write", "--scope", "orders:read",
+        env=cli_env, cwd=tmp_path,
+    )  # fmt: skip
+    secret = created.stdout.rstrip("\n").splitlines()[-1]
+    assert re.fullmatch(r"csk_\S{20,}", secret), f"the key must be alone on the last line:\n{created.stdout}"
+    assert created.stderr == ""
+    announced = re.search(r"created API key (\S+) \(ops\)", created.stdout)
+    assert announced, created.stdout
+    key_id = announced.group(1)
+    other = ok("apikey", "create", "--name", "reports", "--scope", "reports:read", env=cli_env, cwd=tmp_path)
+    other_secret = other.stdout.splitlines()[-1]
+    assert other_secret.startswith("csk_")
+    assert other_secret != secret
+
+    listing = ok("apikey", "list", env=cli_env, cwd=tmp_path).stdout
+    assert secret not in listing, "a secret is shown once, at creation"
+    assert other_secret not in listing
+    row = key_row(listing, key_id)
+    assert "ops" in row
+    assert "catalog:write orders:read" in row, f"every scope is listed, whole:\n{listing}"
+    assert len(DATE.findall(row)) == 1, "a fresh key has a creation date and no revocation date"
+    assert "reports" in listing
+
+    revoked = ok("apikey", "revoke", key_id, env=cli_env, cwd=tmp_path)
+    assert key_id in revoked.stdout
+
+    after = ok("apikey", "list", env=cli_env, cwd=tmp_path).stdout
+    assert secret not in after
+    assert len(DATE.findall(key_row(after, key_id))) == 2, f"the key is not shown revoked:\n{after}"
+    assert_one_line_error(run("apikey", "revoke", "no-such-key", env=cli_env, cwd=tmp_path), "no-such-key")
+
+
+def test_apikey_create_refuses_bad_input(cli_env: dict[str, str], tmp_path: Path) -> None:
+    ok("db", "upgrade", env=cli_env, cwd=tmp_path)
+    unknown_scope = run(
+        "apikey", "create", "--name", "ops", "--scope", "catalog:delete", env=cli_env, cwd=tmp_path
+    )
+    assert_one_line_error(unknown_scope, "catalog:delete")
+    empty_name = run("apikey", "create", "--name", "", "--scope", "admin", env=cli_env, cwd=tmp_path)
+    assert_one_line_error(empty_name, "name")
+    assert "ops" not in ok("apikey", "list", env=cli_env, cwd=tmp_path).stdout, "nothing may be created"
+
+
+# -- configuration and database errors -------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """A command that must fail with one line naming ``fragments``."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    fragments: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+
+CASES = [
+    Case("unknown variable", ["db", "current"], {"CUSTOMSHOP_TAX_RATE": "5"}, ["CUSTOMSHOP_TAX_RATE "]),
+    Case("malformed int", ["db", "current"], {"CUSTOMSHOP_TAX_RATE_BPS": "abc"}, ["CUSTOMSHOP_TAX_RATE_BPS"]),
+    Case(
+        "out of range", ["apikey", "list"], {"CUSTOMSHOP_TAX_RATE_BPS": "20000"}, ["CUSTOMSHOP_TAX_RATE_BPS"]
+    ),
+    Case("bad currency", ["db", "upgrade"], {"CUSTOMSHOP_CURRENCY": "dollars"}, ["CUSTOMSHOP_CURRENCY"]),
+    Case(
+        "bad boolean", ["db", "current"], {"CUSTOMSHOP_RATE_LIMIT_ENABLED": "maybe"}, ["RATE_LIMIT_ENABLED"]
+    ),
+    Case("mysql", ["db", "upgrade"], {"CUSTOMSHOP_DATABASE_URL": "mysql://root@127.0.0.1/shop"}, ["mysql"]),
+    Case(
+        "unreachable postgres",
+        ["db", "current"],
+        {"CUSTOMSHOP_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"},
+        ["database"],
+    ),
+    Case(
+        "unreachable postgres, serve",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"},
+        ["database"],
+    ),
+    Case(
+        "unknown variable, serve",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_TAX_RATE": "5"},
+        ["CUSTOMSHOP_TAX_RATE"],
+    ),
+    Case("serve unmigrated", ["serve", "--port", "1"], {}, ["customshop db upgrade"]),
+    Case("downgrade an empty database", ["db", "downgrade", "-1"]),
+    Case(
+        "config file with an unknown key",
+        ["db", "current"],
+        {"CUSTOMSHOP_CONFIG": "conf/settings.toml"},
+        ["tax_rate"],
+        {"conf/settings.toml": 'currency = "EUR"\ntax_rate = 5\n'},
+    ),
+    Case(
+        "config file that is not TOML",
+        ["db", "current"],
+        {"CUSTOMSHOP_CONFIG": "conf/settings.toml"},
+        ["settings.toml"],
+        {"conf/settings.toml": "currency = \n[[[ not toml\n"},
+    ),
+    Case(
+        "config file that is missing",
+        ["db", "current"],
+        {"CUSTOMSHOP_CONFIG": "nowhere.toml"},
+        ["nowhere.toml"],
+    ),
+    Case(
+        "config file value of the wrong type",
+        ["db", "current"],
+        {},
+        ["TAX_RATE_BPS"],
+        {"customshop.toml": 'tax_rate_bps = "lots"\n'},
+    ),
+]
+
+
+def test_every_failure_is_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """Each case runs in a working directory of its own; they run side by side (each is a cold start)."""
+    running = []
+    for number, case in enumerate(CASES):
+        cwd = tmp_path / f"case{number}"
+        cwd.mkdir()
+        for name, text in case.files.items():
+            (cwd / name).parent.mkdir(parents=True, exist_ok=True)
+            (cwd / name).write_text(text)
+        env = cli_env | {"CUSTOMSHOP_DATA_DIR": str(cwd / "var")} | case.env
+        running.append((case, start(*case.args, env=env, cwd=cwd)))
+    problems = []
+    for case, proc in running:
+        result = finish(proc, tuple(case.args), timeout=90)
+        problems += [f"[{case.name}] {problem}" for problem in one_line_error(result, *case.fragments)]
+    assert not problems, "\n".join(problems)
+
+
+def test_serve_refuses_an_unmigrated_postgres_database(
+    cli_env: dict[str, str], tmp_path: Path, fresh_postgres_url: str
+) -> None:
+    env = cli_env | {"CUSTOMSHOP_DATABASE_URL": fresh_postgres_url}
+    assert_one_line_error(
+        run("serve", "--port", "1", env=env, cwd=tmp_path, timeout=30), "customshop db upgrade"
+    )
+
+
+def test_serve_refuses_an_incomplete_tls_configuration(cli_env: dict[str, str], tmp_path: Path) -> None:
+    ok("db", "upgrade", env=cli_env, cwd=tmp_path)
+    cert = tmp_path / "cert.pem"
+    cert.write_text("not really a certificate\n")
+    half = run("serve", "--port", "1", "--tls-cert", str(cert), env=cli_env, cwd=tmp_path, timeout=30)
+    assert_one_line_error(half, "--tls-key")
+    missing = run(
+        "serve", "--port", "1", "--tls-cert", str(cert), "--tls-key", str(tmp_path / "nope.pem"),
+        env=cli_env, cwd=tmp_path, timeout=30,
+    )  # fmt: skip
+    assert_one_line_error(missing, "nope.pem")
+
+
+def test_db_upgrade_current_and_downgrade(cli_env: dict[str, str], tmp_path: Path) -> None:
+    current = ok("db", "current", env=cli_env, cwd=tmp_path).stdout
+    assert "database at revision base" in current
+    newest = re.search(r"newest: (\w+)", current)
+    assert newest, current
+    head = newest.group(1)
+
+    assert f"database at revision {head}" in ok("db", "upgrade", env=cli_env, cwd=tmp_path).stdout
+    assert (tmp_path / "var" / "customshop.db").is_file()
+
+    # A relative target is an argument, not an (unknown) option.
+    stepped = ok("db", "downgrade", "-1", env=cli_env, cwd=tmp_path).stdout
+    assert stepped.startswith("database at revision ")
+    assert head not in stepped
+    assert f"database at revision {head}" in ok("db", "upgrade", env=cli_env, cwd=tmp_path).stdout
+
+    assert_one_line_error(run("db", "downgrade", "-99", env=cli_env, cwd=tmp_path), "migration")
+    assert_one_line_error(
+        run("db", "downgrade", "no-such-revision", env=cli_env, cwd=tmp_path), "no-such-revision"
+    )
+    assert "revision base" in ok("db", "downgrade", "base", env=cli_env, cwd=tmp_path).stdout
+    assert_one_line_error(run("db", "downgrade", "-1", env=cli_env, cwd=tmp_path))
+    assert "revision base" in ok("db", "current", env=cli_env, cwd=tmp_path).stdout
+
+
+# -- settings precedence ---------------------------------------------------------------------------
+
+
+def test_config_file_in_the_working_directory_is_read(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = {k: v for k, v in cli_env.items() if k != "CUSTOMSHOP_DATA_DIR"}
+    (tmp_path / "customshop.toml").write_text('data_dir = "elsewhere"\n')
+    ok("db", "upgrade", env=env, cwd=tmp_path)
+    assert (tmp_path / "elsewhere" / "customshop.db").is_file()
+    assert not (tmp_path / "var").exists()
+
+
+def test_environment_overrides_the_config_file(cli_env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "customshop.toml").write_text('data_dir = "elsewhere"\n')
+    env = cli_env | {"CUSTOMSHOP_DATA_DIR": str(tmp_path / "from-env")}
+    ok("db", "upgrade", env=env, cwd=tmp_path)
+    assert (tmp_path / "from-env" / "customshop.db").is_file()
+    assert not (tmp_path / "elsewhere").exists()
+    # An empty variable means "not set": the file decides again.
+    ok("db", "upgrade", env=env | {"CUSTOMSHOP_DATA_DIR": ""}, cwd=tmp_path)
+    assert (tmp_path / "elsewhere" / "customshop.db").is_file()
+
+
+def test_explicit_config_file_replaces_the_working_directory_one(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {k: v for k, v in cli_env.items() if k != "CUSTOMSHOP_DATA_DIR"}
+    (tmp_path / "customshop.toml").write_text('data_dir = "elsewhere"\n')
+    chosen = tmp_path / "conf" / "shop.toml"
+    chosen.parent.mkdir()
+    chosen.write_text(f'data_dir = "{tmp_path / "chosen"}"\n')
+    ok("db", "upgrade", env=env | {"CUSTOMSHOP_CONFIG": str(chosen)}, cwd=tmp_path)
+    assert (tmp_path / "chosen" / "customshop.db").is_file()
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_two_working_directories_never_share_state(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = {k: v for k, v in cli_env.items() if k != "CUSTOMSHOP_DATA_DIR"}
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    ok("db", "upgrade", env=env, cwd=first)
+    ok("apikey", "create", "--name", "only-in-first", "--scope", "admin", env=env, cwd=first)
+    assert (first / "var" / "customshop.db").is_file()
+    # The second directory has no database of its own yet: nothing of the first shows through.
+    assert_one_line_error(run("apikey", "list", env=env, cwd=second))
+    assert "only-in-first" in ok("apikey", "list", env=env, cwd=first).stdout
