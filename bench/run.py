@@ -6,6 +6,8 @@ Scenarios:
 
 * ``ping``: a bare Litestar ``/ping`` app, the framework's own ceiling on this machine;
 * ``fastapi``: FastAPI + pydantic serving 50 products from memory, for reference;
+* ``core select``: a bare Litestar app running the same 50-row SELECT through SQLAlchemy Core, the
+  database path's own ceiling;
 * ``products cached`` / ``products uncached`` (cache off): ``GET /products`` with 50 products;
 * ``product``: ``GET /products/{id}`` (cached);
 * ``add to cart``: ``POST /cart/items`` (a design given directly), 1000 guests in turn;
@@ -199,10 +201,10 @@ def customshop_server(url: str, data_dir: str, **settings: str) -> Server:
     return server
 
 
-def reference_server(target: str) -> Server:
+def reference_server(target: str, **env: str) -> Server:
     port = free_port()
     return Server(
-        [sys.executable, str(HERE / "serve_app.py"), target, str(port), str(WORKERS)], dict(os.environ), port
+        [sys.executable, str(HERE / "serve_app.py"), target, str(port), str(WORKERS)], os.environ | env, port
     )
 
 
@@ -253,6 +255,12 @@ def main() -> None:
         )
     finally:
         server.stop()
+    core = reference_server("apps.core_select:app", BENCH_DATABASE_URL=url)
+    try:
+        core.wait_ready("/products")
+        results.append(wrk("core select (bare)", f"http://127.0.0.1:{core.port}/products", "report.lua"))
+    finally:
+        core.stop()
     uncached = customshop_server(url, data_dir, catalog_cache_ttl_seconds="0")
     try:
         results.append(wrk("products uncached", f"http://127.0.0.1:{uncached.port}/products", "report.lua"))

@@ -325,7 +325,7 @@ async def test_a_preview_is_a_real_png_of_the_design_and_identical_designs_share
     assert picture.getpixel((500, 550)) == (0, 200, 0)  # the photo's area (250..750, 300..800)
     assert picture.getpixel((20, 20)) == (0xC0, 0x39, 0x2B)  # the body colour
     text_area = picture.crop((100, 120, 900, 240))
-    yellow = sum(1 for px in text_area.getdata() if px == (0xF1, 0xC4, 0x0F))
+    yellow = sum(1 for px in text_area.get_flattened_data() if px == (0xF1, 0xC4, 0x0F))
     assert yellow > 500  # the text, in its colour, inside its area
 
     # The same design from another guest, with the same picture uploaded again, reuses the render.

@@ -59,12 +59,12 @@ class CatalogCache:
         """The bytes under ``key``, from the fastest level that has them; ``load`` makes them when
         none has. Whatever ``load`` raises propagates (and nothing is cached). With a ``ttl`` of 0 the
         cache is off and every call loads."""
+        hit = self.peek(key)
+        if hit is not None:
+            return hit
         if self._ttl <= 0:
             return await load()
-        entry = self._local.get(key)
         now = self._monotonic()
-        if entry is not None and entry[0] > now and self._version is not None:
-            return entry[1]
         if self._version is None:
             await self.refresh()
         self.misses += 1
@@ -82,6 +82,13 @@ class CatalogCache:
             while len(self._local) > self._max_entries:
                 self._local.popitem(last=False)
         return value
+
+    def peek(self, key: str) -> bytes | None:
+        """This process's fresh entry under ``key``, or None: no I/O, no waiting (the hot path)."""
+        entry = self._local.get(key)
+        if entry is None or self._version is None or entry[0] <= self._monotonic():
+            return None
+        return entry[1]
 
     async def get_object(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
         """Like :meth:`get`, for domain objects this process keeps to itself (no shared level): the

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from typer.exceptions import Abort as TyperAbort
+from typer.exceptions import TyperException
 
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import UnsupportedDatabase
@@ -250,6 +252,8 @@ def describe(exc: BaseException) -> str:
             return str(exc)
         case CommandError():
             return f"migration: {exc}"
+        case DBAPIError() if _missing_table(exc):
+            return "the database is not migrated: run `customshop db upgrade`"
         case DBAPIError():
             first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             return f"database error: {first}"
@@ -260,14 +264,29 @@ def describe(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}"
 
 
+def _missing_table(exc: DBAPIError) -> bool:
+    """Whether the database lacks customshop's tables (never migrated, or migrated down)."""
+    text = str(exc.orig).lower()
+    return "no such table" in text or (" relation " in text and "does not exist" in text)
+
+
 def main() -> None:
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except TyperException as exc:  # usage errors (Typer's own copy of click's)
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            print(ctx.get_help())  # a group run bare: its help, as usual
+            sys.exit(0)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, TyperAbort):
         sys.exit(130)
     except Exception as exc:
         print(f"error: {describe(exc)}", file=sys.stderr)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

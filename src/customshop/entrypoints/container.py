@@ -47,7 +47,9 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidV7Ids)
-    engine = providers.Singleton(create_engine, settings.provided.resolved_database_url)
+    engine = providers.Singleton(
+        create_engine, settings.provided.resolved_database_url, pool_size=settings.provided.database_pool_size
+    )
     uow = providers.Factory(SqlUnitOfWork, engine=engine)
     storage = providers.Singleton(
         storage_from_url, settings.provided.storage_url, settings.provided.storage_root

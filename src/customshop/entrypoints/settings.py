@@ -32,6 +32,9 @@ class SettingsError(ValueError):
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     data_dir: str = "var"
     database_url: str | None = None
+    #: Database connections each process keeps (PostgreSQL); size it so that processes × pool fits
+    #: the server's max_connections.
+    database_pool_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 20
     redis_url: str | None = None
     storage_url: str | None = None
     currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] = "USD"

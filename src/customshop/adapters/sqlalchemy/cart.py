@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,24 +19,54 @@ def _components(line: CartLine) -> list[dict[str, Any]]:
     ]
 
 
-def _line(row: sa.Row[Any]) -> CartLine:
+def _line(row: Sequence[Any]) -> CartLine:
+    (
+        id_,
+        guest,
+        product_id,
+        product_name,
+        template_id,
+        template_version,
+        template_snapshot,
+        options,
+        components,
+        currency,
+        unit_price,
+        quantity,
+        design_key,
+        created_at,
+        updated_at,
+    ) = row
     return CartLine(
-        id=row.id,
-        guest=row.guest,
-        product_id=row.product_id,
-        product_name=row.product_name,
-        template_id=row.template_id,
-        template_version=row.template_version,
-        template_snapshot=row.template_snapshot,
-        options=row.options,
-        components=tuple(PriceComponent(**c) for c in row.components),
-        currency=row.currency,
-        unit_price=row.unit_price,
-        quantity=row.quantity,
-        design_key=row.design_key,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=id_,
+        guest=guest,
+        product_id=product_id,
+        product_name=product_name,
+        template_id=template_id,
+        template_version=template_version,
+        template_snapshot=template_snapshot,
+        options=options,
+        components=tuple(PriceComponent(**c) for c in components),
+        currency=currency,
+        unit_price=unit_price,
+        quantity=quantity,
+        design_key=design_key,
+        created_at=created_at,
+        updated_at=updated_at,
     )
+
+
+#: Statements built once: building one costs more than running it on this hot path.
+_LINES = (
+    sa.select(t.cart_items).where(t.cart_items.c.guest == sa.bindparam("guest")).order_by(t.cart_items.c.id)
+)
+_INSERT = t.cart_items.insert()
+_UPDATE = (
+    t.cart_items.update()
+    .where(t.cart_items.c.id == sa.bindparam("line_id"))
+    .values(quantity=sa.bindparam("new_quantity"), updated_at=sa.bindparam("new_updated_at"))
+)
+_DELETE = t.cart_items.delete().where(t.cart_items.c.id == sa.bindparam("line_id"))
 
 
 class SqlCartRepository:
@@ -43,38 +74,34 @@ class SqlCartRepository:
         self._conn = conn
 
     async def lines(self, guest: str) -> list[CartLine]:
-        rows = await self._conn.execute(
-            sa.select(t.cart_items).where(t.cart_items.c.guest == guest).order_by(t.cart_items.c.id)
-        )
-        return [_line(row) for row in rows]
+        return [_line(row) for row in await self._conn.execute(_LINES, {"guest": guest})]
 
     async def add(self, line: CartLine) -> None:
         await self._conn.execute(
-            t.cart_items.insert().values(
-                id=line.id,
-                guest=line.guest,
-                product_id=line.product_id,
-                product_name=line.product_name,
-                template_id=line.template_id,
-                template_version=line.template_version,
-                template_snapshot=line.template_snapshot,
-                options=line.options,
-                components=_components(line),
-                currency=line.currency,
-                unit_price=line.unit_price,
-                quantity=line.quantity,
-                design_key=line.design_key,
-                created_at=line.created_at,
-                updated_at=line.updated_at,
-            )
+            _INSERT,
+            {
+                "id": line.id,
+                "guest": line.guest,
+                "product_id": line.product_id,
+                "product_name": line.product_name,
+                "template_id": line.template_id,
+                "template_version": line.template_version,
+                "template_snapshot": line.template_snapshot,
+                "options": line.options,
+                "components": _components(line),
+                "currency": line.currency,
+                "unit_price": line.unit_price,
+                "quantity": line.quantity,
+                "design_key": line.design_key,
+                "created_at": line.created_at,
+                "updated_at": line.updated_at,
+            },
         )
 
     async def update(self, line: CartLine) -> None:
         await self._conn.execute(
-            t.cart_items.update()
-            .where(t.cart_items.c.id == line.id)
-            .values(quantity=line.quantity, updated_at=line.updated_at)
+            _UPDATE, {"line_id": line.id, "new_quantity": line.quantity, "new_updated_at": line.updated_at}
         )
 
     async def delete(self, line_id: str) -> None:
-        await self._conn.execute(t.cart_items.delete().where(t.cart_items.c.id == line_id))
+        await self._conn.execute(_DELETE, {"line_id": line_id})

@@ -3,7 +3,7 @@ with no ORM identity map or object graph on the hot read paths."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -45,19 +45,38 @@ def _page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]
 # -- products --------------------------------------------------------------------------------------
 
 
-def _product(row: sa.Row[Any]) -> Product:
-    return Product(
-        id=row.id,
-        slug=row.slug,
-        name=row.name,
-        description=row.description,
-        base_price=row.base_price,
-        currency=row.currency,
-        media=tuple(MediaItem(url=m["url"], alt=m.get("alt", "")) for m in row.media),
-        active=row.active,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+def _product(row: Sequence[Any]) -> Product:
+    # Rows are unpacked by position (the table's column order): attribute access on a Row is a
+    # keyed lookup per field, which dominated reading product lists. What was stored was checked
+    # when written, so it is restored without checking again.
+    id_, slug, name, description, base_price, currency, media, active, created_at, updated_at = row
+    return Product.restore(
+        id_,
+        slug,
+        name,
+        description,
+        base_price,
+        currency,
+        tuple(MediaItem(m["url"], m.get("alt", "")) for m in media) if media else (),
+        active,
+        created_at,
+        updated_at,
     )
+
+
+def _product_page(active_only: bool, after: bool) -> sa.Select[Any]:
+    query = sa.select(t.products).order_by(t.products.c.id).limit(sa.bindparam("limit"))
+    if active_only:
+        query = query.where(t.products.c.active)
+    if after:
+        query = query.where(t.products.c.id > sa.bindparam("after"))
+    return query
+
+
+#: The four shapes of a product page, built once (building a statement costs more than running it).
+_PRODUCT_PAGES = {
+    (active, after): _product_page(active, after) for active in (True, False) for after in (True, False)
+}
 
 
 def _product_values(product: Product) -> dict[str, Any]:
@@ -112,26 +131,26 @@ class SqlProductRepository:
         return _product(row) if row else None
 
     async def list(self, *, active_only: bool, after: str | None, limit: int) -> Page[Product]:
-        query = sa.select(t.products).order_by(t.products.c.id).limit(limit + 1)
-        if active_only:
-            query = query.where(t.products.c.active)
-        if after is not None:
-            query = query.where(t.products.c.id > after)
-        rows, next_after = _page(list(await self._conn.execute(query)), limit, "id")
+        query = _PRODUCT_PAGES[(active_only, after is not None)]
+        params: dict[str, Any] = (
+            {"limit": limit + 1} if after is None else {"limit": limit + 1, "after": after}
+        )
+        rows, next_after = _page(list(await self._conn.execute(query, params)), limit, "id")
         return Page([_product(row) for row in rows], next_after)
 
 
 # -- option sets -----------------------------------------------------------------------------------
 
 
-def _option_set(row: sa.Row[Any]) -> OptionSet:
+def _option_set(row: Sequence[Any]) -> OptionSet:
+    id_, product_id, name, options, created_at, updated_at = row
     return OptionSet(
-        id=row.id,
-        product_id=row.product_id,
-        name=row.name,
-        options=tuple(Option(o["code"], o["label"], o["price_delta"]) for o in row.options),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=id_,
+        product_id=product_id,
+        name=name,
+        options=tuple(Option(o["code"], o["label"], o["price_delta"]) for o in options),
+        created_at=created_at,
+        updated_at=updated_at,
     )
 
 
@@ -192,14 +211,15 @@ class SqlOptionSetRepository:
 # -- templates -------------------------------------------------------------------------------------
 
 
-def _template(row: sa.Row[Any]) -> Template:
+def _template(row: Sequence[Any]) -> Template:
+    id_, product_id, version, definition, is_default, created_at = row
     return Template(
-        id=row.id,
-        product_id=row.product_id,
-        version=row.version,
-        definition=load_definition(row.definition),
-        is_default=row.is_default,
-        created_at=row.created_at,
+        id=id_,
+        product_id=product_id,
+        version=version,
+        definition=load_definition(definition),
+        is_default=is_default,
+        created_at=created_at,
     )
 
 

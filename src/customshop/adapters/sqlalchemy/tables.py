@@ -39,6 +39,13 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: Timestamps: on PostgreSQL a plain ``timestamptz`` (sessions run in UTC, see ``engine.py``, so
+#: psycopg already returns aware UTC datetimes and rows need no per-value conversion); on SQLite the
+#: decorator above.
+Timestamp: sa.types.TypeEngine[datetime] = UtcDateTime().with_variant(
+    sa.DateTime(timezone=True), "postgresql"
+)
+
 #: JSON documents: JSONB on PostgreSQL, JSON text elsewhere.
 Json: sa.types.TypeEngine[Any] = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
@@ -55,8 +62,8 @@ products = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("media", Json, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
 )
 
 option_sets = sa.Table(
@@ -66,8 +73,8 @@ option_sets = sa.Table(
     sa.Column("product_id", ID, sa.ForeignKey("products.id"), nullable=False, index=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("options", Json, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
 )
 
 templates = sa.Table(
@@ -78,7 +85,7 @@ templates = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("definition", Json, nullable=False),
     sa.Column("is_default", sa.Boolean, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
     sa.UniqueConstraint("product_id", "version"),
     sa.Index(
         "uq_templates_default_per_product",
@@ -105,8 +112,8 @@ api_keys = sa.Table(
     sa.Column("hint", sa.String(20), nullable=False),
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("scopes", Json, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("revoked_at", UtcDateTime, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("revoked_at", Timestamp, nullable=True),
 )
 
 # -- customization ---------------------------------------------------------------------------------
@@ -121,9 +128,9 @@ sessions = sa.Table(
     sa.Column("template_id", ID, sa.ForeignKey("templates.id"), nullable=False),
     sa.Column("template_version", sa.Integer, nullable=False),
     sa.Column("options", Json, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
-    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False, index=True),
 )
 
 assets = sa.Table(
@@ -137,7 +144,7 @@ assets = sa.Table(
     sa.Column("bytes", sa.BigInteger, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("storage_key", sa.String(300), nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
 )
 
 preview_jobs = sa.Table(
@@ -150,8 +157,8 @@ preview_jobs = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("storage_key", sa.String(300), nullable=False),
     sa.Column("error", sa.Text, nullable=True),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
     sa.Index("ix_preview_jobs_status_updated_at", "status", "updated_at"),
 )
 
@@ -173,8 +180,8 @@ cart_items = sa.Table(
     sa.Column("unit_price", sa.BigInteger, nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
     sa.Column("design_key", sa.String(64), nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
 )
 
 #: One row: the catalog's version stamp, bumped by every catalog write (cache invalidation).

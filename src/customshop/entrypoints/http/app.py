@@ -128,5 +128,6 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
     )
     app.state.container = container
     app.state.access = container.access()
+    app.state.catalog_cache = container.catalog_cache()
     app.state.readiness = {"database": partial(ping, container.engine())} if readiness_probes else {}
     return app

@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from litestar import MediaType, Response
+from litestar import MediaType, Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter
@@ -97,6 +97,23 @@ async def reject_nul_characters(connection: ASGIConnection[Any, Any, Any, Any]) 
     ]
     if violations:
         raise InvalidInput(violations)
+
+
+def catalog_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The cache key of a public catalog read: its path and raw query string, as sent."""
+    query: bytes = connection.scope.get("query_string", b"")
+    return connection.scope["path"] + ("?" + query.decode("latin-1") if query else "")
+
+
+async def serve_cached_catalog(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """``before_request`` hook of the public catalog reads: a cache hit is answered here, before
+    Litestar parses parameters or resolves dependencies; a miss goes on to the handler (which fills
+    the cache). Replaces the app's hook on these routes, so it runs that check on a miss too."""
+    body = request.app.state.catalog_cache.peek(catalog_key(request))
+    if body is not None:
+        return cached_json(body)
+    await reject_nul_characters(request)
+    return None
 
 
 def cached_json(body: bytes) -> Response[Any]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from msgspec.json import encode
@@ -18,9 +18,11 @@ from customshop.entrypoints.http.params import (
     CursorParam,
     Limit,
     cached_json,
+    catalog_key,
     decode_cursor,
     encode_cursor,
     requires,
+    serve_cached_catalog,
 )
 from customshop.entrypoints.http.schemas import OptionSetList, OptionSetRead, OptionSetWrite
 
@@ -31,9 +33,10 @@ class OptionSetController(Controller):
     path = "/optionsets"
     tags = ("catalog",)
 
-    @get("/", operation_id="listOptionSets", responses=problems(400))
+    @get("/", operation_id="listOptionSets", responses=problems(400), before_request=serve_cached_catalog)
     async def list_option_sets(
         self,
+        request: Request[Any, Any, Any],
         catalog: NamedDependency[Catalog],
         catalog_cache: NamedDependency[CatalogCache],
         product_id: ProductFilter = None,
@@ -50,12 +53,17 @@ class OptionSetController(Controller):
                 OptionSetList([OptionSetRead.of(s) for s in page.items], encode_cursor(page.next_after))
             )
 
-        key = f"optionsets?product_id={product_id or ''}&limit={limit}&cursor={cursor or ''}"
-        return cached_json(await catalog_cache.get(key, page_bytes))
+        return cached_json(await catalog_cache.get(catalog_key(request), page_bytes))
 
-    @get("/{option_set_id:str}", operation_id="getOptionSet", responses=problems(404))
+    @get(
+        "/{option_set_id:str}",
+        operation_id="getOptionSet",
+        responses=problems(404),
+        before_request=serve_cached_catalog,
+    )
     async def get_option_set(
         self,
+        request: Request[Any, Any, Any],
         catalog: NamedDependency[Catalog],
         catalog_cache: NamedDependency[CatalogCache],
         option_set_id: FromPath[str],
@@ -63,7 +71,7 @@ class OptionSetController(Controller):
         async def set_bytes() -> bytes:
             return encode(OptionSetRead.of(await catalog.get_option_set(option_set_id)))
 
-        return cached_json(await catalog_cache.get(f"optionset/{option_set_id}", set_bytes))
+        return cached_json(await catalog_cache.get(catalog_key(request), set_bytes))
 
     @post(
         "/",

@@ -19,10 +19,12 @@ from customshop.entrypoints.http.params import (
     CursorParam,
     Limit,
     cached_json,
+    catalog_key,
     decode_cursor,
     encode_cursor,
     is_allowed,
     requires,
+    serve_cached_catalog,
 )
 from customshop.entrypoints.http.schemas import ProductDetail, ProductList, ProductRead, ProductWrite
 
@@ -35,7 +37,7 @@ class ProductController(Controller):
     path = "/products"
     tags = ("catalog",)
 
-    @get("/", operation_id="listProducts", responses=problems(400, 403))
+    @get("/", operation_id="listProducts", responses=problems(400, 403), before_request=serve_cached_catalog)
     async def list_products(
         self,
         request: Request[Any, Any, Any],
@@ -59,13 +61,17 @@ class ProductController(Controller):
             if not await is_allowed(request, Scope.CATALOG_WRITE):
                 raise AccessDenied("include_inactive needs an API key with the 'catalog:write' scope")
             return cached_json(await page_bytes())
-        return cached_json(
-            await catalog_cache.get(f"products?limit={limit}&cursor={cursor or ''}", page_bytes)
-        )
+        return cached_json(await catalog_cache.get(catalog_key(request), page_bytes))
 
-    @get("/{product_id:str}", operation_id="getProduct", responses=problems(404))
+    @get(
+        "/{product_id:str}",
+        operation_id="getProduct",
+        responses=problems(404),
+        before_request=serve_cached_catalog,
+    )
     async def get_product(
         self,
+        request: Request[Any, Any, Any],
         catalog: NamedDependency[Catalog],
         catalog_cache: NamedDependency[CatalogCache],
         product_id: FromPath[str],
@@ -76,7 +82,7 @@ class ProductController(Controller):
             product, template = await catalog.product_with_default_template(product_id)
             return encode(ProductDetail.of(product, template))
 
-        return cached_json(await catalog_cache.get(f"product/{product_id}", detail_bytes))
+        return cached_json(await catalog_cache.get(catalog_key(request), detail_bytes))
 
     @post(
         "/",

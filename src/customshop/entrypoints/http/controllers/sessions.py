@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import CookieParameter, FromPath, HeaderParameter, JSONBody
 
 from customshop.application.customization import Customization
 from customshop.domain.templates import IMAGE_BYTES_LIMIT
@@ -49,10 +49,12 @@ def session_cookie(request: Request[Any, Any, Any], key: str) -> Cookie:
 
 async def presented_session_key(
     header: Annotated[
-        str | None, Parameter(header=SESSION_HEADER, description="The guest's session key (or the cookie).")
+        str | None,
+        HeaderParameter(name=SESSION_HEADER, description="The guest's session key (or the cookie)."),
     ] = None,
     cookie: Annotated[
-        str | None, Parameter(cookie=SESSION_COOKIE, description="The guest's session key (or the header).")
+        str | None,
+        CookieParameter(name=SESSION_COOKIE, description="The guest's session key (or the header)."),
     ] = None,
 ) -> str | None:
     """The session key the guest presents: the header when both are sent."""

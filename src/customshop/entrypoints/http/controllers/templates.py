@@ -18,10 +18,12 @@ from customshop.entrypoints.http.params import (
     CursorParam,
     Limit,
     cached_json,
+    catalog_key,
     decode_int_cursor,
     encode_cursor,
     is_allowed,
     requires,
+    serve_cached_catalog,
 )
 from customshop.entrypoints.http.schemas import TemplateCreate, TemplateList, TemplateRead
 
@@ -30,7 +32,12 @@ class TemplateController(Controller):
     path = "/templates"
     tags = ("catalog",)
 
-    @get("/{product_id:str}", operation_id="listTemplates", responses=problems(400, 404))
+    @get(
+        "/{product_id:str}",
+        operation_id="listTemplates",
+        responses=problems(400, 404),
+        before_request=serve_cached_catalog,
+    )
     async def list_templates(
         self,
         request: Request[Any, Any, Any],
@@ -54,8 +61,7 @@ class TemplateController(Controller):
 
         if admin:  # may include inactive products: never cached
             return cached_json(await page_bytes())
-        key = f"templates/{product_id}?limit={limit}&cursor={cursor or ''}"
-        return cached_json(await catalog_cache.get(key, page_bytes))
+        return cached_json(await catalog_cache.get(catalog_key(request), page_bytes))
 
     @post(
         "/",
