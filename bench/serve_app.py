@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from granian import Granian
-from granian.constants import Interfaces, Loops
+from granian.constants import HTTPModes, Interfaces, Loops
 
 if __name__ == "__main__":
     target, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -20,6 +20,8 @@ if __name__ == "__main__":
         workers=workers,
         interface=Interfaces.ASGI,
         loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        websockets=False,
         log_access=False,
         working_dir=Path(__file__).parent,
     ).serve()

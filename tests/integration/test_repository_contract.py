@@ -16,9 +16,10 @@ from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.ports import UnitOfWork, UnitOfWorkFactory
-from customshop.domain.access import ApiKey, Scope, hash_key
+from customshop.domain.access import ApiKey, Scope
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
+from customshop.domain.hashing import hash_secret
 from customshop.domain.templates import Template, parse_definition
 
 # Memory once, SQLite once, PostgreSQL once: ``backend`` (conftest) is given the value directly, and
@@ -127,7 +128,7 @@ def make_api_key(name: str = "ci", *scopes: Scope) -> ApiKey:
         id=IDS.new_id(),
         name=name,
         hint=secret[:8],
-        key_hash=hash_key(secret),
+        key_hash=hash_secret(secret),
         scopes=frozenset(scopes or (Scope.CATALOG_WRITE, Scope.ORDERS_READ)),
         created_at=now(),
     )
@@ -592,7 +593,7 @@ async def test_api_keys(uow_factory: UnitOfWorkFactory) -> None:
             assert await uow.api_keys.get(key.id) == key
             assert await uow.api_keys.get_by_hash(key.key_hash) == key
         assert await uow.api_keys.get(IDS.new_id()) is None
-        assert await uow.api_keys.get_by_hash(hash_key("csk_unknown")) is None
+        assert await uow.api_keys.get_by_hash(hash_secret("csk_unknown")) is None
 
     at = now()
     async with uow_factory() as uow:

@@ -143,7 +143,10 @@ async def test_a_worker_process_renders_the_preview(stack: Stack) -> None:
     assert picture.getpixel((200 * scale, 550 * scale)) == (255, 255, 255)  # beside it: the body colour
     text_area = picture.crop((100 * scale, 120 * scale, 900 * scale, 240 * scale))
     assert sum(1 for px in text_area.get_flattened_data() if px == (0, 0, 0)) > 5000
-    assert sum(1 for px in picture.crop((0, 900 * scale, 3000, 3000)).get_flattened_data() if px == (0, 0, 0)) == 0
+    assert (
+        sum(1 for px in picture.crop((0, 900 * scale, 3000, 3000)).get_flattened_data() if px == (0, 0, 0))
+        == 0
+    )
 
 
 async def big_design_product(stack: Stack) -> str:

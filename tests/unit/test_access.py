@@ -6,8 +6,9 @@ import pytest
 
 from customshop.adapters.memory import ManualClock, MemoryStore
 from customshop.application.access import AccessKeys, ApiKeyNotFound
-from customshop.domain.access import KEY_PREFIX, Scope, hash_key
+from customshop.domain.access import KEY_PREFIX, Scope
 from customshop.domain.errors import AccessDenied, InvalidInput
+from customshop.domain.hashing import hash_secret
 
 
 async def test_a_key_is_returned_once_and_only_its_hash_is_stored(
@@ -17,7 +18,7 @@ async def test_a_key_is_returned_once_and_only_its_hash_is_stored(
     assert secret.startswith(KEY_PREFIX)
     assert len(secret) > 40
     (stored,) = store.api_keys.values()
-    assert stored.key_hash == hash_key(secret)
+    assert stored.key_hash == hash_secret(secret)
     assert secret not in repr(stored)
     assert stored.hint == secret[: len(stored.hint)] and len(stored.hint) < 12
     assert key.scopes == {Scope.CATALOG_WRITE}

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from customshop.domain.access import ApiKey, Scope, hash_key
+from customshop.domain.access import ApiKey, Scope
 from customshop.domain.catalog import (
     DESCRIPTION_MAX,
     LABEL_MAX,
@@ -29,6 +29,7 @@ from customshop.domain.catalog import (
     slugify,
 )
 from customshop.domain.errors import InvalidInput, InvalidOptionSet, InvalidProduct
+from customshop.domain.hashing import hash_secret
 from customshop.domain.money import MAX_AMOUNT, Money
 
 NOW = datetime(2024, 5, 1, tzinfo=UTC)
@@ -283,7 +284,7 @@ def test_slugify_examples(text: str, slug: str) -> None:
 
 
 def api_key(scopes: frozenset[Scope], revoked_at: datetime | None = None) -> ApiKey:
-    return ApiKey("k1", "ops", "csk_abcd", hash_key("csk_secret"), scopes, NOW, revoked_at)
+    return ApiKey("k1", "ops", "csk_abcd", hash_secret("csk_secret"), scopes, NOW, revoked_at)
 
 
 scope_sets = st.frozensets(st.sampled_from(list(Scope)))
@@ -315,6 +316,6 @@ def test_a_key_without_scopes_allows_nothing() -> None:
 
 @given(st.text())
 def test_hash_key_is_the_hex_sha256_of_the_utf8_secret(secret: str) -> None:
-    digest = hash_key(secret)
+    digest = hash_secret(secret)
     assert digest == hashlib.sha256(secret.encode("utf-8")).hexdigest()
     assert re.fullmatch(r"[0-9a-f]{64}", digest)

@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from customshop.application.ports import Clock, IdGenerator, UnitOfWorkFactory
-from customshop.domain.access import KEY_PREFIX, ApiKey, Scope, hash_key
+from customshop.domain.access import KEY_PREFIX, ApiKey, Scope
 from customshop.domain.errors import AccessDenied, InvalidInput, NotFound, Violation
+from customshop.domain.hashing import hash_secret
 
 NAME_MAX = 100
 
@@ -54,7 +55,7 @@ class AccessKeys:
             id=self._ids.new_id(),
             name=name,
             hint=secret[: len(KEY_PREFIX) + 6],
-            key_hash=hash_key(secret),
+            key_hash=hash_secret(secret),
             scopes=frozenset(Scope(scope) for scope in wanted),
             created_at=self._clock.now(),
         )
@@ -101,5 +102,5 @@ class AccessKeys:
         if not presented or not presented.startswith(KEY_PREFIX) or len(presented) > 200:
             return None
         async with self._uow(read_only=True) as uow:
-            key = await uow.api_keys.get_by_hash(hash_key(presented))
+            key = await uow.api_keys.get_by_hash(hash_secret(presented))
         return key if key is not None and key.active else None

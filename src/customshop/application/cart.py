@@ -23,8 +23,9 @@ from customshop.application.ports import (
 )
 from customshop.domain.cart import CartItemNotFound, CartLine, check_quantity, design_key, merge_or_append
 from customshop.domain.catalog import Product
-from customshop.domain.customization import Asset, hash_secret
+from customshop.domain.customization import Asset
 from customshop.domain.errors import InvalidInput, Violation
+from customshop.domain.hashing import hash_secret
 from customshop.domain.pricing import CartTotals, quote_design, total_cart
 from customshop.domain.validation import AssetInfo, check_design
 

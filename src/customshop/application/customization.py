@@ -39,9 +39,9 @@ from customshop.domain.customization import (
     PreviewJob,
     PreviewStatus,
     design_hash,
-    hash_secret,
 )
 from customshop.domain.errors import InvalidInput, NotFound, Violation
+from customshop.domain.hashing import hash_secret
 from customshop.domain.pricing import DesignQuote, quote_design
 from customshop.domain.templates import ImageZone, OptionZone, Template
 from customshop.domain.validation import AssetInfo, Design, ImageValue, check_design

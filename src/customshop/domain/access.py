@@ -1,13 +1,10 @@
 """Admin API keys and their scopes.
 
-A key is a random secret shown once; only its SHA-256 digest is kept, which is safe for secrets of
-256 bits of entropy (there is nothing to brute-force) and lets a presented key be found in one
-indexed lookup.
+A key is a random secret shown once; only its digest is kept (``hashing.hash_secret``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,11 +21,6 @@ class Scope(StrEnum):
 
 #: How every key starts, so a leaked one is recognisable by secret scanners.
 KEY_PREFIX = "csk_"
-
-
-def hash_key(secret: str) -> str:
-    """The stored form of a key: hex SHA-256 of its UTF-8 bytes."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,6 @@ from typing import Any
 from customshop.domain.errors import Conflict
 
 
-def hash_secret(secret: str) -> str:
-    """The stored form of a high-entropy secret (a guest's session key): hex SHA-256."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
 @dataclass(frozen=True, slots=True)
 class CustomizationSession:
     """A guest's design of one product, pinned to the template version it started with.

@@ -77,7 +77,7 @@ async def _require_migrated(container: Container) -> None:
 
 def _serve(host: str, port: int, workers: int, tls_cert: Path | None, tls_key: Path | None) -> None:
     from granian import Granian
-    from granian.constants import Interfaces, Loops
+    from granian.constants import HTTPModes, Interfaces, Loops
 
     if (tls_cert is None) != (tls_key is None):
         raise CliError("--tls-cert and --tls-key go together")
@@ -94,6 +94,9 @@ def _serve(host: str, port: int, workers: int, tls_cert: Path | None, tls_key: P
         loop=Loops.uvloop,
         ssl_cert=tls_cert,
         ssl_key=tls_key,
+        # Plain HTTP/1.1 unless TLS lets clients negotiate HTTP/2; no websocket routes exist.
+        http=HTTPModes.auto if tls_cert else HTTPModes.http1,
+        websockets=False,
         log_access=False,
     ).serve()
 

@@ -1,0 +1,149 @@
+"""Customization use cases on the in-memory adapters with the real Pillow sanitizer and renderer:
+renders that fail are retried, then reported with their reason; stalled jobs are recovered."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from customshop.adapters.imaging import PillowImageProcessor, PillowRenderer
+from customshop.adapters.jobs.inprocess import InProcessJobQueue
+from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
+from customshop.adapters.memory.storage import MemoryFileStorage
+from customshop.adapters.system import UuidV7Ids
+from customshop.application.catalog import Catalog, ProductInput, TemplateInput
+from customshop.application.customization import RENDER_PREVIEW, Customization
+from customshop.domain.customization import MAX_RENDER_ATTEMPTS, PreviewStatus
+
+
+class World:
+    def __init__(self) -> None:
+        self.store = MemoryStore()
+        self.clock = ManualClock()
+        self.files = MemoryFileStorage()
+        self.ran: list[str] = []
+        #: Jobs to lose (as a process that died before running them would) before running any.
+        self.lose = 0
+        uow = partial(MemoryUnitOfWork, self.store)
+        self.queue = InProcessJobQueue(self._dispatch)
+        self.catalog = Catalog(uow, self.clock, UuidV7Ids(), "USD")
+        self.customization = Customization(
+            uow,
+            self.clock,
+            UuidV7Ids(),
+            self.files,
+            PillowImageProcessor(),
+            PillowRenderer(),
+            self.queue,
+            session_ttl=timedelta(days=7),
+            render_timeout=timedelta(seconds=30),
+            preview_side=200,
+        )
+
+    async def _dispatch(self, job: str, payload: Any) -> None:
+        assert job == RENDER_PREVIEW
+        if self.lose:
+            self.lose -= 1
+            return
+        self.ran.append(payload["job_id"])
+        await self.customization.render_preview(payload["job_id"])
+
+    async def designed_session(self) -> tuple[str, str, str]:
+        product = await self.catalog.create_product(
+            ProductInput(name="Poster", description="", base_price=500)
+        )
+        definition = {
+            "canvas": {"width": 400, "height": 400},
+            "zones": [
+                {"id": "photo", "type": "image", "area": {"x": 0, "y": 0, "width": 400, "height": 400}}
+            ],
+        }
+        await self.catalog.create_template(TemplateInput(product.id, 1, definition))
+        view = await self.customization.start(product.id, None, None)
+        assert view.session_key is not None
+        png = io.BytesIO()
+        Image.new("RGB", (300, 300), (10, 20, 30)).save(png, "PNG")
+        png.seek(0)
+        asset = await self.customization.upload(view.session.id, view.session_key, png, 1000)
+        await self.customization.update(view.session.id, view.session_key, {"photo": {"asset_id": asset.id}})
+        return view.session.id, view.session_key, asset.storage_key
+
+
+async def test_a_render_that_keeps_failing_is_retried_then_failed_with_its_reason() -> None:
+    world = World()
+    session, key, stored = await world.designed_session()
+    world.files.files[stored] = (b"this is no longer an image", "image/png")  # the stored photo is damaged
+    job = await world.customization.request_preview(session, key)
+    await world.queue.drain()
+    final = await world.customization.preview(job.id)
+    assert final.status is PreviewStatus.FAILED
+    assert final.attempts == MAX_RENDER_ATTEMPTS
+    assert final.error and "image" in final.error.lower()
+    assert len(world.ran) == MAX_RENDER_ATTEMPTS
+    # A new request of the same design renders anew instead of answering with the failure.
+    world.files.files[stored] = (world.files.files[stored][0], "image/png")
+    again = await world.customization.request_preview(session, key)
+    assert again.id != job.id
+
+
+async def test_a_render_succeeds_and_identical_requests_reuse_it() -> None:
+    world = World()
+    session, key, _ = await world.designed_session()
+    job = await world.customization.request_preview(session, key)
+    await world.queue.drain()
+    done = await world.customization.preview(job.id)
+    assert (done.status, done.attempts, done.error) == (PreviewStatus.DONE, 1, None)
+    picture = Image.open(io.BytesIO(await world.customization.preview_image(job.id)))
+    assert picture.size == (200, 200)
+    assert picture.convert("RGB").getpixel((100, 100)) == (10, 20, 30)
+    assert (await world.customization.request_preview(session, key)).id == job.id
+    await world.queue.drain()
+    assert world.ran == [job.id]  # rendered once
+
+
+async def test_a_job_whose_runner_vanished_is_queued_again_then_failed_when_out_of_attempts() -> None:
+    world = World()
+    session, key, _ = await world.designed_session()
+    world.lose = 1  # its runner vanishes before running it: queued, with nobody to run it
+    job = await world.customization.request_preview(session, key)
+    await world.queue.drain()
+    assert (await world.customization.preview(job.id)).status is PreviewStatus.QUEUED
+    world.clock.advance(seconds=61)  # silent for more than twice the render timeout
+    recovered = await world.customization.preview(job.id)
+    assert recovered.status in (PreviewStatus.QUEUED, PreviewStatus.RUNNING, PreviewStatus.DONE)
+    await world.queue.drain()
+    assert (await world.customization.preview(job.id)).status is PreviewStatus.DONE
+    assert world.ran  # it was handed to a runner again
+
+
+@pytest.mark.parametrize("attempts", [1, MAX_RENDER_ATTEMPTS])
+async def test_a_running_job_that_went_silent_is_retried_or_failed(attempts: int) -> None:
+    world = World()
+    session, key, _ = await world.designed_session()
+    world.lose = 1
+    job = await world.customization.request_preview(session, key)
+    await world.queue.drain()
+    # Mark it running, as a worker that then died would have.
+    uow = MemoryUnitOfWork(world.store)
+    async with uow:
+        current = await uow.previews.get(job.id)
+        assert current is not None
+        await uow.previews.update(replace(current, status=PreviewStatus.RUNNING, attempts=attempts))
+        await uow.commit()
+    world.clock.advance(minutes=5)
+    handled = await world.customization.recover_stalled()
+    assert handled == 1
+    after = await world.customization.preview(job.id)
+    if attempts < MAX_RENDER_ATTEMPTS:
+        assert after.status in (PreviewStatus.QUEUED, PreviewStatus.DONE)
+        await world.queue.drain()
+        assert (await world.customization.preview(job.id)).status is PreviewStatus.DONE
+    else:
+        assert after.status is PreviewStatus.FAILED
+        assert after.error == "the renderer stopped before finishing"
