@@ -164,3 +164,9 @@ def test_unknown_keys_in_the_file_are_refused(tmp_path: Path) -> None:
     (tmp_path / "customshop.toml").write_text("curency = 'EUR'\n")
     with pytest.raises(SettingsError, match="curency"):
         Settings.load({}, cwd=tmp_path)
+
+
+def test_the_queue_enqueues_the_function_workers_run() -> None:
+    from customshop.entrypoints import container, worker
+
+    assert f"{worker.__name__}.{worker.run_job.__name__}" == container.WORKER_ENTRYPOINT

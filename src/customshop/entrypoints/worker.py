@@ -17,11 +17,9 @@ from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
 from customshop.adapters.jobs.rq import QUEUE_NAME
-from customshop.entrypoints.container import WORKER_ENTRYPOINT, Container, build_container, close
+from customshop.entrypoints.container import Container, build_container, close
 from customshop.entrypoints.jobs import run_job as dispatch
 from customshop.entrypoints.settings import Settings
-
-assert f"{__name__}.run_job" == WORKER_ENTRYPOINT
 
 
 class WorkerNeedsRedis(ValueError):

@@ -192,26 +192,15 @@ class TemplateSummary(msgspec.Struct):
     definition: Definition
 
 
-class ProductDetail(msgspec.Struct):
+class ProductDetail(ProductRead):
     """A product with its default template: everything a storefront needs to start a design."""
 
-    id: str
-    slug: str
-    name: str
-    description: str
-    base_price: int
-    currency: str
-    media: list[MediaOut]
-    active: bool
-    created_at: datetime
-    updated_at: datetime
     template: TemplateSummary
 
     @classmethod
-    def of(cls, p: Product, template: Template) -> ProductDetail:
-        base = ProductRead.of(p)
+    def of_template(cls, p: Product, template: Template) -> ProductDetail:
         return cls(
-            **msgspec.structs.asdict(base),
+            **msgspec.structs.asdict(ProductRead.of(p)),
             template=TemplateSummary(template.id, template.version, template.definition.to_dict()),
         )
 

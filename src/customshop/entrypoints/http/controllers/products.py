@@ -80,7 +80,7 @@ class ProductController(Controller):
 
         async def detail_bytes() -> bytes:
             product, template = await catalog.product_with_default_template(product_id)
-            return encode(ProductDetail.of(product, template))
+            return encode(ProductDetail.of_template(product, template))
 
         return cached_json(await catalog_cache.get(catalog_key(request), detail_bytes))
 
