@@ -191,7 +191,8 @@ def draw_zone(draw: st.DrawFn, kind: str, zone_id: str, width: int, height: int,
             low = draw(st.none() | st.integers(0, count))
             if low is not None:
                 zone["min"] = low
-            put(draw, zone, "max", st.integers(low or 0, count))
+            floor = 1 if zone.get("required") is True else 0  # a required zone must allow a choice
+            put(draw, zone, "max", st.integers(max(low or 0, floor), count))
     return zone
 
 
@@ -699,6 +700,16 @@ def unknown_option_set(draw: st.DrawFn, raw: Raw, index: int, world: World) -> E
     zone, zone_id = target(raw, index)
     zone["option_set_id"] = draw(st.text(max_size=12).filter(lambda set_id: set_id not in world.option_sets))
     return Expect(index, ".option_set_id", "not_found", zone_id)
+
+
+@mutation("option")
+def required_zone_allowing_no_choice(draw: st.DrawFn, raw: Raw, index: int, world: World) -> Expect:
+    zone, zone_id = target(raw, index)
+    zone["multiple"] = True
+    zone["required"] = True
+    zone.pop("min", None)
+    zone["max"] = 0
+    return Expect(index, ".max", "out_of_range", zone_id)
 
 
 @mutation("option")

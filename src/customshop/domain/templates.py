@@ -492,6 +492,8 @@ def _option_zone(
         high = z.integer("max", 0, count, default=count, fallback=count)
         if low > high:
             z.fail("min", "min_exceeds_max", f"min {low} exceeds max {high}")
+        elif required and high == 0:
+            z.fail("max", "out_of_range", "a required zone must allow at least one choice (max ≥ 1)")
     elif type(z.raw.get("multiple", False)) is bool:  # a malformed `multiple` is reported already
         for key in ("min", "max"):
             if key in z.raw:
