@@ -22,11 +22,12 @@ from customshop.application.ports import (
     UnitOfWorkFactory,
 )
 from customshop.domain.cart import CartItemNotFound, CartLine, check_quantity, design_key, merge_or_append
-from customshop.domain.catalog import Product
+from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset
 from customshop.domain.errors import InvalidInput, Violation
 from customshop.domain.hashing import hash_secret
 from customshop.domain.pricing import CartTotals, quote_design, total_cart
+from customshop.domain.templates import Template
 from customshop.domain.validation import AssetInfo, check_design
 
 
@@ -88,7 +89,9 @@ class Carts:
             if source.template is None:
                 raise SessionNotFound(f"the template of session {session_id!r} is gone")
             assets = await uow.assets.list_for_session(session.id) if _asset_ids(session.options) else []
-            line = self._line(guest, product, source, session.options, assets, quantity)
+            line = self._line(
+                guest, product, source.template, source.option_sets, session.options, assets, quantity
+            )
             view = await self._store(uow, guest, line)
             await uow.commit()
         return view
@@ -118,7 +121,7 @@ class Carts:
                 )
             wanted = _asset_ids(options)
             assets = [a for a in await uow.assets.list_for_guest(guest) if a.id in wanted] if wanted else []
-            line = self._line(guest, product, source, options, assets, quantity)
+            line = self._line(guest, product, source.template, source.option_sets, options, assets, quantity)
             view = await self._store(uow, guest, line)
             await uow.commit()
         return CartView(view.lines, view.totals, new_key)
@@ -171,14 +174,12 @@ class Carts:
         self,
         guest: str,
         product: Product,
-        source: DesignSource,
+        template: Template,
+        option_sets: Mapping[str, OptionSet],
         options: Mapping[str, object],
         assets: list[Asset],
         quantity: int,
     ) -> CartLine:
-        template, option_sets = source.template, source.option_sets
-        if template is None:
-            raise InvalidInput([Violation("product_id", "no_template", "this product has no template")])
         infos = {a.id: AssetInfo(a.id, a.content_type, a.width, a.height, a.bytes) for a in assets}
         design, problems = check_design(
             template.definition, option_sets, options, assets=infos, complete=True

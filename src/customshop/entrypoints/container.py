@@ -19,7 +19,7 @@ from customshop.adapters.imaging.render import PillowRenderer
 from customshop.adapters.imaging.sanitize import PillowImageProcessor
 from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.jobs.rq import RqJobQueue
-from customshop.adapters.memory import MemoryCache, MemoryStore, MemoryUnitOfWork
+from customshop.adapters.memory import MemoryCache
 from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.redis.cache import RedisCache
 from customshop.adapters.sqlalchemy.engine import create_engine
@@ -121,13 +121,6 @@ def build_container(settings: Settings) -> Container:
     container = Container(settings=settings)
     container.job_runner.override(providers.Object(partial(run_job, container)))
     return container
-
-
-def use_memory_storage(container: Container, store: MemoryStore | None = None) -> MemoryStore:
-    """Swap the database for an in-memory store (unit tests); returns the store."""
-    store = store or MemoryStore()
-    container.uow.override(providers.Factory(MemoryUnitOfWork, store=store))
-    return store
 
 
 async def close(container: Container) -> None:

@@ -39,8 +39,3 @@ class InProcessJobQueue:
         """Wait for every job enqueued so far, and for the jobs they enqueue in turn."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    @property
-    def depth(self) -> int:
-        """Jobs enqueued and not yet finished."""
-        return len(self._tasks)

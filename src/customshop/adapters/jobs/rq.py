@@ -48,8 +48,3 @@ class RqJobQueue:
             )
         except RedisError as exc:
             raise QueueUnavailable(f"the job queue is unreachable: {exc}") from exc
-
-    @property
-    def depth(self) -> int:
-        """Jobs waiting in the queue (not counting those being run)."""
-        return int(self._queue.count)
