@@ -131,7 +131,7 @@ async def clean_engine(engine: AsyncEngine) -> AsyncEngine:
 
 @pytest.fixture
 def settings(database_url: str, clean_engine: AsyncEngine, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=str(tmp_path / "var"))
+    return Settings(database_url=database_url, data_dir=str(tmp_path / "var"), test_payments_enabled=True)
 
 
 @pytest.fixture

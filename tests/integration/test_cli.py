@@ -279,3 +279,63 @@ def test_two_working_directories_never_share_state(cli_env: dict[str, str], tmp_
     # The second directory has no database of its own yet: nothing of the first shows through.
     assert_one_line_error(run("apikey", "list", env=env, cwd=second))
     assert "only-in-first" in ok("apikey", "list", env=env, cwd=first).stdout
+
+
+# -- orders ----------------------------------------------------------------------------------------
+
+
+async def _place_an_order(data_dir: str) -> str:
+    """An order placed through the use cases, in the embedded database the CLI will read."""
+    from customshop.adapters.sqlalchemy import migrate
+    from customshop.application.checkout import CheckoutRequest
+    from customshop.domain.orders import ShippingAddress
+    from customshop.entrypoints.container import build_container, close
+    from customshop.entrypoints.demo import seed_demo_catalog
+    from customshop.entrypoints.settings import Settings
+
+    container = build_container(Settings(data_dir=data_dir))
+    try:
+        await migrate.upgrade(container.engine())
+        (tee, *_) = await seed_demo_catalog(container.catalog())
+        view = await container.carts().add_design(None, tee.id, {"size": "M"}, 2)
+        address = ShippingAddress("Ada Lovelace", "12 St James's Square", "London", "SW1Y 4JH", "GB")
+        placed = await container.checkout().place(
+            view.session_key, CheckoutRequest("ada@example.com", address, "test")
+        )
+        await container.orders().settle_test_payment(placed.payment.payment_id, succeed=True)
+        return placed.order_id
+    finally:
+        await close(container)
+
+
+async def test_orders_list_show_and_advance(cli_env: dict[str, str], tmp_path: Path) -> None:
+    order_id = await _place_an_order(cli_env["CUSTOMSHOP_DATA_DIR"])
+
+    listed = ok("orders", "list", env=cli_env, cwd=tmp_path)
+    (row,) = [line for line in listed.stdout.splitlines() if order_id in line]
+    assert "paid" in row and "3800 USD" in row and "ada@example.com" in row
+    assert order_id not in ok("orders", "list", "--status", "shipped", env=cli_env, cwd=tmp_path).stdout
+
+    shown = ok("orders", "show", order_id, env=cli_env, cwd=tmp_path).stdout
+    assert f"order {order_id}: paid" in shown
+    assert "2 × Classic T-shirt (template v1) at 1900 USD = 3800 USD" in shown
+    assert re.search(r"\d{4}-\d{2}-\d{2} \S+  created\n.*  paid", shown)
+
+    for status in ("in_production", "fulfilled"):
+        moved = ok("orders", "advance", order_id, status, env=cli_env, cwd=tmp_path)
+        assert f"order {order_id} is now {status}" in moved.stdout
+    ok(
+        "orders", "advance", order_id, "shipped", "--tracking-url", "https://track.example.com/9",
+        env=cli_env, cwd=tmp_path,
+    )  # fmt: skip
+    assert (
+        "tracking  https://track.example.com/9"
+        in ok("orders", "show", order_id, env=cli_env, cwd=tmp_path).stdout
+    )
+
+    assert_one_line_error(
+        run("orders", "advance", order_id, "paid", env=cli_env, cwd=tmp_path), "cannot become paid"
+    )
+    assert_one_line_error(run("orders", "advance", order_id, "lost", env=cli_env, cwd=tmp_path), "STATUS")
+    assert_one_line_error(run("orders", "show", "nope", env=cli_env, cwd=tmp_path), "no order 'nope'")
+    assert_one_line_error(run("orders", "list", "--status", "x", env=cli_env, cwd=tmp_path), "--status")

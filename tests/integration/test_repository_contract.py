@@ -5,7 +5,7 @@ here holds for each of them alike."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -15,11 +15,25 @@ import pytest
 from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.system import UuidV7Ids
-from customshop.application.ports import UnitOfWork, UnitOfWorkFactory
+from customshop.application.ports import IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
 from customshop.domain.access import ApiKey, Scope
+from customshop.domain.cart import CartLine
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
+from customshop.domain.events import OrderCreated
 from customshop.domain.hashing import hash_secret
+from customshop.domain.inventory import OutOfStock, Shortage, StockInconsistent, StockKey, StockLevel
+from customshop.domain.orders import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    ShippingAddress,
+    StockHold,
+    StockState,
+    TimelineEntry,
+)
+from customshop.domain.payments import Payment, PaymentStatus
+from customshop.domain.pricing import PriceComponent
 from customshop.domain.templates import Template, parse_definition
 
 # Memory once, SQLite once, PostgreSQL once: ``backend`` (conftest) is given the value directly, and
@@ -29,6 +43,7 @@ pytestmark = pytest.mark.parametrize(
 )
 
 IDS = UuidV7Ids()
+S = OrderStatus
 
 
 @pytest.fixture
@@ -753,3 +768,775 @@ async def test_committed_state_is_shared_by_later_units_of_work(uow_factory: Uni
         got = await uow.products.get(product.id)
     assert got is not None
     assert got.name == "Classic T-shirt One Two Three"
+
+
+# -- orders ----------------------------------------------------------------------------------------
+
+
+def order_state(order: Order) -> dict[str, Any]:
+    """Every stored field of an order (``Order`` compares by identity; its events are never stored)."""
+    return {f.name: getattr(order, f.name) for f in fields(Order) if f.name != "events"}
+
+
+def assert_utc(*moments: datetime | None) -> None:
+    for moment in moments:
+        assert moment is not None
+        assert moment.tzinfo is not None
+        assert moment.utcoffset() == timedelta(0)
+
+
+def make_order_lines(count: int = 3) -> tuple[OrderLine, ...]:
+    # Ids in descending order: lines must come back in the order's own order, not by id.
+    return tuple(
+        OrderLine(
+            id=line_id,
+            product_id=IDS.new_id(),
+            product_name=f"Mug n°{n}",
+            template_id=IDS.new_id(),
+            template_version=n + 1,
+            template_snapshot={"canvas": {"width": 1000, "height": 800}, "zones": [{"id": "front", "n": n}]},
+            options={"front": {"text": "Grüße", "font": "Serif"}, "size": "XL"},
+            components=(
+                PriceComponent("front", None, "Text on the front", 300),
+                PriceComponent("size", "XL", "Extra large", 200 + n),
+            ),
+            unit_price=2500 + n,
+            quantity=n + 1,
+        )
+        for n, line_id in enumerate(reversed(new_ids(count)))
+    )
+
+
+def make_order(
+    *,
+    order_id: str | None = None,
+    status: OrderStatus = OrderStatus.CREATED,
+    created_at: datetime | None = None,
+    reserved_until: datetime | None = None,
+    line2: str | None = "Flat 4",
+) -> Order:
+    at = created_at or now()
+    lines = make_order_lines()
+    subtotal = sum(line.line_total for line in lines)
+    product_id = lines[0].product_id
+    return Order(
+        id=order_id or IDS.new_id(),
+        guest=hash_secret("guest-" + secrets.token_hex(4)),
+        token_hash=hash_secret("order-token"),
+        email="ada@example.com",
+        shipping_address=ShippingAddress(
+            "Ada Lovelace", "12 St James's Square", "London", "SW1Y 4JH", "GB", line2
+        ),
+        lines=lines,
+        currency="EUR",
+        subtotal=subtotal,
+        tax=190,
+        shipping=495,
+        total=subtotal + 190 + 495,
+        status=status,
+        timeline=(TimelineEntry(OrderStatus.CREATED, at),),
+        stock=(StockHold(StockKey(product_id), 1), StockHold(StockKey(product_id, "XL"), 1)),
+        stock_state=StockState.RESERVED,
+        reserved_until=reserved_until or at + timedelta(minutes=30),
+        payment_provider="stripe",
+        payment_id=None,
+        paid_amount=0,
+        refunded_amount=0,
+        payment_failure=None,
+        tracking_url=None,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+async def stored_orders(uow_factory: UnitOfWorkFactory, *orders: Order) -> None:
+    async with uow_factory() as uow:
+        for order in orders:
+            await uow.orders.add(order)
+        await uow.commit()
+
+
+async def test_order_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    at = now()
+    order = make_order(created_at=at)
+    # Every optional field filled in, a timeline with notes, events that must not be stored.
+    order.timeline = (
+        TimelineEntry(OrderStatus.CREATED, at),
+        TimelineEntry(OrderStatus.PAID, at + timedelta(minutes=1)),
+        TimelineEntry(
+            OrderStatus.REFUNDED, at + timedelta(minutes=2, microseconds=7), "Refunded: wrong size"
+        ),
+    )
+    order.status = OrderStatus.REFUNDED
+    order.stock_state = StockState.RESTOCKED
+    order.payment_id = IDS.new_id()
+    order.paid_amount = order.total
+    order.refunded_amount = order.total
+    order.payment_failure = "card_declined"
+    order.tracking_url = "https://track.example.com/1Z999"
+    order.paid_at = at + timedelta(minutes=1)
+    order.updated_at = at + timedelta(minutes=2)
+    order.events.append(OrderCreated(order.id, at, order.total, order.currency))
+    bare = make_order(line2=None)
+    bare.reserved_until = None
+
+    async with uow_factory() as uow:
+        assert await uow.orders.get(order.id) is None
+        await uow.orders.add(order)
+        await uow.orders.add(bare)
+        seen = await uow.orders.get(order.id)
+        assert seen is not None
+        assert order_state(seen) == order_state(order)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        got = await uow.orders.get(order.id)
+        locked = await uow.orders.get(order.id, for_update=True)
+        got_bare = await uow.orders.get(bare.id)
+        assert await uow.orders.get(IDS.new_id()) is None
+        assert await uow.orders.get(IDS.new_id(), for_update=True) is None
+    assert got is not None
+    assert locked is not None
+    assert got_bare is not None
+    assert got is not order
+    assert order_state(got) == order_state(order)
+    assert order_state(locked) == order_state(order)
+    assert order_state(got_bare) == order_state(bare)
+    assert got.events == []
+    assert [line.id for line in got.lines] == [line.id for line in order.lines]
+    assert got.lines[0].components[1] == PriceComponent("size", "XL", "Extra large", 200)
+    assert got.lines[1].option_codes == ("XL",)
+    assert [entry.note for entry in got.timeline] == [None, None, "Refunded: wrong size"]
+    assert got.stock == (StockHold(StockKey(order.lines[0].product_id), 1), order.stock[1])
+    assert got.stock[0].key.option_code is None
+    assert got.shipping_address.line2 == "Flat 4"
+    assert got_bare.shipping_address.line2 is None
+    assert got_bare.reserved_until is None
+    assert got_bare.paid_at is None
+    assert_utc(got.created_at, got.updated_at, got.reserved_until, got.paid_at, *(e.at for e in got.timeline))
+
+
+async def test_order_update_stores_the_mutable_fields(uow_factory: UnitOfWorkFactory) -> None:
+    order = make_order()
+    other = make_order()
+    await stored_orders(uow_factory, order, other)
+    at = order.created_at
+
+    async with uow_factory() as uow:
+        current = await uow.orders.get(order.id, for_update=True)
+        assert current is not None
+        current.token_hash = hash_secret("another token")
+        current.payment_provider = "paypal"
+        current.reserved_until = at + timedelta(hours=1)
+        current.payment_started(IDS.new_id(), at + timedelta(seconds=1), first=True)
+        current.payment_failed("insufficient_funds", at + timedelta(seconds=2))
+        await uow.orders.update(current)
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.orders.get(order.id)
+    assert got is not None
+    assert order_state(got) == order_state(current)
+    assert (got.token_hash, got.payment_provider, got.payment_failure) == (
+        hash_secret("another token"),
+        "paypal",
+        "insufficient_funds",
+    )
+
+    async with uow_factory() as uow:
+        current = await uow.orders.get(order.id, for_update=True)
+        assert current is not None
+        payment_id = IDS.new_id()
+        current.mark_paid(payment_id, current.total, current.currency, at + timedelta(minutes=1))
+        for step, status in enumerate((OrderStatus.IN_PRODUCTION, OrderStatus.FULFILLED), start=2):
+            current.advance(status, at + timedelta(minutes=step))
+        current.advance(OrderStatus.SHIPPED, at + timedelta(minutes=4), tracking_url="https://t.example/1")
+        current.refund(at + timedelta(minutes=5), note="lost in transit")
+        current.stock_state = StockState.RESTOCKED
+        current.stock = (StockHold(StockKey(IDS.new_id(), "L"), 3),)
+        await uow.orders.update(current)
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.orders.get(order.id)
+        untouched = await uow.orders.get(other.id)
+    assert got is not None
+    assert untouched is not None
+    assert order_state(got) == order_state(current)
+    assert got.status is OrderStatus.REFUNDED
+    assert [e.status for e in got.timeline] == [
+        OrderStatus.CREATED,
+        OrderStatus.PAID,
+        OrderStatus.IN_PRODUCTION,
+        OrderStatus.FULFILLED,
+        OrderStatus.SHIPPED,
+        OrderStatus.REFUNDED,
+    ]
+    assert got.timeline[-1].note == "lost in transit"
+    assert (got.payment_id, got.paid_amount, got.refunded_amount) == (payment_id, got.total, got.total)
+    assert got.reserved_until is None
+    assert got.tracking_url == "https://t.example/1"
+    assert got.lines == order.lines
+    assert_utc(got.paid_at, got.updated_at, *(e.at for e in got.timeline))
+    assert order_state(untouched) == order_state(other)
+
+    ghost = make_order()
+    async with uow_factory() as uow:
+        await uow.orders.update(ghost)  # unknown: nothing is stored
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.orders.get(ghost.id) is None
+
+
+async def test_order_delete_removes_its_payments(uow_factory: UnitOfWorkFactory) -> None:
+    doomed = make_order()
+    kept = make_order()
+    await stored_orders(uow_factory, doomed, kept)
+    doomed_payments = [make_payment(doomed, reference=f"pi_{n}") for n in range(2)]
+    kept_payment = make_payment(kept, reference="pi_kept")
+    async with uow_factory() as uow:
+        for payment in (*doomed_payments, kept_payment):
+            await uow.payments.add(payment)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        await uow.orders.delete(doomed.id)
+        await uow.orders.delete(IDS.new_id())  # unknown: nothing happens
+        assert await uow.orders.get(doomed.id) is None
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.orders.get(doomed.id) is None
+        for payment in doomed_payments:
+            assert await uow.payments.get(payment.id) is None
+        assert await uow.payments.by_reference("stripe", "pi_0") is None
+        got = await uow.orders.get(kept.id)
+        assert got is not None
+        assert order_state(got) == order_state(kept)
+        assert await uow.payments.get(kept_payment.id) == kept_payment
+        page = await uow.orders.list(status=None, created_from=None, created_to=None, before=None, limit=10)
+        assert [o.id for o in page.items] == [kept.id]
+
+
+async def test_orders_are_listed_newest_first_with_filters(uow_factory: UnitOfWorkFactory) -> None:
+    base = now().replace(microsecond=0)
+    ids = new_ids(6)
+    statuses = [S.CREATED, S.PAID, S.CREATED, S.CANCELLED, S.CREATED, S.PAID]
+    orders = [
+        make_order(order_id=i, status=s, created_at=base + timedelta(hours=n))
+        for n, (i, s) in enumerate(zip(ids, statuses, strict=True))
+    ]
+    await stored_orders(uow_factory, *reversed(orders))
+
+    async def listed(
+        *,
+        status: OrderStatus | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        before: str | None = None,
+        limit: int = 10,
+    ) -> tuple[list[str], str | None]:
+        async with uow_factory(read_only=True) as uow:
+            page = await uow.orders.list(
+                status=status, created_from=created_from, created_to=created_to, before=before, limit=limit
+            )
+        return [o.id for o in page.items], page.next_after
+
+    newest_first = ids[::-1]
+    assert await listed() == (newest_first, None)
+    assert await listed(limit=6) == (newest_first, None)
+    assert await listed(limit=4) == (newest_first[:4], newest_first[3])
+    assert await listed(limit=4, before=newest_first[3]) == (newest_first[4:], None)
+    assert await listed(limit=2, before=ids[4]) == ([ids[3], ids[2]], ids[2])
+    assert await listed(before=ids[0]) == ([], None)
+
+    created = [i for i, s in zip(ids, statuses, strict=True) if s is S.CREATED][::-1]
+    assert await listed(status=S.CREATED) == (created, None)
+    assert await listed(status=S.CREATED, limit=1) == (created[:1], created[0])
+    assert await listed(status=S.CREATED, limit=1, before=created[0]) == (created[1:2], created[1])
+    assert await listed(status=S.CREATED, limit=1, before=created[1]) == (created[2:], None)
+    assert await listed(status=S.REFUNDED) == ([], None)
+
+    # [from, to): the start is included, the end is not.
+    window = {"created_from": base + timedelta(hours=1), "created_to": base + timedelta(hours=4)}
+    assert await listed(**window) == ([ids[3], ids[2], ids[1]], None)
+    assert await listed(**window, status=S.PAID) == ([ids[1]], None)
+    assert await listed(**window, limit=2) == ([ids[3], ids[2]], ids[2])
+    assert await listed(**window, before=ids[2]) == ([ids[1]], None)
+    assert await listed(created_from=base + timedelta(hours=5)) == ([ids[5]], None)
+    assert await listed(created_to=base + timedelta(hours=1)) == ([ids[0]], None)
+    assert await listed(created_to=base) == ([], None)
+
+    # Listed orders are whole, lines included.
+    async with uow_factory(read_only=True) as uow:
+        page = await uow.orders.list(status=None, created_from=None, created_to=None, before=None, limit=10)
+    assert [order_state(o) for o in page.items] == [order_state(o) for o in reversed(orders)]
+
+
+async def test_expired_orders(uow_factory: UnitOfWorkFactory) -> None:
+    at = now()
+    ids = new_ids(6)
+    due_early = make_order(order_id=ids[3], reserved_until=at - timedelta(minutes=10))
+    due_late = make_order(order_id=ids[1], reserved_until=at - timedelta(seconds=1))
+    due_third = make_order(order_id=ids[4], reserved_until=at - timedelta(hours=1))
+    boundary = make_order(order_id=ids[0], reserved_until=at)  # ends exactly now: not yet over
+    future = make_order(order_id=ids[2], reserved_until=at + timedelta(minutes=5))
+    cancelled = make_order(order_id=ids[5], status=S.CANCELLED, reserved_until=at - timedelta(hours=2))
+    paid = make_order(status=S.PAID)
+    paid.reserved_until = None
+    await stored_orders(uow_factory, due_early, due_late, due_third, boundary, future, cancelled, paid)
+
+    async with uow_factory() as uow:
+        assert await uow.orders.expired(at, 10) == [ids[1], ids[3], ids[4]]
+        assert await uow.orders.expired(at, 2) == [ids[1], ids[3]]
+        assert await uow.orders.expired(at - timedelta(days=1), 10) == []
+        assert await uow.orders.expired(at + timedelta(seconds=1), 10) == [ids[0], ids[1], ids[3], ids[4]]
+
+
+# -- payments --------------------------------------------------------------------------------------
+
+
+def make_payment(order: Order, *, provider: str = "stripe", reference: str | None = None) -> Payment:
+    at = now()
+    payment = Payment(
+        id=IDS.new_id(),
+        order_id=order.id,
+        provider=provider,
+        reference=None,
+        status=PaymentStatus.NEW,
+        amount=order.total,
+        currency=order.currency,
+        client_secret=None,
+        approval_url=None,
+        payment_url=None,
+        failure=None,
+        created_at=at,
+        updated_at=at,
+    )
+    if reference is None:
+        return payment
+    return payment.started(reference, f"{reference}_secret", None, None, at)
+
+
+async def test_payment_add_get_by_reference_update(uow_factory: UnitOfWorkFactory) -> None:
+    order = make_order()
+    await stored_orders(uow_factory, order)
+    payment = make_payment(order)
+    async with uow_factory() as uow:
+        assert await uow.payments.get(payment.id) is None
+        await uow.payments.add(payment)
+        assert await uow.payments.get(payment.id) == payment
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.payments.get(payment.id) == payment
+        assert await uow.payments.get(IDS.new_id()) is None
+        assert await uow.payments.by_reference("stripe", "pi_123") is None
+
+    started = payment.started(
+        "pi_123", "pi_123_secret_x", "https://pay.example/approve", "https://pay.example/p", now()
+    )
+    async with uow_factory() as uow:
+        await uow.payments.update(started)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.payments.get(payment.id) == started
+        assert await uow.payments.by_reference("stripe", "pi_123") == started
+        assert await uow.payments.by_reference("paypal", "pi_123") is None
+        assert await uow.payments.by_reference("stripe", "pi_124") is None
+
+    failed = started.settled(PaymentStatus.FAILED, started.updated_at + timedelta(seconds=3), "card_declined")
+    ghost = make_payment(order, reference="pi_ghost")
+    async with uow_factory() as uow:
+        await uow.payments.update(failed)
+        await uow.payments.update(ghost)  # unknown: nothing is stored
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.payments.get(payment.id)
+        assert got == failed
+        assert await uow.payments.by_reference("stripe", "pi_123") == failed
+        assert await uow.payments.get(ghost.id) is None
+        assert await uow.payments.by_reference("stripe", "pi_ghost") is None
+    assert got is not None
+    assert got.status is PaymentStatus.FAILED
+    assert_utc(got.created_at, got.updated_at)
+
+
+async def test_payment_references_are_unique_per_provider(uow_factory: UnitOfWorkFactory) -> None:
+    order = make_order()
+    await stored_orders(uow_factory, order)
+    first = make_payment(order, reference="ref_1")
+    async with uow_factory() as uow:
+        await uow.payments.add(first)
+        await uow.payments.add(make_payment(order))  # payments not started yet never clash
+        await uow.payments.add(make_payment(order))
+        await uow.commit()
+
+    clash = make_payment(order, reference="ref_1")
+    elsewhere = make_payment(order, provider="paypal", reference="ref_1")
+    later = make_payment(order)
+    async with uow_factory() as uow:
+        with pytest.raises(Conflict):
+            await uow.payments.add(clash)
+        await uow.payments.add(elsewhere)  # another provider may use the same reference
+        await uow.payments.add(later)
+        with pytest.raises(Conflict):
+            await uow.payments.update(later.started("ref_1", None, None, None, now()))
+        # The unit of work goes on after a refused write.
+        await uow.payments.update(later.started("ref_2", None, None, None, now()))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.payments.get(clash.id) is None
+        assert await uow.payments.by_reference("stripe", "ref_1") == first
+        assert await uow.payments.by_reference("paypal", "ref_1") == elsewhere
+        got = await uow.payments.get(later.id)
+        assert got is not None
+        assert got.reference == "ref_2"
+        # Storing a payment again under its own reference is no clash.
+        await uow.payments.update(first.settled(PaymentStatus.SUCCEEDED, now()))
+        await uow.commit()
+    async with uow_factory() as uow:
+        settled = await uow.payments.by_reference("stripe", "ref_1")
+    assert settled is not None
+    assert settled.status is PaymentStatus.SUCCEEDED
+
+
+# -- stock levels ----------------------------------------------------------------------------------
+
+
+def level(product_id: str, code: str | None, on_hand: int, reserved: int = 0, sold: int = 0) -> StockLevel:
+    return StockLevel(StockKey(product_id, code), on_hand, reserved, sold, now())
+
+
+async def stored_levels(uow_factory: UnitOfWorkFactory, *levels: StockLevel) -> None:
+    async with uow_factory() as uow:
+        for stock in levels:
+            await uow.inventory.save(stock)
+        await uow.commit()
+
+
+async def current_level(uow_factory: UnitOfWorkFactory, key: StockKey) -> StockLevel:
+    async with uow_factory(read_only=True) as uow:
+        got = await uow.inventory.get(key)
+    assert got is not None
+    return got
+
+
+async def test_stock_levels_save_get_list(uow_factory: UnitOfWorkFactory) -> None:
+    tee, mug = new_ids(2)
+    # Codes in code point order ("L" < "S" < "XL" < "m"), the product's own level first.
+    tee_levels = [
+        level(tee, None, 40, 2, 7),
+        level(tee, "L", 10),
+        level(tee, "S", 0),
+        level(tee, "XL", 3, 3),
+        level(tee, "m", 8, 1, 1),
+    ]
+    mug_levels = [level(mug, None, 5), level(mug, "gift-box", 12)]
+    everything = tee_levels + mug_levels
+    async with uow_factory() as uow:
+        assert await uow.inventory.get(StockKey(tee)) is None
+        for stock in (everything[3], everything[6], everything[0], everything[4], *everything):
+            await uow.inventory.save(stock)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        for stock in everything:
+            assert await uow.inventory.get(stock.key) == stock
+        got = await uow.inventory.get(StockKey(tee))
+        assert got is not None
+        assert got.key.option_code is None
+        assert got.available == 38
+        assert_utc(got.updated_at)
+        assert await uow.inventory.get(StockKey(tee, "XXL")) is None
+        assert await uow.inventory.get(StockKey(IDS.new_id())) is None
+
+        assert await uow.inventory.list(product_id=None, after=None, limit=100) == everything
+        assert await uow.inventory.list(product_id=tee, after=None, limit=100) == tee_levels
+        assert await uow.inventory.list(product_id=mug, after=None, limit=100) == mug_levels
+        assert await uow.inventory.list(product_id=IDS.new_id(), after=None, limit=100) == []
+        # Paging by key.
+        assert await uow.inventory.list(product_id=None, after=None, limit=2) == everything[:2]
+        assert await uow.inventory.list(product_id=None, after=everything[1].key, limit=2) == everything[2:4]
+        assert await uow.inventory.list(product_id=None, after=everything[4].key, limit=3) == everything[5:]
+        assert await uow.inventory.list(product_id=tee, after=tee_levels[3].key, limit=5) == tee_levels[4:]
+        assert await uow.inventory.list(product_id=tee, after=tee_levels[4].key, limit=5) == []
+        assert await uow.inventory.list(product_id=mug, after=StockKey(mug), limit=5) == mug_levels[1:]
+        # A key that has no level still places the page.
+        assert await uow.inventory.list(product_id=tee, after=StockKey(tee, "M"), limit=5) == tee_levels[2:]
+
+    # Saving again replaces the level.
+    recount = replace(tee_levels[1], on_hand=25, reserved=4, sold=9, updated_at=now())
+    async with uow_factory() as uow:
+        await uow.inventory.save(recount)
+        await uow.commit()
+    assert await current_level(uow_factory, recount.key) == recount
+
+
+async def test_reserve_is_all_or_nothing(uow_factory: UnitOfWorkFactory) -> None:
+    tee, mug, unlimited = new_ids(3)
+    own, large, box = StockKey(tee), StockKey(tee, "L"), StockKey(mug)
+    await stored_levels(uow_factory, level(tee, None, 5), level(tee, "L", 1), level(mug, None, 2, 1))
+    free, free_code = StockKey(unlimited), StockKey(tee, "M")
+
+    # The second key is short: nothing stays reserved once the caller rolls back.
+    async with uow_factory() as uow:
+        with pytest.raises(OutOfStock) as raised:
+            await uow.inventory.reserve({own: 2, large: 2}, now())
+        assert raised.value.shortages == (Shortage(large, 2, 1),)
+        await uow.rollback()
+        got = await uow.inventory.get(own)
+        assert got is not None
+        assert got.reserved == 0
+    assert (await current_level(uow_factory, own)).reserved == 0
+    assert (await current_level(uow_factory, large)).reserved == 0
+
+    # Every short level is named with what it has; levels that would do and unlimited keys are not.
+    async with uow_factory() as uow:
+        with pytest.raises(OutOfStock) as raised:
+            await uow.inventory.reserve({own: 6, free_code: 50, box: 1, free: 99}, now())
+        assert raised.value.shortages == (Shortage(own, 6, 5),)
+    async with uow_factory() as uow:
+        with pytest.raises(OutOfStock) as raised:
+            await uow.inventory.reserve({own: 6, large: 1, free_code: 50, box: 2, free: 99}, now())
+        assert raised.value.shortages == (Shortage(own, 6, 5), Shortage(box, 2, 1))
+        assert "available 5" in str(raised.value)
+    async with uow_factory() as uow:
+        with pytest.raises(OutOfStock) as raised:
+            await uow.inventory.reserve({own: 2, large: 1, box: 2}, now())
+        assert raised.value.shortages == (Shortage(box, 2, 1),)
+    for key, reserved in ((own, 0), (large, 0), (box, 1)):
+        assert (await current_level(uow_factory, key)).reserved == reserved
+
+    # Enough of everything: the levels are held, unlimited keys are not.
+    at = now()
+    async with uow_factory() as uow:
+        holds = await uow.inventory.reserve({own: 5, large: 1, free_code: 3, box: 1, free: 7}, at)
+        await uow.commit()
+    assert holds == (StockHold(own, 5), StockHold(large, 1), StockHold(box, 1))
+    assert await current_level(uow_factory, own) == StockLevel(own, 5, 5, 0, at)
+    assert await current_level(uow_factory, large) == StockLevel(large, 1, 1, 0, at)
+    assert await current_level(uow_factory, box) == StockLevel(box, 2, 2, 0, at)
+    async with uow_factory() as uow:
+        assert await uow.inventory.get(free) is None
+        assert await uow.inventory.get(free_code) is None
+        # Nothing is left: even one unit is short now, and an unlimited key alone needs nothing.
+        with pytest.raises(OutOfStock) as raised:
+            await uow.inventory.reserve({own: 1}, now())
+        assert raised.value.shortages == (Shortage(own, 1, 0),)
+        assert await uow.inventory.reserve({free: 1000}, now()) == ()
+        assert await uow.inventory.reserve({}, now()) == ()
+
+
+async def test_release_commit_restock(uow_factory: UnitOfWorkFactory) -> None:
+    (tee,) = new_ids(1)
+    own, large = StockKey(tee), StockKey(tee, "L")
+    await stored_levels(uow_factory, level(tee, None, 10), level(tee, "L", 4))
+    async with uow_factory() as uow:
+        await uow.inventory.reserve({own: 6, large: 2}, now())
+        await uow.commit()
+
+    steps = [
+        ("release", [StockHold(own, 1)], (10, 5, 0)),
+        ("commit", [StockHold(own, 3), StockHold(large, 2)], (7, 2, 3)),
+        ("restock", [StockHold(own, 1)], (8, 2, 2)),
+        ("release", [StockHold(own, 2)], (8, 0, 2)),
+        ("restock", [StockHold(own, 2)], (10, 0, 0)),
+    ]
+    for movement, holds, (on_hand, reserved, sold) in steps:
+        at = now()
+        async with uow_factory() as uow:
+            await getattr(uow.inventory, movement)(holds, at)
+            await uow.commit()
+        assert await current_level(uow_factory, own) == StockLevel(own, on_hand, reserved, sold, at)
+        assert on_hand + sold == 10  # units are conserved
+    got = await current_level(uow_factory, large)
+    assert (got.on_hand, got.reserved, got.sold) == (2, 0, 2)
+
+    # Moving more than a level holds (or from a level that does not exist) is refused.
+    refused = [
+        ("release", StockHold(own, 1)),
+        ("commit", StockHold(own, 1)),
+        ("restock", StockHold(own, 1)),
+        ("restock", StockHold(large, 3)),
+        ("release", StockHold(large, -1)),
+        ("release", StockHold(StockKey(tee, "XL"), 1)),
+        ("commit", StockHold(StockKey(IDS.new_id()), 1)),
+    ]
+    for movement, hold in refused:
+        async with uow_factory() as uow:
+            with pytest.raises(StockInconsistent):
+                await getattr(uow.inventory, movement)([hold], now())
+    assert (await current_level(uow_factory, own)).on_hand == 10
+    got = await current_level(uow_factory, large)
+    assert (got.on_hand, got.reserved, got.sold) == (2, 0, 2)
+
+
+# -- idempotency keys ------------------------------------------------------------------------------
+
+
+def make_record(
+    scope: str = "guest-a", key: str = "key-1", *, at: datetime | None = None, request_hash: str = "h1"
+) -> IdempotencyRecord:
+    moment = at or now()
+    return IdempotencyRecord(scope, key, hash_secret(request_hash), None, None, moment, moment)
+
+
+async def test_idempotency_claim_get_update_delete(uow_factory: UnitOfWorkFactory) -> None:
+    first = make_record()
+    async with uow_factory() as uow:
+        assert await uow.idempotency.get("guest-a", "key-1") is None
+        assert await uow.idempotency.claim(first) is None
+        # A second claim, even of another request, gets the first record back.
+        assert await uow.idempotency.claim(make_record(request_hash="h2")) == first
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.idempotency.claim(make_record(request_hash="h3")) == first
+        assert await uow.idempotency.get("guest-a", "key-1") == first
+        # Keys are per scope.
+        other_scope = make_record("guest-b")
+        assert await uow.idempotency.claim(other_scope) is None
+        assert await uow.idempotency.get("guest-a", "key-2") is None
+        await uow.commit()
+
+    order_id = IDS.new_id()
+    progressed = replace(first, order_id=order_id, updated_at=first.updated_at + timedelta(seconds=1))
+    done = replace(progressed, result=b'{"order_id": "x", "status": "created"}', updated_at=now())
+    async with uow_factory() as uow:
+        await uow.idempotency.update(progressed)
+        assert await uow.idempotency.get("guest-a", "key-1") == progressed
+        await uow.idempotency.update(done)
+        await uow.idempotency.update(make_record("guest-c"))  # unknown: nothing is stored
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.idempotency.get("guest-a", "key-1")
+        assert got == done
+        assert got is not None
+        assert got.result == b'{"order_id": "x", "status": "created"}'
+        assert_utc(got.created_at, got.updated_at)
+        assert await uow.idempotency.claim(make_record()) == done
+        assert await uow.idempotency.get("guest-c", "key-1") is None
+
+        await uow.idempotency.delete("guest-a", "key-1")
+        await uow.idempotency.delete("guest-a", "unknown")
+        assert await uow.idempotency.get("guest-a", "key-1") is None
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.idempotency.get("guest-a", "key-1") is None
+        assert await uow.idempotency.get("guest-b", "key-1") == other_scope
+        again = make_record(request_hash="h4")
+        assert await uow.idempotency.claim(again) is None
+        assert await uow.idempotency.get("guest-a", "key-1") == again
+
+
+async def test_idempotency_take_over_only_stale_unfinished_records(uow_factory: UnitOfWorkFactory) -> None:
+    at = now()
+    stale = make_record(key="stale", at=at - timedelta(minutes=5))
+    fresh = make_record(key="fresh", at=at)
+    finished = replace(make_record(key="finished", at=at - timedelta(minutes=5)), result=b"{}")
+    async with uow_factory() as uow:
+        for record in (stale, fresh, finished):
+            assert await uow.idempotency.claim(record) is None
+        await uow.commit()
+
+    cutoff = at - timedelta(minutes=1)
+    async with uow_factory() as uow:
+        assert await uow.idempotency.take_over("guest-a", "stale", cutoff, at)
+        # Now held by this caller: no one else can take it over with the same cut-off.
+        assert not await uow.idempotency.take_over("guest-a", "stale", cutoff, at)
+        assert not await uow.idempotency.take_over("guest-a", "fresh", cutoff, at)
+        assert not await uow.idempotency.take_over("guest-a", "finished", cutoff, at)
+        assert not await uow.idempotency.take_over("guest-a", "unknown", cutoff, at)
+        assert not await uow.idempotency.take_over("guest-b", "stale", at + timedelta(hours=1), at)
+        # Touched exactly at the cut-off is not stale.
+        assert not await uow.idempotency.take_over("guest-a", "fresh", at, at + timedelta(seconds=1))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.idempotency.get("guest-a", "stale") == replace(stale, updated_at=at)
+        assert await uow.idempotency.get("guest-a", "fresh") == fresh
+        assert await uow.idempotency.get("guest-a", "finished") == finished
+
+
+async def test_idempotency_purge(uow_factory: UnitOfWorkFactory) -> None:
+    at = now()
+    records = [make_record(key=f"k{n}", at=at - timedelta(days=n)) for n in range(4)]
+    async with uow_factory() as uow:
+        for record in records:
+            await uow.idempotency.claim(record)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.idempotency.purge(at - timedelta(days=1)) == 2  # created before: strictly
+        assert await uow.idempotency.purge(at - timedelta(days=1)) == 0
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [await uow.idempotency.get("guest-a", r.key) for r in records] == [*records[:2], None, None]
+        assert await uow.idempotency.purge(at + timedelta(seconds=1)) == 2
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [await uow.idempotency.get("guest-a", r.key) for r in records] == [None] * 4
+
+
+# -- webhook receipts ------------------------------------------------------------------------------
+
+
+async def test_webhook_receipts(uow_factory: UnitOfWorkFactory) -> None:
+    at = now()
+    async with uow_factory() as uow:
+        assert await uow.receipts.first_time("stripe", "evt_1", at)
+        assert not await uow.receipts.first_time("stripe", "evt_1", at)
+        assert await uow.receipts.first_time("paypal", "evt_1", at)  # per provider
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert not await uow.receipts.first_time("stripe", "evt_1", now())
+        assert not await uow.receipts.first_time("paypal", "evt_1", now())
+        assert await uow.receipts.first_time("stripe", "evt_2", now())
+        # Not committed: the event counts as never handled.
+    async with uow_factory() as uow:
+        assert await uow.receipts.first_time("stripe", "evt_2", now())
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert not await uow.receipts.first_time("stripe", "evt_2", now())
+
+
+# -- cart ------------------------------------------------------------------------------------------
+
+
+async def test_cart_reprice_stores_only_the_price(uow_factory: UnitOfWorkFactory) -> None:
+    product = await stored_product(uow_factory)
+    template = make_template(product.id, 1, is_default=True)
+    async with uow_factory() as uow:
+        await uow.templates.add(template)
+        await uow.commit()
+    at = now()
+    line = CartLine(
+        id=IDS.new_id(),
+        guest=hash_secret("guest"),
+        product_id=product.id,
+        product_name=product.name,
+        template_id=template.id,
+        template_version=1,
+        template_snapshot=template.definition.to_dict(),
+        options={"front_text": {"text": "Hi", "font": "Serif", "color": "#000000"}},
+        components=(PriceComponent("front_text", None, "Text", 300),),
+        currency="USD",
+        unit_price=2800,
+        quantity=2,
+        design_key="d" * 64,
+        created_at=at,
+        updated_at=at,
+    )
+    async with uow_factory() as uow:
+        await uow.carts.add(line)
+        await uow.commit()
+
+    later = at + timedelta(minutes=3)
+    repriced = replace(
+        line,
+        components=(PriceComponent("front_text", None, "Text", 350), PriceComponent("size", "XL", "XL", 200)),
+        currency="EUR",
+        unit_price=3050,
+        updated_at=later,
+    )
+    async with uow_factory() as uow:
+        # Only the price is stored: the quantity and the snapshot stay as they are.
+        await uow.carts.reprice(replace(repriced, quantity=7, product_name="Renamed", options={}))
+        await uow.carts.reprice(replace(line, id=IDS.new_id()))  # unknown: nothing happens
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.carts.lines(line.guest) == [repriced]

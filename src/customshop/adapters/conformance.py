@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from customshop.adapters.memory import MemoryCache, MemoryUnitOfWork
     from customshop.adapters.memory.clock import ManualClock
     from customshop.adapters.memory.storage import MemoryFileStorage
+    from customshop.adapters.payments.paypal import PayPalPaymentGateway
+    from customshop.adapters.payments.stripe import StripePaymentGateway
     from customshop.adapters.pricing import FixedRateTax, FlatShipping
     from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
     from customshop.adapters.storage.local import LocalFileStorage
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
         clock: SystemClock,
         manual: ManualClock,
         ids: UuidV7Ids,
+        stripe: StripePaymentGateway,
+        paypal: PayPalPaymentGateway,
     ) -> None:
         _: ports.UnitOfWork = memory_uow
         _ = sql_uow
@@ -51,4 +55,6 @@ if TYPE_CHECKING:
         time: ports.Clock = clock
         time = manual
         id_source: ports.IdGenerator = ids
-        del _, __, files, images, drawing, queue, taxes, shipping_policy, time, id_source
+        payments: ports.PaymentGateway = stripe
+        payments = paypal
+        del _, __, files, images, drawing, queue, taxes, shipping_policy, time, id_source, payments

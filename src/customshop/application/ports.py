@@ -16,7 +16,10 @@ from customshop.domain.access import ApiKey
 from customshop.domain.cart import CartLine
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset, CustomizationSession, PreviewJob
+from customshop.domain.inventory import StockKey, StockLevel
 from customshop.domain.money import Money
+from customshop.domain.orders import Order, OrderStatus, StockHold
+from customshop.domain.payments import Payment
 from customshop.domain.templates import Template, TemplateDefinition
 from customshop.domain.validation import Design
 
@@ -177,9 +180,155 @@ class CartRepository(Protocol):
 
     async def add(self, line: CartLine) -> None: ...
 
-    async def update(self, line: CartLine) -> None: ...
+    async def update(self, line: CartLine) -> None:
+        """Store the line's quantity and ``updated_at``."""
+        ...
+
+    async def reprice(self, line: CartLine) -> None:
+        """Store the line's price: ``unit_price``, ``components``, ``currency``, ``updated_at``."""
+        ...
 
     async def delete(self, line_id: str) -> None: ...
+
+
+class OrderRepository(Protocol):
+    """Orders with their lines. Never commits."""
+
+    async def add(self, order: Order) -> None: ...
+
+    async def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        """The order; ``for_update`` locks its row until the transaction ends (PostgreSQL), so
+        concurrent changes to one order are applied one after the other."""
+        ...
+
+    async def update(self, order: Order) -> None:
+        """Store what may change after placing: status, timeline, token hash, payment and stock
+        fields, tracking URL, times (guest, contact, lines and totals never change)."""
+        ...
+
+    async def delete(self, order_id: str) -> None:
+        """Remove an order that was never placed (its payment could not start), with its payments."""
+        ...
+
+    async def expired(self, now: datetime, limit: int) -> list[str]:
+        """Ids of ``created`` orders whose reservation ended before ``now``, oldest first."""
+        ...
+
+    async def list(
+        self,
+        *,
+        status: OrderStatus | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+        before: str | None,
+        limit: int,
+    ) -> Page[Order]:
+        """Orders newest first (by id), created in ``[created_from, created_to)``, with an id below
+        ``before``."""
+        ...
+
+
+class PaymentRepository(Protocol):
+    """Payments. Never commits. A provider's reference belongs to one payment: ``add`` and
+    ``update`` raise ``Conflict`` when another payment of the provider holds it."""
+
+    async def add(self, payment: Payment) -> None: ...
+
+    async def get(self, payment_id: str) -> Payment | None: ...
+
+    async def by_reference(self, provider: str, reference: str) -> Payment | None: ...
+
+    async def update(self, payment: Payment) -> None: ...
+
+
+class InventoryRepository(Protocol):
+    """Stock levels. Never commits. ``reserve`` and the other movements are atomic per call and
+    safe against concurrent callers: on PostgreSQL they are conditional updates taken in key order.
+    """
+
+    async def get(self, key: StockKey, *, for_update: bool = False) -> StockLevel | None:
+        """The level; ``for_update`` locks it until the transaction ends (PostgreSQL), so an
+        operator's count never overwrites a reservation made meanwhile."""
+        ...
+
+    async def save(self, level: StockLevel) -> None:
+        """Create or replace a level (an operator's count)."""
+        ...
+
+    async def list(self, *, product_id: str | None, after: StockKey | None, limit: int) -> list[StockLevel]:
+        """Levels ordered by key, those after ``after``, at most ``limit``."""
+        ...
+
+    async def reserve(self, wanted: Mapping[StockKey, int], at: datetime) -> tuple[StockHold, ...]:
+        """Reserve ``wanted`` (keys in order) all or nothing. Keys without a level are unlimited and
+        not held. Returns what was held.
+
+        Raises:
+            OutOfStock: naming every short level. The caller must roll back: some levels may already
+                have been reserved in this transaction.
+        """
+        ...
+
+    async def release(self, holds: Iterable[StockHold], at: datetime) -> None:
+        """Reserved units go back to ``available``."""
+        ...
+
+    async def commit(self, holds: Iterable[StockHold], at: datetime) -> None:
+        """Reserved units are sold: they leave ``on_hand`` and ``reserved``."""
+        ...
+
+    async def restock(self, holds: Iterable[StockHold], at: datetime) -> None:
+        """Sold units come back on the shelf."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """A request made with an ``Idempotency-Key``, by one guest (``scope``).
+
+    ``result`` is the first request's outcome (JSON) once there is one; until then the request is in
+    progress, and ``order_id`` names the order it created, if it got that far.
+    """
+
+    scope: str
+    key: str
+    request_hash: str
+    order_id: str | None
+    result: bytes | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class IdempotencyRepository(Protocol):
+    """Idempotency keys. Never commits (a claim must be committed before the work it guards)."""
+
+    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Store ``record`` unless its key is taken; returns the existing record when it is."""
+        ...
+
+    async def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
+
+    async def take_over(self, scope: str, key: str, stale_before: datetime, at: datetime) -> bool:
+        """Take over an in-progress record last touched before ``stale_before`` (its process died):
+        true when this caller now holds it."""
+        ...
+
+    async def update(self, record: IdempotencyRecord) -> None: ...
+
+    async def delete(self, scope: str, key: str) -> None: ...
+
+    async def purge(self, created_before: datetime) -> int:
+        """Forget keys created before the cut-off; returns how many."""
+        ...
+
+
+class WebhookReceipts(Protocol):
+    """Which provider events were handled, so a redelivered event is a no-op. Never commits."""
+
+    async def first_time(self, provider: str, event_id: str, at: datetime) -> bool:
+        """Record the event; false when it was recorded before (by this or a concurrent transaction
+        that committed)."""
+        ...
 
 
 class CatalogVersion(Protocol):
@@ -221,6 +370,21 @@ class UnitOfWork(Protocol):
 
     @property
     def carts(self) -> CartRepository: ...
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def inventory(self) -> InventoryRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def receipts(self) -> WebhookReceipts: ...
 
     @property
     def catalog_version(self) -> CatalogVersion: ...
@@ -364,3 +528,93 @@ class ShippingPolicy(Protocol):
     """The shipping charged for a cart of ``units`` items in ``currency``; never negative."""
 
     def shipping_for(self, units: int, currency: str) -> Money: ...
+
+
+# -- payments ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    """What a gateway needs to start collecting a payment.
+
+    ``idempotency_key`` is passed on to the provider: starting the same payment twice (a retried
+    checkout) gives back the same provider payment.
+    """
+
+    payment_id: str
+    order_id: str
+    amount: int
+    currency: str
+    email: str
+    description: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentHandle:
+    """How the buyer pays: ``reference`` is the provider's id; a storefront confirms with
+    ``client_secret`` (Stripe), sends the buyer to ``approval_url`` (PayPal) or ``payment_url``
+    (the test provider)."""
+
+    reference: str
+    client_secret: str | None = None
+    approval_url: str | None = None
+    payment_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentNotice:
+    """A provider's verified report about a payment.
+
+    ``outcome`` is ``succeeded`` or ``failed``; ``event_id`` identifies the delivery for
+    de-duplication; ``amount``/``currency`` are what was received (succeeded only).
+    """
+
+    event_id: str
+    reference: str
+    outcome: str
+    amount: int = 0
+    currency: str = ""
+    failure: str | None = None
+
+
+class InvalidSignature(Exception):
+    """A webhook delivery is not signed by the provider, or its signature is too old."""
+
+
+class PaymentUnavailable(Unavailable):
+    """The payment provider cannot be reached or answered with an error of its own."""
+
+
+class PaymentRejected(Exception):
+    """The provider refused the request itself (not a temporary failure)."""
+
+
+class PaymentGateway(Protocol):
+    """One payment provider.
+
+    ``start`` and ``refund`` are idempotent by their ``idempotency_key``. Network failures and the
+    provider's own errors raise ``PaymentUnavailable``; a request the provider refuses raises
+    ``PaymentRejected``.
+    """
+
+    @property
+    def provider(self) -> str: ...
+
+    async def start(self, request: PaymentRequest) -> PaymentHandle: ...
+
+    async def cancel(self, reference: str) -> None:
+        """Stop a pending payment so the buyer can no longer complete it (best effort)."""
+        ...
+
+    async def refund(self, reference: str, amount: int, currency: str, idempotency_key: str) -> None: ...
+
+    async def receive(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotice | None:
+        """Verify and read a webhook delivery. ``None`` for events customshop does not act on. Where
+        the provider needs a step after the buyer approves (PayPal's capture), this takes it and
+        reports its outcome.
+
+        Raises:
+            InvalidSignature: a bad or stale signature; nothing may change then.
+        """
+        ...

@@ -82,7 +82,11 @@ class OptionSetNotFound(NotFound):
 
 
 class Conflict(DomainError):
-    """The request clashes with the current state."""
+    """The request clashes with the current state; ``violations`` may name what clashed."""
+
+    def __init__(self, message: str, violations: Iterable[Violation] = ()) -> None:
+        super().__init__(message)
+        self.violations: tuple[Violation, ...] = tuple(violations)
 
 
 class DuplicateSlug(Conflict):

@@ -8,6 +8,7 @@ produce a fraction of a cent goes through it, so two code paths never disagree b
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -180,6 +181,35 @@ CURRENCIES: frozenset[str] = frozenset(
 )
 
 
+#: ISO 4217 currencies without minor units: an amount in them is already a whole number of major units.
+ZERO_DECIMAL_CURRENCIES: frozenset[str] = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "ISK",
+        "JPY",
+        "KMF",
+        "KRW",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+
+#: ISO 4217 currencies divided into a thousand minor units.
+THREE_DECIMAL_CURRENCIES: frozenset[str] = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
+
+# ASCII digits only: ``\d`` would also accept other scripts' digits, which Decimal reads happily.
+_MAJOR_AMOUNT = re.compile(r"-?[0-9]+(?:\.([0-9]+))?", re.ASCII)
+
+
 def round_minor(amount: Decimal) -> int:
     """Round a fractional amount of minor units to a whole one, half away from zero.
 
@@ -192,6 +222,63 @@ def round_minor(amount: Decimal) -> int:
 def is_currency(code: object) -> bool:
     """Whether ``code`` is an active ISO 4217 code in upper case."""
     return isinstance(code, str) and code in CURRENCIES
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """How many decimal places ``currency`` has: 0 for JPY, 3 for KWD, 2 for most (ISO 4217).
+
+    Raises:
+        InvalidMoney: ``currency`` is not an active ISO 4217 code in upper case.
+    """
+    if not is_currency(currency):
+        raise InvalidMoney(f"{currency!r} is not an ISO 4217 currency code")
+    if currency in ZERO_DECIMAL_CURRENCIES:
+        return 0
+    if currency in THREE_DECIMAL_CURRENCIES:
+        return 3
+    return 2
+
+
+def format_major(amount: int, currency: str) -> str:
+    """``amount`` minor units written as a decimal string of major units, exactly.
+
+    The string has exactly as many decimals as the currency: ``format_major(1234, "USD") == "12.34"``,
+    ``format_major(500, "JPY") == "500"``, ``format_major(-5, "KWD") == "-0.005"``. It is what
+    payment providers that speak major units (PayPal) expect, and :func:`parse_major` reads it back.
+
+    Raises:
+        InvalidMoney: ``amount`` is not an ``int`` or ``currency`` is not an ISO 4217 code.
+    """
+    if type(amount) is not int:
+        raise InvalidMoney(f"amount must be an integer number of minor units, not {amount!r}")
+    exponent = minor_unit_exponent(currency)
+    # Shifting the exponent of the digit tuple is exact at any size; ``scaleb`` would round to the
+    # context's 28 digits.
+    sign, digits, _ = Decimal(amount).as_tuple()
+    return f"{Decimal((sign, digits, -exponent)):.{exponent}f}"
+
+
+def parse_major(text: str, currency: str) -> int:
+    """A decimal string of major units (``"12.34"``) as an exact number of minor units (``1234``).
+
+    Accepted: an optional minus sign, ASCII digits, and optionally a point followed by at most as
+    many digits as the currency has decimals (``"12"``, ``"12.3"`` and ``"12.30"`` are all 1230 for
+    USD). Nothing is rounded.
+
+    Raises:
+        InvalidMoney: ``text`` is not such a string (exponents, spaces, a leading ``+``, ``"1."``
+            or ``".5"``), it has more decimals than the currency, or ``currency`` is unknown.
+    """
+    exponent = minor_unit_exponent(currency)
+    match = _MAJOR_AMOUNT.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise InvalidMoney(f"{text!r} is not a decimal amount of money")
+    decimals = match.group(1)
+    if decimals is not None and len(decimals) > exponent:
+        raise InvalidMoney(f"{text!r} has more decimals than {currency}, which has {exponent}")
+    sign, digits, places = Decimal(text).as_tuple()
+    # ``places`` is minus the number of decimals, so the shifted exponent is never negative.
+    return int(Decimal((sign, digits, int(places) + exponent)))
 
 
 @dataclass(frozen=True, slots=True)

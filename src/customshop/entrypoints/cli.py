@@ -19,9 +19,11 @@ from typer.exceptions import TyperException
 
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import UnsupportedDatabase
-from customshop.domain.errors import DomainError, InvalidInput
+from customshop.application.ports import Unavailable
+from customshop.domain.errors import DomainError, InvalidInput, Violation
+from customshop.domain.orders import OrderStatus
 from customshop.entrypoints.container import Container, build_container, close
-from customshop.entrypoints.demo import seed_demo_catalog
+from customshop.entrypoints.demo import seed_demo_catalog, seed_demo_stock
 from customshop.entrypoints.settings import Settings, SettingsError
 from customshop.entrypoints.worker import WorkerNeedsRedis, work
 
@@ -37,7 +39,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Admin API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+orders_app = typer.Typer(help="Orders: list, show, move along.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(orders_app, name="orders")
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -136,6 +140,7 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     async def prepare(container: Container) -> str:
         await migrate.upgrade(container.engine())
         created = await seed_demo_catalog(container.catalog())
+        await seed_demo_stock(container.inventory(), created)
         for product in created:
             out.print(f"seeded {product.name} ({product.id})")
         _, secret = await container.access().create("demo admin", ["admin"])
@@ -227,6 +232,10 @@ def apikey_list() -> None:
             key.created_at.strftime("%Y-%m-%d %H:%M"),
             key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "",
         )
+    _print_table(table)
+
+
+def _print_table(table: Table) -> None:
     if out.is_terminal:
         out.print(table)
     else:  # piped or redirected: whole values at the table's natural width, not cut to 80 columns
@@ -241,6 +250,97 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (see 
     out.print(f"revoked API key {key.id} ({key.name})")
 
 
+# -- orders ---------------------------------------------------------------------------------------
+
+STATUSES = ", ".join(status.value for status in OrderStatus)
+
+
+def _status(value: str, option: str) -> OrderStatus:
+    try:
+        return OrderStatus(value)
+    except ValueError:
+        raise InvalidInput([Violation(option, "invalid_choice", f"a status is one of {STATUSES}")]) from None
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"{amount} {currency}"
+
+
+@orders_app.command("list")
+def orders_list(
+    status: Annotated[str | None, typer.Option(help=f"Only orders in this status: {STATUSES}.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="How many, newest first.")] = 50,
+) -> None:
+    """List orders, newest first."""
+    wanted = _status(status, "--status") if status is not None else None
+    page = _run(lambda c: c.orders().list(status=wanted, limit=limit))
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=36)
+    for column in ("status", "total", "items", "email", "created"):
+        table.add_column(column)
+    for order in page.items:
+        table.add_row(
+            order.id,
+            order.status.value,
+            _money(order.total, order.currency),
+            str(sum(line.quantity for line in order.lines)),
+            order.email,
+            order.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    _print_table(table)
+
+
+@orders_app.command("show")
+def orders_show(order_id: Annotated[str, typer.Argument(help="The order's id.")]) -> None:
+    """Show one order: its lines, totals, payment and timeline."""
+    order = _run(lambda c: c.orders().get(order_id))
+    address = order.shipping_address
+    out.print(f"order {order.id}: {order.status.value}")
+    out.print(f"  email     {order.email}")
+    out.print(
+        f"  ship to   {address.name}, {address.line1}{', ' + address.line2 if address.line2 else ''}, "
+        f"{address.postal_code} {address.city}, {address.country}"
+    )
+    for line in order.lines:
+        out.print(
+            f"  {line.quantity} × {line.product_name} (template v{line.template_version}) "
+            f"at {_money(line.unit_price, order.currency)} = {_money(line.line_total, order.currency)}"
+        )
+    out.print(
+        f"  subtotal {order.subtotal}, tax {order.tax}, shipping {order.shipping}, "
+        f"total {_money(order.total, order.currency)}"
+    )
+    out.print(
+        f"  payment   {order.payment_provider} {order.payment_id or '-'}: paid {order.paid_amount}, "
+        f"refunded {order.refunded_amount}"
+        + (f", last failure: {order.payment_failure}" if order.payment_failure else "")
+    )
+    if order.tracking_url:
+        out.print(f"  tracking  {order.tracking_url}")
+    for entry in order.timeline:
+        note = f" ({entry.note})" if entry.note else ""
+        out.print(f"  {entry.at.strftime('%Y-%m-%d %H:%M:%S')}  {entry.status.value}{note}")
+
+
+@orders_app.command("advance")
+def orders_advance(
+    order_id: Annotated[str, typer.Argument(help="The order's id.")],
+    status: Annotated[
+        str,
+        typer.Argument(
+            help="The next status: in_production, fulfilled, shipped, delivered, cancelled or refunded."
+        ),
+    ],
+    tracking_url: Annotated[
+        str | None, typer.Option(help="The parcel's tracking page (with shipped).")
+    ] = None,
+) -> None:
+    """Move an order to its next status (cancelled/refunded also release stock or refund the payment)."""
+    target = _status(status, "STATUS")
+    order = _run(lambda c: c.orders().advance(order_id, target, tracking_url))
+    out.print(f"order {order.id} is now {order.status.value}")
+
+
 # -- errors ----------------------------------------------------------------------------------------
 
 
@@ -251,7 +351,7 @@ def describe(exc: BaseException) -> str:
             return "; ".join(f"{v.field}: {v.message}" for v in exc.violations) or exc.message
         case DomainError():
             return exc.message
-        case CliError() | SettingsError() | UnsupportedDatabase() | WorkerNeedsRedis():
+        case CliError() | SettingsError() | UnsupportedDatabase() | WorkerNeedsRedis() | Unavailable():
             return str(exc)
         case CommandError():
             return f"migration: {exc}"

@@ -20,6 +20,7 @@ from customshop.adapters.imaging.sanitize import PillowImageProcessor
 from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.jobs.rq import RqJobQueue
 from customshop.adapters.memory import MemoryCache
+from customshop.adapters.payments.sandbox import TestPaymentGateway
 from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.redis.cache import RedisCache
 from customshop.adapters.sqlalchemy.engine import create_engine
@@ -30,7 +31,11 @@ from customshop.application.access import AccessKeys
 from customshop.application.cart import Carts
 from customshop.application.catalog import Catalog
 from customshop.application.catalog_cache import CatalogCache
+from customshop.application.checkout import Checkout
 from customshop.application.customization import Customization
+from customshop.application.inventory import Inventory
+from customshop.application.orders import Orders
+from customshop.application.ports import PaymentGateway
 from customshop.entrypoints.jobs import run_job
 from customshop.entrypoints.settings import Settings
 
@@ -40,6 +45,38 @@ WORKER_ENTRYPOINT = "customshop.entrypoints.worker.run_job"
 
 def _seconds(value: int) -> timedelta:
     return timedelta(seconds=value)
+
+
+def _minutes(value: int) -> timedelta:
+    return timedelta(minutes=value)
+
+
+def payment_gateways(settings: Settings) -> dict[str, PaymentGateway]:
+    """The enabled payment providers, by name. A provider's SDK is imported only when it is
+    configured, which keeps start-up of the CLI and of the embedded mode light."""
+    gateways: dict[str, PaymentGateway] = {}
+    if settings.test_payments:
+        gateways["test"] = TestPaymentGateway()
+    if settings.stripe_secret_key and settings.stripe_webhook_secret:
+        from customshop.adapters.payments.stripe import StripePaymentGateway
+
+        gateways["stripe"] = StripePaymentGateway(
+            secret_key=settings.stripe_secret_key,
+            webhook_secret=settings.stripe_webhook_secret,
+            api_base=settings.stripe_api_base,
+        )
+    if settings.paypal_client_id and settings.paypal_client_secret and settings.paypal_webhook_id:
+        from customshop.adapters.payments.paypal import PayPalPaymentGateway
+
+        gateways["paypal"] = PayPalPaymentGateway(
+            client_id=settings.paypal_client_id,
+            client_secret=settings.paypal_client_secret,
+            webhook_id=settings.paypal_webhook_id,
+            api_base=settings.paypal_api_base or "https://api-m.paypal.com",
+            return_url=settings.paypal_return_url,
+            cancel_url=settings.paypal_cancel_url,
+        )
+    return gateways
 
 
 class Container(containers.DeclarativeContainer):
@@ -101,6 +138,20 @@ class Container(containers.DeclarativeContainer):
         currency=settings.provided.currency,
         catalog_cache=catalog_cache,
     )
+    gateways = providers.Singleton(payment_gateways, settings)
+    checkout = providers.Singleton(
+        Checkout,
+        uow=uow.provider,
+        clock=clock,
+        ids=ids,
+        tax=tax,
+        shipping=shipping,
+        gateways=gateways,
+        reservation_ttl=providers.Callable(_minutes, settings.provided.reservation_ttl_minutes),
+        catalog_cache=catalog_cache,
+    )
+    orders = providers.Singleton(Orders, uow=uow.provider, clock=clock, gateways=gateways)
+    inventory = providers.Singleton(Inventory, uow=uow.provider, clock=clock)
     customization = providers.Singleton(
         Customization,
         uow=uow.provider,
@@ -127,6 +178,10 @@ async def close(container: Container) -> None:
     """Dispose of the pooled connections (making an engine connects nothing, so this is cheap even
     when none was used) and of the Redis client when there is one."""
     await container.engine().dispose()
+    for gateway in container.gateways().values():
+        closer = getattr(gateway, "close", None)  # the gateways that own an HTTP client
+        if closer is not None:
+            await closer()
     if container.settings().redis_url:
         container.redis().close()
         shared = container.shared_cache()

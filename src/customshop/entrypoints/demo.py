@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from customshop.application.catalog import Catalog, OptionSetInput, ProductInput, TemplateInput
+from customshop.application.inventory import Inventory
 from customshop.domain.catalog import Option, Product
 
 SLUGS = ("classic-tee", "engraved-keepsake-box", "build-your-own-gift-box")
+
+#: Units on the shelf per option code of the demo products; the keepsake box is made to order.
+DEMO_STOCK: dict[str, dict[str, int]] = {
+    "classic-tee": {"S": 25, "M": 40, "L": 40, "XL": 3},
+    "build-your-own-gift-box": {"chocolate": 50, "candle": 20, "mug": 12, "socks": 30, "tea": 50},
+}
 
 
 async def _existing(catalog: Catalog) -> dict[str, Product]:
@@ -30,6 +37,13 @@ async def seed_demo_catalog(catalog: Catalog) -> list[Product]:
         if slug not in existing:
             created.append(await build(catalog))
     return created
+
+
+async def seed_demo_stock(inventory: Inventory, products: list[Product]) -> None:
+    """Stock levels for the demo products just created (``DEMO_STOCK``)."""
+    for product in products:
+        for code, on_hand in DEMO_STOCK.get(product.slug, {}).items():
+            await inventory.set_level(product.id, code, on_hand)
 
 
 async def _product(catalog: Catalog, slug: str, name: str, description: str, price: int) -> Product:

@@ -72,11 +72,26 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     render_timeout_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 60
     #: The longest side of preview images, in pixels.
     preview_size: Annotated[int, msgspec.Meta(ge=100, le=4000)] = 1000
+    #: How long checkout holds an unpaid order's stock; then the order is cancelled.
+    reservation_ttl_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] = 30
+    #: How often each serving process looks for expired reservations.
+    reservation_sweep_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 30
+    #: Where PayPal sends the buyer back after approving or cancelling (optional).
+    paypal_return_url: str | None = None
+    paypal_cancel_url: str | None = None
     log_level: Annotated[str, msgspec.Meta(pattern="^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
 
     def __post_init__(self) -> None:
         if not is_currency(self.currency):
             raise ValueError(f"CUSTOMSHOP_CURRENCY {self.currency!r} is not an ISO 4217 currency code")
+        if self.stripe_secret_key and not self.stripe_webhook_secret:
+            raise ValueError("CUSTOMSHOP_STRIPE_WEBHOOK_SECRET is needed with CUSTOMSHOP_STRIPE_SECRET_KEY")
+        paypal = (self.paypal_client_id, self.paypal_client_secret, self.paypal_webhook_id)
+        if any(paypal) and not all(paypal):
+            raise ValueError(
+                "PayPal needs CUSTOMSHOP_PAYPAL_CLIENT_ID, CUSTOMSHOP_PAYPAL_CLIENT_SECRET and "
+                "CUSTOMSHOP_PAYPAL_WEBHOOK_ID together"
+            )
 
     @property
     def data_path(self) -> Path:

@@ -29,5 +29,16 @@ class MemoryCartRepository:
                 current, quantity=line.quantity, updated_at=line.updated_at
             )
 
+    async def reprice(self, line: CartLine) -> None:
+        current = self._state.cart_items.get(line.id)
+        if current is not None:
+            self._state.cart_items[line.id] = replace(
+                current,
+                unit_price=line.unit_price,
+                components=line.components,
+                currency=line.currency,
+                updated_at=line.updated_at,
+            )
+
     async def delete(self, line_id: str) -> None:
         self._state.cart_items.pop(line_id, None)

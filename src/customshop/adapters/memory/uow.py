@@ -15,12 +15,22 @@ from customshop.adapters.memory.customization import (
     MemoryPreviewRepository,
     MemorySessionRepository,
 )
-from customshop.application.ports import Page
+from customshop.adapters.memory.orders import (
+    MemoryIdempotencyRepository,
+    MemoryInventoryRepository,
+    MemoryOrderRepository,
+    MemoryPaymentRepository,
+    MemoryWebhookReceipts,
+)
+from customshop.application.ports import IdempotencyRecord, Page
 from customshop.domain.access import ApiKey
 from customshop.domain.cart import CartLine
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset, CustomizationSession, PreviewJob
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
+from customshop.domain.inventory import StockKey, StockLevel
+from customshop.domain.orders import Order
+from customshop.domain.payments import Payment
 from customshop.domain.templates import Template
 
 T = TypeVar("T")
@@ -46,6 +56,11 @@ class MemoryStore:
     assets: dict[str, Asset] = field(default_factory=dict)
     previews: dict[str, PreviewJob] = field(default_factory=dict)
     cart_items: dict[str, CartLine] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    payments: dict[str, Payment] = field(default_factory=dict)
+    stock: dict[StockKey, StockLevel] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
+    receipts: dict[tuple[str, str], datetime] = field(default_factory=dict)
     #: A dict like the other collections, so copying and publishing treat it the same way.
     catalog_state: dict[str, int] = field(default_factory=lambda: {"version": 1})
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -60,6 +75,11 @@ class MemoryStore:
         "assets",
         "previews",
         "cart_items",
+        "orders",
+        "payments",
+        "stock",
+        "idempotency",
+        "receipts",
     )
 
     def copy(self) -> MemoryStore:
@@ -225,6 +245,11 @@ class MemoryUnitOfWork:
         self.assets = MemoryAssetRepository(self._work)
         self.previews = MemoryPreviewRepository(self._work)
         self.carts = MemoryCartRepository(self._work)
+        self.orders = MemoryOrderRepository(self._work)
+        self.payments = MemoryPaymentRepository(self._work)
+        self.inventory = MemoryInventoryRepository(self._work)
+        self.idempotency = MemoryIdempotencyRepository(self._work)
+        self.receipts = MemoryWebhookReceipts(self._work)
         self.catalog_version = MemoryCatalogVersion(self._work)
 
     async def __aenter__(self) -> Self:

@@ -66,6 +66,16 @@ _UPDATE = (
     .where(t.cart_items.c.id == sa.bindparam("line_id"))
     .values(quantity=sa.bindparam("new_quantity"), updated_at=sa.bindparam("new_updated_at"))
 )
+_REPRICE = (
+    t.cart_items.update()
+    .where(t.cart_items.c.id == sa.bindparam("line_id"))
+    .values(
+        unit_price=sa.bindparam("new_unit_price"),
+        components=sa.bindparam("new_components"),
+        currency=sa.bindparam("new_currency"),
+        updated_at=sa.bindparam("new_updated_at"),
+    )
+)
 _DELETE = t.cart_items.delete().where(t.cart_items.c.id == sa.bindparam("line_id"))
 
 
@@ -101,6 +111,18 @@ class SqlCartRepository:
     async def update(self, line: CartLine) -> None:
         await self._conn.execute(
             _UPDATE, {"line_id": line.id, "new_quantity": line.quantity, "new_updated_at": line.updated_at}
+        )
+
+    async def reprice(self, line: CartLine) -> None:
+        await self._conn.execute(
+            _REPRICE,
+            {
+                "line_id": line.id,
+                "new_unit_price": line.unit_price,
+                "new_components": _components(line),
+                "new_currency": line.currency,
+                "new_updated_at": line.updated_at,
+            },
         )
 
     async def delete(self, line_id: str) -> None:

@@ -191,3 +191,113 @@ catalog_state = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("version", sa.BigInteger, nullable=False),
 )
+
+# -- orders, payments, stock -----------------------------------------------------------------------
+
+#: Orders. Their lines are in ``order_lines``; ``timeline`` is a list of ``{status, at, note}`` (``at``
+#: an RFC 3339 string) and ``stock`` the units held, a list of ``{product_id, option_code, units}``.
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("guest", sa.String(64), nullable=False, index=True),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("shipping_address", Json, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("subtotal", sa.BigInteger, nullable=False),
+    sa.Column("tax", sa.BigInteger, nullable=False),
+    sa.Column("shipping", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("timeline", Json, nullable=False),
+    sa.Column("stock", Json, nullable=False),
+    sa.Column("stock_state", sa.String(20), nullable=False),
+    sa.Column("reserved_until", Timestamp, nullable=True),
+    sa.Column("payment_provider", sa.String(20), nullable=False),
+    sa.Column("payment_id", ID, nullable=True),
+    sa.Column("paid_amount", sa.BigInteger, nullable=False),
+    sa.Column("refunded_amount", sa.BigInteger, nullable=False),
+    sa.Column("payment_failure", sa.Text, nullable=True),
+    sa.Column("tracking_url", sa.Text, nullable=True),
+    sa.Column("paid_at", Timestamp, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False, index=True),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    #: The expiry sweep: ``created`` orders whose reservation has ended.
+    sa.Index("ix_orders_status_reserved_until", "status", "reserved_until"),
+)
+
+#: An order's lines, frozen at checkout. No foreign key to products or templates: deleting from the
+#: catalog never touches what was sold.
+order_lines = sa.Table(
+    "order_lines",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("order_id", ID, sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("product_id", ID, nullable=False),
+    sa.Column("product_name", sa.String(200), nullable=False),
+    sa.Column("template_id", ID, nullable=False),
+    sa.Column("template_version", sa.Integer, nullable=False),
+    sa.Column("template_snapshot", Json, nullable=False),
+    sa.Column("options", Json, nullable=False),
+    sa.Column("components", Json, nullable=False),
+    sa.Column("unit_price", sa.BigInteger, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+)
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("order_id", ID, sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("provider", sa.String(20), nullable=False),
+    sa.Column("reference", sa.String(255), nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("client_secret", sa.Text, nullable=True),
+    sa.Column("approval_url", sa.Text, nullable=True),
+    sa.Column("payment_url", sa.Text, nullable=True),
+    sa.Column("failure", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("provider", "reference"),
+)
+
+#: Stock levels. ``option_code`` is ``''`` for the product's own level (a key column cannot be NULL).
+stock_levels = sa.Table(
+    "stock_levels",
+    metadata,
+    sa.Column("product_id", ID, primary_key=True),
+    sa.Column("option_code", sa.String(64), primary_key=True),
+    sa.Column("on_hand", sa.BigInteger, nullable=False),
+    sa.Column("reserved", sa.BigInteger, nullable=False),
+    sa.Column("sold", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    sa.CheckConstraint("sold >= 0", name="sold_not_negative"),
+    sa.CheckConstraint("on_hand >= reserved", name="reserved_within_on_hand"),
+)
+
+#: ``Idempotency-Key`` requests per guest (``scope``); ``result`` is the first outcome, as JSON bytes.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("order_id", ID, nullable=True),
+    sa.Column("result", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False, index=True),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+#: Provider webhook events already handled.
+webhook_receipts = sa.Table(
+    "webhook_receipts",
+    metadata,
+    sa.Column("provider", sa.String(20), primary_key=True),
+    sa.Column("event_id", sa.String(255), primary_key=True),
+    sa.Column("received_at", Timestamp, nullable=False),
+)

@@ -13,6 +13,13 @@ from customshop.adapters.sqlalchemy.customization import (
     SqlPreviewRepository,
     SqlSessionRepository,
 )
+from customshop.adapters.sqlalchemy.orders import (
+    SqlIdempotencyRepository,
+    SqlInventoryRepository,
+    SqlOrderRepository,
+    SqlPaymentRepository,
+    SqlWebhookReceipts,
+)
 from customshop.adapters.sqlalchemy.repositories import (
     SqlApiKeyRepository,
     SqlCatalogVersion,
@@ -35,6 +42,11 @@ class SqlUnitOfWork:
     assets: SqlAssetRepository
     previews: SqlPreviewRepository
     carts: SqlCartRepository
+    orders: SqlOrderRepository
+    payments: SqlPaymentRepository
+    inventory: SqlInventoryRepository
+    idempotency: SqlIdempotencyRepository
+    receipts: SqlWebhookReceipts
     catalog_version: SqlCatalogVersion
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
@@ -56,6 +68,11 @@ class SqlUnitOfWork:
         self.assets = SqlAssetRepository(conn)
         self.previews = SqlPreviewRepository(conn)
         self.carts = SqlCartRepository(conn)
+        self.orders = SqlOrderRepository(conn)
+        self.payments = SqlPaymentRepository(conn)
+        self.inventory = SqlInventoryRepository(conn)
+        self.idempotency = SqlIdempotencyRepository(conn)
+        self.receipts = SqlWebhookReceipts(conn)
         self.catalog_version = SqlCatalogVersion(conn)
         return self
 

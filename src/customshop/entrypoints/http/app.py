@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
@@ -21,8 +22,12 @@ from customshop.adapters.sqlalchemy.engine import ping
 from customshop.entrypoints.container import Container, build_container, close
 from customshop.entrypoints.http.body import RequestBodyPlugin
 from customshop.entrypoints.http.controllers.cart import CartController
+from customshop.entrypoints.http.controllers.checkout import CheckoutController
 from customshop.entrypoints.http.controllers.health import HealthController
+from customshop.entrypoints.http.controllers.inventory import InventoryController
 from customshop.entrypoints.http.controllers.optionsets import OptionSetController
+from customshop.entrypoints.http.controllers.orders import OrderController
+from customshop.entrypoints.http.controllers.payments import PaymentWebhookController, TestPaymentController
 from customshop.entrypoints.http.controllers.previews import PreviewController
 from customshop.entrypoints.http.controllers.products import ProductController
 from customshop.entrypoints.http.controllers.sessions import SessionController
@@ -53,6 +58,23 @@ def _bridge(provider: Callable[[], T]) -> Provide:
     return Provide(dependency, sync_to_thread=False, use_cache=True)
 
 
+async def sweep_orders(container: Container, *, interval: float) -> None:
+    """Every ``interval`` seconds: cancel unpaid orders whose reservation ran out (their stock goes
+    back) and forget old idempotency keys. Every serving process runs it; the work is safe to run
+    concurrently (each order is changed under its row lock, and re-checked there)."""
+    log = logging.getLogger("customshop.orders")
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            expired = await container.orders().expire_reservations()
+            await container.checkout().purge_keys()
+        except Exception:
+            log.exception("the reservation sweep failed; it runs again in %s s", interval)
+        else:
+            if expired:
+                log.info("cancelled %d orders whose payment did not arrive in time", expired)
+
+
 def create_app(container: Container | None = None, *, readiness_probes: bool = True) -> Litestar:
     """Build the ASGI app around ``container`` (by default one made from the environment's settings).
 
@@ -61,13 +83,18 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
     container = container or build_container(Settings.load())
     settings: Settings = container.settings()
 
-    async def watch_catalog(app: Litestar) -> None:
-        app.state.catalog_watch = asyncio.get_running_loop().create_task(container.catalog_cache().watch())
+    async def start_background(app: Litestar) -> None:
+        loop = asyncio.get_running_loop()
+        app.state.background = [
+            loop.create_task(container.catalog_cache().watch()),
+            loop.create_task(sweep_orders(container, interval=settings.reservation_sweep_seconds)),
+        ]
 
-    async def stop_watching(app: Litestar) -> None:
-        task: asyncio.Task[None] | None = getattr(app.state, "catalog_watch", None)
-        if task is not None:
+    async def stop_background(app: Litestar) -> None:
+        tasks: list[asyncio.Task[None]] = getattr(app.state, "background", [])
+        for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -88,19 +115,27 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             SessionController,
             PreviewController,
             CartController,
+            CheckoutController,
+            OrderController,
+            InventoryController,
+            PaymentWebhookController,
+            *([TestPaymentController] if "test" in container.gateways() else []),
             HealthController,
         ],
         dependencies={
             "catalog": _bridge(container.catalog),
             "customization": _bridge(container.customization),
             "carts": _bridge(container.carts),
+            "checkout": _bridge(container.checkout),
+            "orders": _bridge(container.orders),
+            "inventory": _bridge(container.inventory),
             "catalog_cache": _bridge(container.catalog_cache),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=reject_nul_characters,
         plugins=[RequestBodyPlugin()],
-        on_startup=[watch_catalog, freeze_startup_objects],
-        on_shutdown=[stop_watching, release],
+        on_startup=[start_background, freeze_startup_objects],
+        on_shutdown=[stop_background, release],
         openapi_config=OpenAPIConfig(
             title="customshop",
             version=__version__,

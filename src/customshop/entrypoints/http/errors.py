@@ -18,7 +18,7 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
-from customshop.application.ports import Unavailable
+from customshop.application.ports import InvalidSignature, PaymentRejected, Unavailable
 from customshop.domain.errors import (
     AccessDenied,
     Conflict,
@@ -96,13 +96,22 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
         case NotFound():
             return problem_response(404, exc.message)
         case Conflict():
-            return problem_response(409, exc.message)
+            return problem_response(409, exc.message, _field_errors(exc.violations))
     return handle_unexpected(request, exc)
 
 
 def handle_unavailable(request: Request[Any, Any, Any], exc: Unavailable) -> Response[Problem]:
     log.warning("dependency unavailable on %s %s: %s", request.method, request.url.path, exc)
     return problem_response(503, str(exc) or "A service this request needs is unavailable.")
+
+
+def handle_invalid_signature(request: Request[Any, Any, Any], exc: InvalidSignature) -> Response[Problem]:
+    log.warning("rejected a webhook delivery on %s: %s", request.url.path, exc)
+    return problem_response(400, f"The delivery could not be verified: {exc}")
+
+
+def handle_payment_rejected(request: Request[Any, Any, Any], exc: PaymentRejected) -> Response[Problem]:
+    return problem_response(409, f"The payment provider refused: {exc}")
 
 
 def handle_validation_exception(
@@ -138,6 +147,8 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: handle_domain_error,
     Unavailable: handle_unavailable,
+    InvalidSignature: handle_invalid_signature,
+    PaymentRejected: handle_payment_rejected,
     ValidationException: handle_validation_exception,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,

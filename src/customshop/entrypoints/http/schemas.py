@@ -11,6 +11,7 @@ from msgspec import Meta
 
 from customshop.application.cart import CartView
 from customshop.application.catalog import OptionSetInput, ProductInput, TemplateInput
+from customshop.application.checkout import CheckoutRequest, PaymentView, Placed
 from customshop.application.customization import SessionView
 from customshop.domain.cart import QUANTITY_MAX, QUANTITY_MIN, CartLine
 from customshop.domain.catalog import (
@@ -30,7 +31,9 @@ from customshop.domain.catalog import (
 )
 from customshop.domain.customization import Asset, PreviewJob, PreviewStatus
 from customshop.domain.errors import Violation
+from customshop.domain.inventory import ON_HAND_MAX, StockLevel
 from customshop.domain.money import MAX_AMOUNT
+from customshop.domain.orders import EMAIL_MAX, Order, OrderLine, OrderStatus, ShippingAddress
 from customshop.domain.pricing import DesignQuote
 from customshop.domain.templates import Template
 from customshop.entrypoints.http.body import RequestBody
@@ -452,3 +455,248 @@ class CartRead(msgspec.Struct):
         return cls(
             [CartItemRead.of(line) for line in view.lines], t.subtotal, t.tax, t.shipping, t.total, t.currency
         )
+
+
+# -- checkout, orders, inventory -------------------------------------------------------------------
+
+#: Lengths and formats of checkout details are checked by the domain (``check_contact``), so that
+#: every bad field is reported at once; the wire format only fixes their types.
+Email = Annotated[str, Meta(description=f"At most {EMAIL_MAX} characters.", examples=["ada@example.com"])]
+
+
+class AddressIn(RequestBody):
+    name: Annotated[str, Meta(description="At most 200 characters.", examples=["Ada Lovelace"])]
+    line1: Annotated[str, Meta(description="At most 200 characters.", examples=["12 St James's Square"])]
+    city: Annotated[str, Meta(description="At most 100 characters.", examples=["London"])]
+    postal_code: Annotated[str, Meta(description="At most 20 characters.", examples=["SW1Y 4JH"])]
+    country: Annotated[str, Meta(description="ISO 3166-1 alpha-2, in capitals.", examples=["GB"])]
+    line2: Annotated[str, Meta(description="At most 200 characters.")] | None = None
+
+    def to_domain(self) -> ShippingAddress:
+        return ShippingAddress(self.name, self.line1, self.city, self.postal_code, self.country, self.line2)
+
+
+class AddressOut(msgspec.Struct):
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    postal_code: str
+    country: str
+
+    @classmethod
+    def of(cls, address: ShippingAddress) -> AddressOut:
+        return cls(
+            address.name, address.line1, address.line2, address.city, address.postal_code, address.country
+        )
+
+
+Provider = Literal["stripe", "paypal", "test"]
+
+
+class CheckoutCreate(RequestBody):
+    email: Email
+    shipping_address: AddressIn
+    payment_provider: Provider
+
+    def to_request(self) -> CheckoutRequest:
+        return CheckoutRequest(self.email, self.shipping_address.to_domain(), self.payment_provider)
+
+
+class PaymentOut(msgspec.Struct, omit_defaults=True):
+    """How to pay: confirm with `client_secret` (Stripe.js), send the buyer to `approval_url`
+    (PayPal) or to `payment_url` (the test provider)."""
+
+    provider: str
+    payment_id: str
+    client_secret: str | None = None
+    approval_url: str | None = None
+    payment_url: str | None = None
+
+    @classmethod
+    def of(cls, view: PaymentView, base_url: str) -> PaymentOut:
+        url = view.payment_url
+        if url is not None and url.startswith("/"):
+            url = base_url.rstrip("/") + url
+        return cls(view.provider, view.payment_id, view.client_secret, view.approval_url, url)
+
+
+class CheckoutRead(msgspec.Struct):
+    """The order just placed. `order_token` lets whoever holds it read the order
+    (`GET /orders/{order_id}?token=`); it is shown only here."""
+
+    order_id: str
+    order_token: str
+    status: str
+    total: int
+    currency: str
+    payment: PaymentOut
+
+    @classmethod
+    def of(cls, placed: Placed, base_url: str) -> CheckoutRead:
+        return cls(
+            placed.order_id,
+            placed.order_token,
+            placed.status,
+            placed.total,
+            placed.currency,
+            PaymentOut.of(placed.payment, base_url),
+        )
+
+
+class PaymentRetry(RequestBody):
+    payment_provider: Provider | None = None
+
+
+class TimelineOut(msgspec.Struct, omit_defaults=True):
+    status: str
+    at: datetime
+    note: str | None = None
+
+
+class OrderItemRead(msgspec.Struct):
+    item_id: str
+    product_id: str
+    product_name: str
+    template_version: int
+    template_snapshot: Definition
+    options: DesignOptions
+    quantity: int
+    unit_price: int
+    line_total: int
+    price_components: list[PriceComponentOut]
+
+    @classmethod
+    def of(cls, line: OrderLine) -> OrderItemRead:
+        return cls(
+            item_id=line.id,
+            product_id=line.product_id,
+            product_name=line.product_name,
+            template_version=line.template_version,
+            template_snapshot=line.template_snapshot,
+            options=line.options,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            line_total=line.line_total,
+            price_components=[
+                PriceComponentOut(c.zone_id, c.code, c.label, c.amount) for c in line.components
+            ],
+        )
+
+
+class OrderPaymentOut(msgspec.Struct):
+    provider: str
+    payment_id: str | None
+    failure: str | None
+    paid: int
+    refunded: int
+
+
+class OrderRead(msgspec.Struct):
+    """`total = subtotal + tax + shipping`; `timeline` lists every status the order took, oldest first."""
+
+    order_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    email: str
+    shipping_address: AddressOut
+    items: list[OrderItemRead]
+    subtotal: int
+    tax: int
+    shipping: int
+    total: int
+    currency: str
+    tracking_url: str | None
+    payment: OrderPaymentOut
+    timeline: list[TimelineOut]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderRead:
+        return cls(
+            order_id=order.id,
+            status=order.status.value,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            email=order.email,
+            shipping_address=AddressOut.of(order.shipping_address),
+            items=[OrderItemRead.of(line) for line in order.lines],
+            subtotal=order.subtotal,
+            tax=order.tax,
+            shipping=order.shipping,
+            total=order.total,
+            currency=order.currency,
+            tracking_url=order.tracking_url,
+            payment=OrderPaymentOut(
+                order.payment_provider,
+                order.payment_id,
+                order.payment_failure,
+                order.paid_amount,
+                order.refunded_amount,
+            ),
+            timeline=[TimelineOut(e.status.value, e.at, e.note) for e in order.timeline],
+        )
+
+
+class OrderList(msgspec.Struct):
+    items: list[OrderRead]
+    next_cursor: Cursor
+
+
+class StatusChange(RequestBody):
+    """`cancelled` and `refunded` work like `POST /orders/{order_id}/cancel`."""
+
+    status: OrderStatus
+    tracking_url: Annotated[str, Meta(max_length=URL_MAX, pattern=r"^https?://\S+$")] | None = None
+
+
+class StockLevelWrite(RequestBody):
+    product_id: ResourceId
+    on_hand: Annotated[int, Meta(ge=0, le=ON_HAND_MAX)]
+    option_code: Annotated[str, Meta(pattern=OPTION_CODE_PATTERN)] | None = None
+
+
+class StockLevelRead(msgspec.Struct):
+    """`available = on_hand - reserved`: what new orders may take."""
+
+    product_id: str
+    option_code: str | None
+    on_hand: int
+    reserved: int
+    available: int
+    sold: int
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, level: StockLevel) -> StockLevelRead:
+        return cls(
+            level.key.product_id,
+            level.key.option_code,
+            level.on_hand,
+            level.reserved,
+            level.available,
+            level.sold,
+            level.updated_at,
+        )
+
+
+class StockLevelList(msgspec.Struct):
+    items: list[StockLevelRead]
+    next_cursor: Cursor
+
+
+class SandboxPaymentRead(msgspec.Struct):
+    """A payment of the `test` provider, as its payment page shows it."""
+
+    payment_id: str
+    order_id: str
+    status: str
+    amount: int
+    currency: str
+
+
+class NoticeRead(msgspec.Struct):
+    """What the delivery did: `applied`, `duplicate` (delivered before: nothing changed) or `ignored`."""
+
+    received: bool
+    result: str

@@ -1,0 +1,206 @@
+"""In-memory orders, payments, stock levels, idempotency keys and webhook receipts."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from customshop.application.ports import IdempotencyRecord, Page
+from customshop.domain.errors import Conflict
+from customshop.domain.inventory import StockInconsistent, StockKey, StockLevel, reserve_all
+from customshop.domain.orders import Order, OrderStatus, StockHold
+from customshop.domain.payments import Payment
+
+if TYPE_CHECKING:
+    from customshop.adapters.memory.uow import MemoryStore
+
+
+def _detached(order: Order) -> Order:
+    """A copy the caller may change without touching the store (like a row read from a database)."""
+    clone = copy.copy(order)
+    clone.events = []
+    return clone
+
+
+class MemoryOrderRepository:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    async def add(self, order: Order) -> None:
+        self._state.orders[order.id] = _detached(order)
+
+    async def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        order = self._state.orders.get(order_id)
+        return None if order is None else _detached(order)
+
+    async def update(self, order: Order) -> None:
+        if order.id in self._state.orders:  # like SQL UPDATE: an unknown id changes nothing
+            self._state.orders[order.id] = _detached(order)
+
+    async def delete(self, order_id: str) -> None:
+        self._state.orders.pop(order_id, None)
+        for payment in [p for p in self._state.payments.values() if p.order_id == order_id]:
+            del self._state.payments[payment.id]
+
+    async def expired(self, now: datetime, limit: int) -> list[str]:
+        due = [
+            o
+            for o in self._state.orders.values()
+            if o.status is OrderStatus.CREATED and o.reserved_until is not None and o.reserved_until < now
+        ]
+        return [o.id for o in sorted(due, key=lambda o: o.id)[:limit]]
+
+    async def list(
+        self,
+        *,
+        status: OrderStatus | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+        before: str | None,
+        limit: int,
+    ) -> Page[Order]:
+        chosen = sorted(
+            (
+                o
+                for o in self._state.orders.values()
+                if (status is None or o.status is status)
+                and (created_from is None or o.created_at >= created_from)
+                and (created_to is None or o.created_at < created_to)
+                and (before is None or o.id < before)
+            ),
+            key=lambda o: o.id,
+            reverse=True,
+        )[: limit + 1]
+        if len(chosen) > limit:
+            return Page([_detached(o) for o in chosen[:limit]], chosen[limit - 1].id)
+        return Page([_detached(o) for o in chosen], None)
+
+
+class MemoryPaymentRepository:
+    """``add`` and ``update`` raise ``Conflict`` when another payment of the provider has the same
+    reference (like the SQL unique constraint)."""
+
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    def _check_reference(self, payment: Payment) -> None:
+        if payment.reference is not None and any(
+            p.provider == payment.provider and p.reference == payment.reference and p.id != payment.id
+            for p in self._state.payments.values()
+        ):
+            raise Conflict(
+                f"another {payment.provider} payment already has the reference {payment.reference!r}"
+            )
+
+    async def add(self, payment: Payment) -> None:
+        self._check_reference(payment)
+        self._state.payments[payment.id] = payment
+
+    async def get(self, payment_id: str) -> Payment | None:
+        return self._state.payments.get(payment_id)
+
+    async def by_reference(self, provider: str, reference: str) -> Payment | None:
+        return next(
+            (p for p in self._state.payments.values() if p.provider == provider and p.reference == reference),
+            None,
+        )
+
+    async def update(self, payment: Payment) -> None:
+        if payment.id in self._state.payments:
+            self._check_reference(payment)
+            self._state.payments[payment.id] = payment
+
+
+class MemoryInventoryRepository:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    async def get(self, key: StockKey, *, for_update: bool = False) -> StockLevel | None:
+        return self._state.stock.get(key)
+
+    async def save(self, level: StockLevel) -> None:
+        self._state.stock[level.key] = level
+
+    async def list(self, *, product_id: str | None, after: StockKey | None, limit: int) -> list[StockLevel]:
+        levels = sorted(
+            (
+                level
+                for key, level in self._state.stock.items()
+                if (product_id is None or key.product_id == product_id)
+                and (after is None or key.sort_key > after.sort_key)
+            ),
+            key=lambda level: level.key.sort_key,
+        )
+        return levels[:limit]
+
+    async def reserve(self, wanted: Mapping[StockKey, int], at: datetime) -> tuple[StockHold, ...]:
+        levels = {key: level for key in wanted if (level := self._state.stock.get(key)) is not None}
+        reserved = reserve_all(levels, wanted, at)
+        self._state.stock.update(reserved)
+        return tuple(StockHold(key, wanted[key]) for key in reserved)
+
+    async def release(self, holds: Iterable[StockHold], at: datetime) -> None:
+        for hold in holds:
+            self._state.stock[hold.key] = self._level(hold).release(hold.units, at)
+
+    async def commit(self, holds: Iterable[StockHold], at: datetime) -> None:
+        for hold in holds:
+            self._state.stock[hold.key] = self._level(hold).commit(hold.units, at)
+
+    async def restock(self, holds: Iterable[StockHold], at: datetime) -> None:
+        for hold in holds:
+            self._state.stock[hold.key] = self._level(hold).restock(hold.units, at)
+
+    def _level(self, hold: StockHold) -> StockLevel:
+        level = self._state.stock.get(hold.key)
+        if level is None:
+            raise StockInconsistent(f"{hold.key.label}: cannot move {hold.units} units, no stock level")
+        return level
+
+
+class MemoryIdempotencyRepository:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        existing = self._state.idempotency.get((record.scope, record.key))
+        if existing is None:
+            self._state.idempotency[(record.scope, record.key)] = record
+        return existing
+
+    async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        return self._state.idempotency.get((scope, key))
+
+    async def take_over(self, scope: str, key: str, stale_before: datetime, at: datetime) -> bool:
+        record = self._state.idempotency.get((scope, key))
+        if record is None or record.result is not None or record.updated_at >= stale_before:
+            return False
+        self._state.idempotency[(scope, key)] = replace(record, updated_at=at)
+        return True
+
+    async def update(self, record: IdempotencyRecord) -> None:
+        if (record.scope, record.key) in self._state.idempotency:
+            self._state.idempotency[(record.scope, record.key)] = record
+
+    async def delete(self, scope: str, key: str) -> None:
+        self._state.idempotency.pop((scope, key), None)
+
+    async def purge(self, created_before: datetime) -> int:
+        old = [k for k, r in self._state.idempotency.items() if r.created_at < created_before]
+        for k in old:
+            del self._state.idempotency[k]
+        return len(old)
+
+
+class MemoryWebhookReceipts:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    async def first_time(self, provider: str, event_id: str, at: datetime) -> bool:
+        if (provider, event_id) in self._state.receipts:
+            return False
+        self._state.receipts[(provider, event_id)] = at
+        return True

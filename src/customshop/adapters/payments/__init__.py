@@ -1,0 +1,1 @@
+"""``PaymentGateway`` adapters: one module per payment provider."""

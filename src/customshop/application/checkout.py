@@ -1,0 +1,548 @@
+"""Checkout: turn a guest's cart into an order, its stock reserved and its payment started.
+
+All or nothing. The cart is re-priced and re-checked against the current catalog first: a line
+whose price changed is repriced in the cart and reported (409), never charged silently. Then, in
+one transaction, the stock of the whole cart is reserved and the order created; the payment is
+started with the provider outside any transaction; a second transaction records the payment handle
+and empties the cart. When the payment cannot start, the order is removed and its stock released.
+
+``Idempotency-Key``: the first request with a key claims it (committed before any work); a repeat
+with the same body replays the first result, waiting for it while the first is still running; a
+different body is a 409. A claim whose process died is taken over after a lease and the work
+resumed where it stopped; keys are kept for 48 hours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+
+from customshop.application.catalog_cache import CatalogCache
+from customshop.application.customization import guest_of
+from customshop.application.design_source import design_source
+from customshop.application.ports import (
+    Clock,
+    IdempotencyRecord,
+    IdGenerator,
+    PaymentGateway,
+    PaymentRejected,
+    PaymentRequest,
+    ShippingPolicy,
+    TaxPolicy,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from customshop.domain.cart import CartLine
+from customshop.domain.errors import Conflict, InvalidInput, NotFound, Violation
+from customshop.domain.hashing import hash_secret
+from customshop.domain.orders import (
+    IllegalTransition,
+    Order,
+    OrderLine,
+    OrderStatus,
+    ShippingAddress,
+    check_contact,
+    stock_wanted,
+)
+from customshop.domain.payments import Payment, PaymentStatus
+from customshop.domain.pricing import quote_design, total_cart
+from customshop.domain.validation import AssetInfo, check_design
+
+log = logging.getLogger("customshop.checkout")
+
+#: How every order token starts.
+ORDER_TOKEN_PREFIX = "otk_"  # noqa: S105 - a prefix, not a secret
+#: How long idempotency keys are remembered (the contract promises at least 24 hours).
+IDEMPOTENCY_RETENTION = timedelta(hours=48)
+
+
+class OrderNotFound(NotFound):
+    pass
+
+
+class CartChanged(Conflict):
+    """The catalog changed under the cart: ``violations`` name each line concerned (``items[i]...``)."""
+
+
+class IdempotencyKeyReused(Conflict):
+    pass
+
+
+class IdempotencyKeyInProgress(Conflict):
+    pass
+
+
+class PaymentNotStarted(InvalidInput):
+    """The provider refused to start the payment."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutRequest:
+    email: str
+    shipping_address: ShippingAddress
+    payment_provider: str
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentView:
+    provider: str
+    payment_id: str
+    client_secret: str | None = None
+    approval_url: str | None = None
+    payment_url: str | None = None
+
+    @classmethod
+    def of(cls, payment: Payment) -> PaymentView:
+        return cls(
+            payment.provider, payment.id, payment.client_secret, payment.approval_url, payment.payment_url
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """What checkout answers: the order, the token that lets its guest read it, how to pay."""
+
+    order_id: str
+    order_token: str
+    status: str
+    total: int
+    currency: str
+    payment: PaymentView
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Placed:
+        raw = json.loads(data)
+        return cls(**{**raw, "payment": PaymentView(**raw["payment"])})
+
+
+class Checkout:
+    """Placing orders and (re)starting their payments."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        tax: TaxPolicy,
+        shipping: ShippingPolicy,
+        gateways: Mapping[str, PaymentGateway],
+        reservation_ttl: timedelta,
+        catalog_cache: CatalogCache | None = None,
+        idempotency_wait: timedelta = timedelta(seconds=10),
+        idempotency_lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+        self._tax = tax
+        self._shipping = shipping
+        self._gateways = gateways
+        self._ttl = reservation_ttl
+        self._cache = catalog_cache
+        self._wait = idempotency_wait
+        self._lease = idempotency_lease
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        return tuple(sorted(self._gateways))
+
+    async def place(
+        self, session_key: str | None, request: CheckoutRequest, idempotency_key: str | None = None
+    ) -> Placed:
+        """Place an order for the guest's cart.
+
+        Raises:
+            InvalidInput: a bad email or address, an unknown or disabled provider (each field named),
+                an empty cart (``cart``).
+            CartChanged: prices or availability changed since the lines were carted (the cart now
+                shows the current prices).
+            OutOfStock: some units are short; nothing is reserved.
+            IdempotencyKeyReused: the key was used with another body.
+            IdempotencyKeyInProgress: the first request with this key is still running.
+            PaymentUnavailable: the provider cannot be reached; nothing is kept.
+            PaymentNotStarted: the provider refused the payment; nothing is kept.
+        """
+        problems = check_contact(request.email, request.shipping_address)
+        if request.payment_provider not in self._gateways:
+            enabled = ", ".join(self.providers) or "none"
+            problems.append(
+                Violation("payment_provider", "unavailable", f"this shop takes payments through: {enabled}")
+            )
+        if problems:
+            raise InvalidInput(problems, "The checkout details are invalid.")
+        guest = guest_of(session_key)
+        if guest is None:
+            raise _empty_cart()
+        if idempotency_key is None:
+            return await self._run(guest, request, None, None)
+        return await self._idempotent(guest, request, idempotency_key)
+
+    async def retry_payment(
+        self, order_id: str, session_key: str | None, token: str | None, provider: str | None = None
+    ) -> PaymentView:
+        """A new payment for a ``created`` order whose payment failed (or was abandoned); the pending
+        one, if any, is cancelled, and the reservation is extended.
+
+        Raises:
+            OrderNotFound: unknown, or not this guest's. IllegalTransition: the order is not ``created``.
+            InvalidInput: a provider that is not enabled. PaymentUnavailable, PaymentNotStarted.
+        """
+        if provider is not None and provider not in self._gateways:
+            raise InvalidInput(
+                [Violation("payment_provider", "unavailable", f"enabled: {', '.join(self.providers)}")]
+            )
+        now = self._clock.now()
+        async with self._uow() as uow:
+            order = await uow.orders.get(order_id, for_update=True)
+            if order is None or not owns(order, session_key, token):
+                raise OrderNotFound(f"there is no order {order_id!r}")
+            if order.status is not OrderStatus.CREATED:
+                raise IllegalTransition(f"an order that is {order.status} takes no new payment")
+            previous = await uow.payments.get(order.payment_id) if order.payment_id else None
+            payment = self._new_payment(order, provider or order.payment_provider, now)
+            order.payment_provider = payment.provider
+            order.reserved_until = now + self._ttl
+            await uow.payments.add(payment)
+            await uow.orders.update(order)
+            await uow.commit()
+        try:
+            started = await self._start(order, payment, payment.id)
+        except Exception as exc:
+            async with self._uow() as uow:
+                await uow.payments.update(payment.settled(PaymentStatus.FAILED, self._clock.now(), str(exc)))
+                await uow.commit()
+            raise
+        if previous is not None and previous.status is PaymentStatus.PENDING and previous.reference:
+            await stop_payment(self._gateways, previous)
+        async with self._uow() as uow:
+            order = await uow.orders.get(order_id, for_update=True)
+            if order is None or order.status is not OrderStatus.CREATED:
+                raise OrderNotFound(f"there is no order {order_id!r} waiting for payment")
+            if previous is not None and previous.status is PaymentStatus.PENDING:
+                current = await uow.payments.get(previous.id)
+                if current is not None and current.status is PaymentStatus.PENDING:
+                    await uow.payments.update(current.settled(PaymentStatus.CANCELLED, now))
+            order.payment_started(started.id, self._clock.now(), first=False)
+            await uow.payments.update(started)
+            await uow.orders.update(order)
+            await uow.commit()
+        return PaymentView.of(started)
+
+    # -- idempotency -----------------------------------------------------------------------------
+
+    async def _idempotent(self, guest: str, request: CheckoutRequest, key: str) -> Placed:
+        fingerprint = request.fingerprint()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._wait.total_seconds()
+        delay = 0.02
+        while True:
+            now = self._clock.now()
+            async with self._uow() as uow:
+                existing = await uow.idempotency.claim(
+                    IdempotencyRecord(guest, key, fingerprint, None, None, now, now)
+                )
+                await uow.commit()
+            if existing is None:
+                return await self._run(guest, request, key, None)
+            if existing.request_hash != fingerprint:
+                raise IdempotencyKeyReused(
+                    "this Idempotency-Key was used with another request body; use a new key"
+                )
+            if existing.result is not None:
+                return Placed.from_json(existing.result)
+            if existing.updated_at < now - self._lease:
+                async with self._uow() as uow:
+                    taken = await uow.idempotency.take_over(guest, key, now - self._lease, now)
+                    await uow.commit()
+                if taken:
+                    return await self._run(guest, request, key, existing.order_id)
+            if loop.time() >= deadline:
+                raise IdempotencyKeyInProgress(
+                    "a request with this Idempotency-Key is still being processed; retry shortly"
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    async def _forget_key(self, guest: str, key: str | None) -> None:
+        if key is None:
+            return
+        async with self._uow() as uow:
+            await uow.idempotency.delete(guest, key)
+            await uow.commit()
+
+    # -- the work --------------------------------------------------------------------------------
+
+    async def _run(
+        self, guest: str, request: CheckoutRequest, key: str | None, resume_order: str | None
+    ) -> Placed:
+        try:
+            order, payment, line_ids = await self._reserve(guest, request, key, resume_order)
+        except BaseException:
+            await self._forget_key(guest, key)
+            raise
+        try:
+            # The payment's id is the provider's idempotency key: a resumed checkout reuses it.
+            started = await self._start(order, payment, payment.id)
+        except BaseException:
+            await self._abandon(order.id)
+            await self._forget_key(guest, key)
+            raise
+        token = ORDER_TOKEN_PREFIX + secrets.token_urlsafe(24)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            stored = await uow.orders.get(order.id, for_update=True)
+            if stored is None:
+                raise OrderNotFound(f"the order {order.id!r} disappeared")
+            stored.token_hash = hash_secret(token)
+            stored.payment_started(started.id, now, first=True)
+            await uow.payments.update(started)
+            await uow.orders.update(stored)
+            for line_id in line_ids:
+                await uow.carts.delete(line_id)
+            placed = Placed(
+                stored.id, token, stored.status.value, stored.total, stored.currency, PaymentView.of(started)
+            )
+            if key is not None:
+                record = await uow.idempotency.get(guest, key)
+                if record is not None:
+                    await uow.idempotency.update(replace(record, result=placed.to_json(), updated_at=now))
+            await uow.commit()
+        return placed
+
+    async def _reserve(
+        self, guest: str, request: CheckoutRequest, key: str | None, resume_order: str | None
+    ) -> tuple[Order, Payment, list[str]]:
+        """Transaction 1: re-price, reserve, create the order and its (not yet started) payment.
+        Resuming a claim whose process died picks up the order it had created."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if resume_order is not None:
+                order = await uow.orders.get(resume_order)
+                payment = await uow.payments.get(order.payment_id) if order and order.payment_id else None
+                if order is not None and payment is not None and order.status is OrderStatus.CREATED:
+                    lines = await uow.carts.lines(guest)
+                    return order, payment, [line.id for line in lines]
+            cart = await uow.carts.lines(guest)
+            if not cart:
+                raise _empty_cart()
+            order_lines = await self._reprice(uow, cart)
+            totals = total_cart(
+                [(line.unit_price, line.quantity) for line in order_lines],
+                cart[0].currency,
+                self._tax.tax_on,
+                self._shipping.shipping_for,
+            )
+            holds = await uow.inventory.reserve(stock_wanted(order_lines), now)
+            order = Order.place(
+                id=self._ids.new_id(),
+                guest=guest,
+                token_hash="",
+                email=request.email,
+                shipping_address=request.shipping_address,
+                lines=tuple(order_lines),
+                currency=totals.currency,
+                subtotal=totals.subtotal,
+                tax=totals.tax,
+                shipping=totals.shipping,
+                stock=holds,
+                reserved_until=now + self._ttl,
+                payment_provider=request.payment_provider,
+                at=now,
+            )
+            payment = self._new_payment(order, request.payment_provider, now)
+            order.payment_id = payment.id
+            await uow.orders.add(order)
+            await uow.payments.add(payment)
+            if key is not None:
+                record = await uow.idempotency.get(guest, key)
+                if record is not None:
+                    await uow.idempotency.update(replace(record, order_id=order.id, updated_at=now))
+            await uow.commit()
+        order.events.clear()
+        return order, payment, [line.id for line in cart]
+
+    async def _reprice(self, uow: UnitOfWork, cart: list[CartLine]) -> list[OrderLine]:
+        """Each cart line checked and priced against the current catalog. Lines whose price moved
+        are updated in the cart (and committed) before ``CartChanged`` reports them."""
+        problems: list[Violation] = []
+        repriced: list[CartLine] = []
+        lines: list[OrderLine] = []
+        now = self._clock.now()
+        for index, line in enumerate(cart):
+            where = f"items[{index}]"
+            source = await design_source(uow, line.product_id, line.template_id, self._cache)
+            product, template = source.product, source.template
+            if product is None or not product.active or template is None:
+                problems.append(
+                    Violation(
+                        f"{where}.product_id", "not_available", f"{line.product_name} is no longer for sale"
+                    )
+                )
+                continue
+            assets = await self._assets(uow, line.options)
+            design, wrong = check_design(
+                template.definition,
+                source.option_sets,
+                line.options,
+                assets=assets,
+                complete=True,
+                path=f"{where}.options",
+            )
+            if design is None:
+                problems.extend(wrong)
+                continue
+            quote = quote_design(product, template.definition, source.option_sets, design)
+            if quote.unit_price != line.unit_price or quote.currency != line.currency:
+                problems.append(
+                    Violation(
+                        f"{where}.unit_price",
+                        "price_changed",
+                        f"{line.product_name} now costs {quote.unit_price} {quote.currency} "
+                        f"(was {line.unit_price} {line.currency}); the cart shows the new price",
+                    )
+                )
+                repriced.append(
+                    replace(
+                        line,
+                        unit_price=quote.unit_price,
+                        components=quote.components,
+                        currency=quote.currency,
+                        updated_at=now,
+                    )
+                )
+                continue
+            lines.append(
+                OrderLine(
+                    id=self._ids.new_id(),
+                    product_id=line.product_id,
+                    product_name=product.name,
+                    template_id=line.template_id,
+                    template_version=line.template_version,
+                    template_snapshot=line.template_snapshot,
+                    options=line.options,
+                    components=quote.components,
+                    unit_price=quote.unit_price,
+                    quantity=line.quantity,
+                )
+            )
+        if problems:
+            for line in repriced:
+                await uow.carts.reprice(line)
+            if repriced:
+                await uow.commit()
+            raise CartChanged(
+                "The cart changed since it was filled; review it and check out again.", problems
+            )
+        return lines
+
+    @staticmethod
+    async def _assets(uow: UnitOfWork, options: Mapping[str, object]) -> dict[str, AssetInfo]:
+        infos: dict[str, AssetInfo] = {}
+        for value in options.values():
+            if isinstance(value, Mapping) and isinstance(value.get("asset_id"), str):
+                asset = await uow.assets.get(str(value["asset_id"]))
+                if asset is not None:
+                    infos[asset.id] = AssetInfo(
+                        asset.id, asset.content_type, asset.width, asset.height, asset.bytes
+                    )
+        return infos
+
+    def _new_payment(self, order: Order, provider: str, now: datetime) -> Payment:
+        return Payment(
+            id=self._ids.new_id(),
+            order_id=order.id,
+            provider=provider,
+            reference=None,
+            status=PaymentStatus.NEW,
+            amount=order.total,
+            currency=order.currency,
+            client_secret=None,
+            approval_url=None,
+            payment_url=None,
+            failure=None,
+            created_at=now,
+            updated_at=now,
+        )
+
+    async def _start(self, order: Order, payment: Payment, idempotency_key: str) -> Payment:
+        """The payment started with its provider (no transaction is open meanwhile)."""
+        gateway = self._gateways.get(payment.provider)
+        if gateway is None:
+            raise InvalidInput([Violation("payment_provider", "unavailable", "this provider is not enabled")])
+        try:
+            handle = await gateway.start(
+                PaymentRequest(
+                    payment_id=payment.id,
+                    order_id=order.id,
+                    amount=payment.amount,
+                    currency=payment.currency,
+                    email=order.email,
+                    description=f"Order {order.id}",
+                    idempotency_key=idempotency_key,
+                )
+            )
+        except PaymentRejected as exc:
+            raise PaymentNotStarted(
+                [Violation("payment_provider", "rejected", f"the provider refused the payment: {exc}")],
+                "The payment could not be started.",
+            ) from None
+        return payment.started(
+            handle.reference, handle.client_secret, handle.approval_url, handle.payment_url, self._clock.now()
+        )
+
+    async def _abandon(self, order_id: str) -> None:
+        """Undo transaction 1: the payment never started, so the order never existed for anyone."""
+        async with self._uow() as uow:
+            order = await uow.orders.get(order_id, for_update=True)
+            if order is not None and order.status is OrderStatus.CREATED and order.token_hash == "":
+                await uow.inventory.release(order.stock, self._clock.now())
+                await uow.orders.delete(order.id)
+                await uow.commit()
+
+    async def purge_keys(self) -> int:
+        """Forget idempotency keys older than the retention; returns how many."""
+        async with self._uow() as uow:
+            count = await uow.idempotency.purge(self._clock.now() - IDEMPOTENCY_RETENTION)
+            await uow.commit()
+        return count
+
+
+def owns(order: Order, session_key: str | None, token: str | None) -> bool:
+    """Whether a guest presenting ``session_key`` or the order ``token`` may see the order."""
+    if (
+        token is not None
+        and order.token_hash
+        and secrets.compare_digest(hash_secret(token), order.token_hash)
+    ):
+        return True
+    guest = guest_of(session_key)
+    return guest is not None and secrets.compare_digest(guest, order.guest)
+
+
+async def stop_payment(gateways: Mapping[str, PaymentGateway], payment: Payment) -> None:
+    """Ask the provider to stop a pending payment, best effort: if this fails and the buyer pays
+    anyway, the success report finds the order settled or cancelled and refunds the payment."""
+    gateway = gateways.get(payment.provider)
+    if gateway is None or payment.reference is None:
+        return
+    try:
+        await gateway.cancel(payment.reference)
+    except Exception as exc:
+        log.warning("could not stop %s payment %s: %s", payment.provider, payment.reference, exc)
+
+
+def _empty_cart() -> InvalidInput:
+    return InvalidInput([Violation("cart", "empty", "the cart is empty")], "There is nothing to check out.")

@@ -1,0 +1,405 @@
+"""Orders: the snapshot of what a guest bought, and the one state machine it moves through.
+
+::
+
+    created → paid → in_production → fulfilled → shipped → delivered
+    created → cancelled
+    paid, in_production, fulfilled, shipped, delivered → refunded
+
+Nothing else. :data:`TRANSITIONS` is that table; every move goes through :meth:`Order._move`, which
+checks it, appends ``(status, at)`` to the timeline (never rewriting it) and records the events.
+Money never moves by more than was paid: a refund returns exactly what was paid, once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from customshop.domain.errors import Conflict, InvalidInput, Violation
+from customshop.domain.events import (
+    OrderCancelled,
+    OrderCreated,
+    OrderEvent,
+    OrderPaid,
+    OrderRefunded,
+    OrderShipped,
+    OrderStatusChanged,
+    PaymentFailed,
+)
+from customshop.domain.inventory import StockKey, demand
+from customshop.domain.pricing import PriceComponent, line_total
+
+
+class OrderStatus(StrEnum):
+    CREATED = "created"
+    PAID = "paid"
+    IN_PRODUCTION = "in_production"
+    FULFILLED = "fulfilled"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+S = OrderStatus
+
+#: The states in which the order's money has been received (and not returned).
+PAID_STATES: frozenset[OrderStatus] = frozenset(
+    {S.PAID, S.IN_PRODUCTION, S.FULFILLED, S.SHIPPED, S.DELIVERED}
+)
+
+#: Every legal move, and no other.
+TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
+    S.CREATED: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.IN_PRODUCTION, S.REFUNDED}),
+    S.IN_PRODUCTION: frozenset({S.FULFILLED, S.REFUNDED}),
+    S.FULFILLED: frozenset({S.SHIPPED, S.REFUNDED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED}),
+    S.DELIVERED: frozenset({S.REFUNDED}),
+    S.CANCELLED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+
+#: Moves an operator makes by hand (``POST /orders/{id}/status``); payment, cancellation and
+#: refund have their own paths, which also move money and stock.
+OPERATOR_MOVES: frozenset[OrderStatus] = frozenset({S.IN_PRODUCTION, S.FULFILLED, S.SHIPPED, S.DELIVERED})
+
+
+class IllegalTransition(Conflict):
+    """The order cannot move from its status to the one asked for."""
+
+
+class PaymentMismatch(Conflict):
+    """A payment does not match the order (another amount or currency)."""
+
+
+def can_move(current: OrderStatus, target: OrderStatus) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def check_transition(current: OrderStatus, target: OrderStatus) -> None:
+    """Raises ``IllegalTransition`` unless ``current → target`` is in :data:`TRANSITIONS`."""
+    if not can_move(current, target):
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "nothing (it is final)"
+        raise IllegalTransition(f"an order that is {current} cannot become {target}; it can become {allowed}")
+
+
+class StockState(StrEnum):
+    """Where the order's units stand: held for it, sold to it, or given back."""
+
+    RESERVED = "reserved"
+    COMMITTED = "committed"
+    RELEASED = "released"
+    RESTOCKED = "restocked"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    status: OrderStatus
+    at: datetime
+    note: str | None = None
+
+
+EMAIL_MAX = 254
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f.]{2,}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+ADDRESS_LIMITS = {"name": 200, "line1": 200, "line2": 200, "city": 100, "postal_code": 20, "country": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingAddress:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "line1": self.line1,
+            "line2": self.line2,
+            "city": self.city,
+            "postal_code": self.postal_code,
+            "country": self.country,
+        }
+
+
+def check_contact(email: str, address: ShippingAddress) -> list[Violation]:
+    """Every problem with an order's email and shipping address, each naming its field."""
+    problems: list[Violation] = []
+    if len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email):
+        problems.append(
+            Violation("email", "invalid_format", "email must be an address like name@example.com")
+        )
+    for name, limit in ADDRESS_LIMITS.items():
+        value = getattr(address, name)
+        if value is None:
+            continue
+        field_name = f"shipping_address.{name}"
+        if name != "line2" and not value.strip():
+            problems.append(Violation(field_name, "required", f"{name} must not be blank"))
+        elif len(value) > limit:
+            problems.append(Violation(field_name, "too_long", f"{name} is limited to {limit} characters"))
+        elif any(ord(char) < 32 for char in value):
+            problems.append(Violation(field_name, "invalid_character", f"{name} holds control characters"))
+        elif name == "country" and not _COUNTRY.fullmatch(value):
+            problems.append(
+                Violation(
+                    field_name,
+                    "invalid_format",
+                    "country is an ISO 3166-1 alpha-2 code in capitals, like US or DE",
+                )
+            )
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """A carted line frozen into the order: the design, its template snapshot and its price."""
+
+    id: str
+    product_id: str
+    product_name: str
+    template_id: str
+    template_version: int
+    template_snapshot: dict[str, Any]
+    options: dict[str, Any]
+    components: tuple[PriceComponent, ...]
+    unit_price: int
+    quantity: int
+
+    @property
+    def line_total(self) -> int:
+        return line_total(self.unit_price, self.quantity)
+
+    @property
+    def option_codes(self) -> tuple[str, ...]:
+        """The chosen option codes (each may have a stock level of its own)."""
+        return tuple(c.code for c in self.components if c.code is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class StockHold:
+    """Units of one stock level the order holds (only levels that exist: the rest is unlimited)."""
+
+    key: StockKey
+    units: int
+
+
+def stock_wanted(lines: tuple[OrderLine, ...] | list[OrderLine]) -> dict[StockKey, int]:
+    """The units an order's lines draw on, per level (see ``inventory.demand``)."""
+    return demand((line.product_id, line.option_codes, line.quantity) for line in lines)
+
+
+@dataclass(eq=False)
+class Order:
+    """An order aggregate. Change it only through its methods: each checks the move against
+    :data:`TRANSITIONS`, appends to the timeline and records events in ``events``."""
+
+    id: str
+    guest: str
+    #: SHA-256 of the order token handed to the guest at checkout.
+    token_hash: str
+    email: str
+    shipping_address: ShippingAddress
+    lines: tuple[OrderLine, ...]
+    currency: str
+    subtotal: int
+    tax: int
+    shipping: int
+    total: int
+    status: OrderStatus
+    timeline: tuple[TimelineEntry, ...]
+    stock: tuple[StockHold, ...]
+    stock_state: StockState
+    #: Until when the reservation holds an unpaid order's units; later the order is cancelled.
+    reserved_until: datetime | None
+    payment_provider: str
+    #: The payment currently meant to settle the order (a retry replaces it).
+    payment_id: str | None
+    paid_amount: int
+    refunded_amount: int
+    payment_failure: str | None
+    tracking_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None = None
+    events: list[OrderEvent] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        id: str,
+        guest: str,
+        token_hash: str,
+        email: str,
+        shipping_address: ShippingAddress,
+        lines: tuple[OrderLine, ...],
+        currency: str,
+        subtotal: int,
+        tax: int,
+        shipping: int,
+        stock: tuple[StockHold, ...],
+        reserved_until: datetime,
+        payment_provider: str,
+        at: datetime,
+    ) -> Order:
+        """A new ``created`` order holding ``stock``.
+
+        Raises:
+            InvalidInput: no lines, or totals that do not add up.
+        """
+        if not lines:
+            raise InvalidInput(
+                [Violation("cart", "empty", "the cart is empty")], "There is nothing to order."
+            )
+        if subtotal != sum(line.line_total for line in lines) or min(subtotal, tax, shipping) < 0:
+            raise InvalidInput([Violation("total", "inconsistent", "the order's totals do not add up")])
+        return cls(
+            id=id,
+            guest=guest,
+            token_hash=token_hash,
+            email=email,
+            shipping_address=shipping_address,
+            lines=lines,
+            currency=currency,
+            subtotal=subtotal,
+            tax=tax,
+            shipping=shipping,
+            total=subtotal + tax + shipping,
+            status=S.CREATED,
+            timeline=(TimelineEntry(S.CREATED, at),),
+            stock=stock,
+            stock_state=StockState.RESERVED,
+            reserved_until=reserved_until,
+            payment_provider=payment_provider,
+            payment_id=None,
+            paid_amount=0,
+            refunded_amount=0,
+            payment_failure=None,
+            tracking_url=None,
+            created_at=at,
+            updated_at=at,
+        )
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in PAID_STATES
+
+    @property
+    def refundable(self) -> int:
+        """What a refund would return: what was paid and not yet given back."""
+        return self.paid_amount - self.refunded_amount
+
+    # -- payment --------------------------------------------------------------------------------
+
+    def payment_started(self, payment_id: str, at: datetime, *, first: bool) -> None:
+        """The order is now to be settled by ``payment_id``. The first start places the order
+        (``order.created``); a retry clears the last failure.
+
+        Raises:
+            IllegalTransition: the order is no longer waiting for payment.
+        """
+        if self.status is not S.CREATED:
+            raise IllegalTransition(f"an order that is {self.status} takes no new payment")
+        self.payment_id = payment_id
+        self.payment_failure = None
+        self.updated_at = at
+        if first:
+            self.events.append(OrderCreated(self.id, at, self.total, self.currency))
+
+    def mark_paid(self, payment_id: str, amount: int, currency: str, at: datetime) -> None:
+        """The payment ``payment_id`` received ``amount``: the order becomes ``paid`` and its
+        reserved units are sold.
+
+        Raises:
+            IllegalTransition: the order is not ``created``.
+            PaymentMismatch: the amount or currency is not the order's total.
+        """
+        check_transition(self.status, S.PAID)
+        if amount != self.total or currency != self.currency:
+            raise PaymentMismatch(
+                f"payment of {amount} {currency} does not settle a total of {self.total} {self.currency}"
+            )
+        self.payment_id = payment_id
+        self.paid_amount = amount
+        self.payment_failure = None
+        self.paid_at = at
+        self.reserved_until = None
+        self.stock_state = StockState.COMMITTED
+        self._move(S.PAID, at)
+        self.events.append(OrderPaid(self.id, at, amount, self.currency))
+
+    def payment_failed(self, reason: str, at: datetime) -> None:
+        """The payment failed: the order stays ``created`` (the guest may retry), the failure kept."""
+        if self.status is not S.CREATED:
+            return  # a late failure report of a payment that no longer matters
+        self.payment_failure = reason
+        self.updated_at = at
+        self.events.append(PaymentFailed(self.id, at, reason))
+
+    # -- operator moves -------------------------------------------------------------------------
+
+    def advance(self, target: OrderStatus, at: datetime, *, tracking_url: str | None = None) -> None:
+        """An operator's move along production and delivery.
+
+        Raises:
+            IllegalTransition: ``target`` is not a legal next status, or not an operator's move
+                (payment, cancellation and refund have their own paths).
+        """
+        if target not in OPERATOR_MOVES:
+            check_transition(self.status, target)  # an illegal move is reported as such first
+            raise IllegalTransition(
+                f"an order becomes {target} through "
+                + ("its payment" if target is S.PAID else "the cancel endpoint")
+            )
+        check_transition(self.status, target)
+        if tracking_url is not None:
+            self.tracking_url = tracking_url
+        self._move(target, at)
+        if target is S.SHIPPED:
+            self.events.append(OrderShipped(self.id, at, self.tracking_url))
+
+    def cancel(self, reason: str, at: datetime) -> None:
+        """An unpaid order is called off; its reserved units are released.
+
+        Raises:
+            IllegalTransition: the order is not ``created`` (a paid order is refunded instead).
+        """
+        check_transition(self.status, S.CANCELLED)
+        self.reserved_until = None
+        self.stock_state = StockState.RELEASED
+        self._move(S.CANCELLED, at, note=reason)
+        self.events.append(OrderCancelled(self.id, at, reason))
+
+    def refund(self, at: datetime, note: str | None = None) -> int:
+        """A paid order's money goes back in full; returns the amount to refund. Units sold to an
+        order still ``paid`` (nothing produced yet) go back on the shelf.
+
+        Raises:
+            IllegalTransition: the order is not in a paid state.
+        """
+        check_transition(self.status, S.REFUNDED)
+        amount = self.refundable
+        if self.status is S.PAID and self.stock_state is StockState.COMMITTED:
+            self.stock_state = StockState.RESTOCKED
+        self.refunded_amount += amount
+        self._move(S.REFUNDED, at, note=note)
+        self.events.append(OrderRefunded(self.id, at, amount, self.currency))
+        return amount
+
+    def _move(self, target: OrderStatus, at: datetime, note: str | None = None) -> None:
+        check_transition(self.status, target)
+        previous = self.status
+        self.status = target
+        self.timeline = (*self.timeline, TimelineEntry(target, at, note))
+        self.updated_at = at
+        self.events.append(OrderStatusChanged(self.id, at, previous.value, target.value))

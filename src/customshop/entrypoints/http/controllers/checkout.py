@@ -1,0 +1,72 @@
+"""Checkout: the guest's cart becomes an order (``POST /checkout``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import HeaderParameter, JSONBody
+
+from customshop.application.checkout import Checkout
+from customshop.domain.errors import InvalidInput, Violation
+from customshop.entrypoints.http.controllers.sessions import presented_session_key
+from customshop.entrypoints.http.errors import problems
+from customshop.entrypoints.http.schemas import CheckoutCreate, CheckoutRead
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_KEY_MAX = 255
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=IDEMPOTENCY_HEADER,
+        description="Any unique string (a UUID): the same key and body replay the first answer; "
+        "the same key with another body is 409. Kept for at least 24 hours.",
+    ),
+]
+
+
+def checked_idempotency_key(key: str | None) -> str | None:
+    """The key, when it is 1-255 printable ASCII characters.
+
+    Raises:
+        InvalidInput: anything else, naming the header.
+    """
+    if key is None:
+        return None
+    if not 0 < len(key) <= _KEY_MAX or not all(32 < ord(char) < 127 for char in key):
+        raise InvalidInput(
+            [
+                Violation(
+                    IDEMPOTENCY_HEADER,
+                    "invalid_format",
+                    f"an idempotency key is 1 to {_KEY_MAX} printable ASCII characters without spaces",
+                )
+            ]
+        )
+    return key
+
+
+class CheckoutController(Controller):
+    path = "/checkout"
+    tags = ("checkout",)
+    dependencies = {"session_key": Provide(presented_session_key)}  # noqa: RUF012 - Litestar's layer API
+
+    @post("/", operation_id="checkout", status_code=201, responses=problems(400, 409, 503))
+    async def checkout(
+        self,
+        request: Request[Any, Any, Any],
+        checkout: NamedDependency[Checkout],
+        session_key: NamedDependency[str | None],
+        data: JSONBody[CheckoutCreate],
+        idempotency_key: IdempotencyKey = None,
+    ) -> CheckoutRead:
+        """Place an order for the guest's cart: re-price and re-check every line (a changed price is
+        a 409 naming `items[i].unit_price`, and the cart then shows the new price), reserve the stock
+        of the whole cart (short: 409), create the order and start its payment, all or nothing. The
+        cart is emptied once the order exists. An empty cart is a 400 naming `cart`."""
+        placed = await checkout.place(
+            session_key, data.to_request(), checked_idempotency_key(idempotency_key)
+        )
+        return CheckoutRead.of(placed, str(request.base_url))
