@@ -135,8 +135,8 @@ def demand(lines: Iterable[tuple[str, Iterable[str], int]]) -> dict[StockKey, in
 
     Each line ``(product_id, option_codes, quantity)`` needs ``quantity`` of its product and of each
     chosen option code, as many times as the design chose it (two zones may offer the same set);
-    two lines drawing on the same item are added together, so a cart is checked as a whole. Keys come out sorted: taking row locks in this one order keeps concurrent checkouts
-    from deadlocking.
+    two lines drawing on the same item are added together, so a cart is checked as a whole. Keys
+    come out sorted: taking row locks in this one order keeps concurrent checkouts from deadlocking.
     """
     needed: dict[StockKey, int] = {}
     for product_id, codes, quantity in lines:

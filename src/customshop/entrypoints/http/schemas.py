@@ -407,7 +407,9 @@ class CartItemUpdate(RequestBody):
     quantity: Quantity
 
 
-class CartItemRead(msgspec.Struct):
+class LineRead(msgspec.Struct):
+    """A configured product in a cart or an order, priced: `line_total = unit_price × quantity`."""
+
     item_id: str
     product_id: str
     product_name: str
@@ -417,26 +419,32 @@ class CartItemRead(msgspec.Struct):
     quantity: int
     unit_price: int
     line_total: int
-    currency: str
     price_components: list[PriceComponentOut]
+
+
+def _line_fields(line: CartLine | OrderLine) -> dict[str, Any]:
+    return {
+        "item_id": line.id,
+        "product_id": line.product_id,
+        "product_name": line.product_name,
+        "template_version": line.template_version,
+        "template_snapshot": line.template_snapshot,
+        "options": line.options,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "line_total": line.line_total,
+        "price_components": [
+            PriceComponentOut(c.zone_id, c.code, c.label, c.amount) for c in line.components
+        ],
+    }
+
+
+class CartItemRead(LineRead):
+    currency: str
 
     @classmethod
     def of(cls, line: CartLine) -> CartItemRead:
-        return cls(
-            item_id=line.id,
-            product_id=line.product_id,
-            product_name=line.product_name,
-            template_version=line.template_version,
-            template_snapshot=line.template_snapshot,
-            options=line.options,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            line_total=line.line_total,
-            currency=line.currency,
-            price_components=[
-                PriceComponentOut(c.zone_id, c.code, c.label, c.amount) for c in line.components
-            ],
-        )
+        return cls(**_line_fields(line), currency=line.currency)
 
 
 class CartRead(msgspec.Struct):
@@ -554,34 +562,10 @@ class TimelineOut(msgspec.Struct, omit_defaults=True):
     note: str | None = None
 
 
-class OrderItemRead(msgspec.Struct):
-    item_id: str
-    product_id: str
-    product_name: str
-    template_version: int
-    template_snapshot: Definition
-    options: DesignOptions
-    quantity: int
-    unit_price: int
-    line_total: int
-    price_components: list[PriceComponentOut]
-
+class OrderItemRead(LineRead):
     @classmethod
     def of(cls, line: OrderLine) -> OrderItemRead:
-        return cls(
-            item_id=line.id,
-            product_id=line.product_id,
-            product_name=line.product_name,
-            template_version=line.template_version,
-            template_snapshot=line.template_snapshot,
-            options=line.options,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            line_total=line.line_total,
-            price_components=[
-                PriceComponentOut(c.zone_id, c.code, c.label, c.amount) for c in line.components
-            ],
-        )
+        return cls(**_line_fields(line))
 
 
 class OrderPaymentOut(msgspec.Struct):
