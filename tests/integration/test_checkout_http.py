@@ -345,6 +345,9 @@ async def test_two_lines_drawing_on_the_same_stock_are_counted_together(
     short = await client.post("/checkout", json=ORDER, headers=key)
     assert short.status_code == 409
     assert "candle" in short.json()["detail"]
+    assert [(e["field"], e["code"]) for e in short.json()["errors"]] == [
+        ("items[0].quantity", "out_of_stock")
+    ]
     assert (await levels(client, admin, box))["candle"]["reserved"] == 3
     assert len((await client.get("/cart", headers=key)).json()["items"]) == 1  # the cart is kept
 

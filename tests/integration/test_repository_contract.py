@@ -1492,6 +1492,12 @@ async def test_webhook_receipts(uow_factory: UnitOfWorkFactory) -> None:
         await uow.commit()
     async with uow_factory() as uow:
         assert not await uow.receipts.first_time("stripe", "evt_2", now())
+        assert await uow.receipts.first_time("stripe", "evt_old", at - timedelta(days=40))
+        assert await uow.receipts.purge(at - timedelta(days=30)) == 1
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.receipts.first_time("stripe", "evt_old", now())  # forgotten
+        assert not await uow.receipts.first_time("stripe", "evt_1", now())  # kept
 
 
 # -- cart ------------------------------------------------------------------------------------------

@@ -38,9 +38,10 @@ from customshop.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from customshop.domain.cart import CartLine
+from customshop.domain.cart import CartLine, design_key
 from customshop.domain.errors import Conflict, InvalidInput, NotFound, Violation
 from customshop.domain.hashing import hash_secret
+from customshop.domain.inventory import OutOfStock, Shortage
 from customshop.domain.orders import (
     IllegalTransition,
     Order,
@@ -213,10 +214,7 @@ class Checkout:
                 raise IllegalTransition(f"an order that is {order.status} takes no new payment")
             previous = await uow.payments.get(order.payment_id) if order.payment_id else None
             payment = self._new_payment(order, provider or order.payment_provider, now)
-            order.payment_provider = payment.provider
-            order.reserved_until = now + self._ttl
             await uow.payments.add(payment)
-            await uow.orders.update(order)
             await uow.commit()
         try:
             started = await self._start(order, payment, payment.id)
@@ -227,15 +225,20 @@ class Checkout:
             raise
         if previous is not None and previous.status is PaymentStatus.PENDING and previous.reference:
             await stop_payment(self._gateways, previous)
+        now = self._clock.now()
         async with self._uow() as uow:
             order = await uow.orders.get(order_id, for_update=True)
             if order is None or order.status is not OrderStatus.CREATED:
-                raise OrderNotFound(f"there is no order {order_id!r} waiting for payment")
+                raise IllegalTransition(
+                    "the order stopped waiting for payment meanwhile (it expired or was paid)"
+                )
             if previous is not None and previous.status is PaymentStatus.PENDING:
                 current = await uow.payments.get(previous.id)
                 if current is not None and current.status is PaymentStatus.PENDING:
                     await uow.payments.update(current.settled(PaymentStatus.CANCELLED, now))
-            order.payment_started(started.id, self._clock.now(), first=False)
+            order.payment_provider = started.provider
+            order.reserved_until = now + self._ttl
+            order.payment_started(started.id, now, first=False)
             await uow.payments.update(started)
             await uow.orders.update(order)
             await uow.commit()
@@ -333,8 +336,12 @@ class Checkout:
                 order = await uow.orders.get(resume_order)
                 payment = await uow.payments.get(order.payment_id) if order and order.payment_id else None
                 if order is not None and payment is not None and order.status is OrderStatus.CREATED:
-                    lines = await uow.carts.lines(guest)
-                    return order, payment, [line.id for line in lines]
+                    ordered = {
+                        (design_key(ol.product_id, ol.template_id, ol.options), ol.quantity)
+                        for ol in order.lines
+                    }
+                    lines = await uow.carts.lines(guest)  # lines carted after the crash stay
+                    return order, payment, [cl.id for cl in lines if (cl.design_key, cl.quantity) in ordered]
             cart = await uow.carts.lines(guest)
             if not cart:
                 raise _empty_cart()
@@ -345,7 +352,10 @@ class Checkout:
                 self._tax.tax_on,
                 self._shipping.shipping_for,
             )
-            holds = await uow.inventory.reserve(stock_wanted(order_lines), now)
+            try:
+                holds = await uow.inventory.reserve(stock_wanted(order_lines), now)
+            except OutOfStock as exc:
+                raise OutOfStock(exc.shortages, _short_lines(order_lines, exc.shortages)) from None
             order = Order.place(
                 id=self._ids.new_id(),
                 guest=guest,
@@ -542,6 +552,26 @@ async def stop_payment(gateways: Mapping[str, PaymentGateway], payment: Payment)
         await gateway.cancel(payment.reference)
     except Exception as exc:
         log.warning("could not stop %s payment %s: %s", payment.provider, payment.reference, exc)
+
+
+def _short_lines(lines: list[OrderLine], shortages: tuple[Shortage, ...]) -> list[Violation]:
+    """One violation per cart line drawing on a short level, at ``items[i].quantity``."""
+    problems = []
+    for index, line in enumerate(lines):
+        for shortage in shortages:
+            if shortage.key in stock_wanted([line]):
+                what = (
+                    line.product_name if shortage.key.option_code is None else f"{shortage.key.option_code!r}"
+                )
+                problems.append(
+                    Violation(
+                        f"items[{index}].quantity",
+                        "out_of_stock",
+                        f"not enough {what} in stock: the cart needs {shortage.wanted} in all, "
+                        f"{shortage.available} available",
+                    )
+                )
+    return problems
 
 
 def _empty_cart() -> InvalidInput:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from customshop.application.checkout import OrderNotFound, owns, stop_payment
 from customshop.application.ports import (
@@ -22,6 +22,7 @@ from customshop.application.ports import (
     Page,
     PaymentGateway,
     PaymentNotice,
+    PaymentUnavailable,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -39,6 +40,8 @@ log = logging.getLogger("customshop.orders")
 
 #: Why the expiry job cancels an order.
 EXPIRED = "payment not received in time"
+#: How long a provider's event ids are remembered: Stripe and PayPal stop redelivering within days.
+RECEIPT_RETENTION = timedelta(days=30)
 
 
 class PaymentNotFound(NotFound):
@@ -243,6 +246,8 @@ class Orders:
         stop: Payment | None = None
         async with self._uow() as uow:
             order = await self._locked(uow, order_id)
+            if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+                raise IllegalTransition(f"the order is already {order.status}")
             target = OrderStatus.CANCELLED if order.status is OrderStatus.CREATED else OrderStatus.REFUNDED
             if expect is not None and expect is not target:
                 order.advance(expect, now)  # raises the IllegalTransition that explains the move
@@ -321,8 +326,15 @@ class Orders:
     def _gateway(self, provider: str) -> PaymentGateway:
         gateway = self._gateways.get(provider)
         if gateway is None:
-            raise PaymentNotFound(f"payments through {provider} are no longer enabled")
+            raise PaymentUnavailable(f"payments through {provider} are not enabled on this server")
         return gateway
+
+    async def forget_old_receipts(self) -> int:
+        """Forget provider event ids older than ``RECEIPT_RETENTION``; returns how many."""
+        async with self._uow() as uow:
+            count = await uow.receipts.purge(self._clock.now() - RECEIPT_RETENTION)
+            await uow.commit()
+        return count
 
 
 def _reference(payment: Payment) -> str:

@@ -330,6 +330,11 @@ class WebhookReceipts(Protocol):
         that committed)."""
         ...
 
+    async def purge(self, received_before: datetime) -> int:
+        """Forget events received before the cut-off (providers stop redelivering after days);
+        returns how many."""
+        ...
+
 
 class CatalogVersion(Protocol):
     """A number that changes with every catalog write, in the same transaction. Never commits."""

@@ -6,6 +6,9 @@
 ... )
 >>> problems
 []
+>>> from customshop.domain import OrderStatus, can_move
+>>> can_move(OrderStatus.CREATED, OrderStatus.PAID), can_move(OrderStatus.SHIPPED, OrderStatus.CREATED)
+(True, False)
 """
 
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product, slugify
@@ -17,7 +20,20 @@ from customshop.domain.errors import (
     NotFound,
     Violation,
 )
+from customshop.domain.inventory import OutOfStock, StockKey, StockLevel, demand
 from customshop.domain.money import Money, round_minor
+from customshop.domain.orders import (
+    TRANSITIONS,
+    IllegalTransition,
+    Order,
+    OrderLine,
+    OrderStatus,
+    ShippingAddress,
+    can_move,
+    check_contact,
+    check_transition,
+)
+from customshop.domain.pricing import CartTotals, DesignQuote, PriceComponent, quote_design, total_cart
 from customshop.domain.templates import (
     Area,
     Canvas,
@@ -32,13 +48,19 @@ from customshop.domain.templates import (
     load_definition,
     parse_definition,
 )
+from customshop.domain.validation import Design, check_design, validate
 
 __all__ = [
+    "TRANSITIONS",
     "Area",
     "Canvas",
+    "CartTotals",
     "ColorZone",
     "Conflict",
+    "Design",
+    "DesignQuote",
     "DomainError",
+    "IllegalTransition",
     "ImageZone",
     "InvalidDefinition",
     "InvalidInput",
@@ -48,15 +70,31 @@ __all__ = [
     "Option",
     "OptionSet",
     "OptionZone",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "OutOfStock",
+    "PriceComponent",
     "Product",
+    "ShippingAddress",
+    "StockKey",
+    "StockLevel",
     "Template",
     "TemplateDefinition",
     "TextZone",
     "Violation",
     "Zone",
+    "can_move",
+    "check_contact",
     "check_definition",
+    "check_design",
+    "check_transition",
+    "demand",
     "load_definition",
     "parse_definition",
+    "quote_design",
     "round_minor",
     "slugify",
+    "total_cart",
+    "validate",
 ]

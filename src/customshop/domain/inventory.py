@@ -49,12 +49,12 @@ class Shortage:
 class OutOfStock(Conflict):
     """Some units a checkout needs are not available; ``shortages`` names each short level."""
 
-    def __init__(self, shortages: Iterable[Shortage]) -> None:
+    def __init__(self, shortages: Iterable[Shortage], violations: Iterable[Violation] = ()) -> None:
         self.shortages = tuple(shortages)
         described = ", ".join(
             f"{s.key.label} (wanted {s.wanted}, available {s.available})" for s in self.shortages
         )
-        super().__init__(f"not enough stock: {described}")
+        super().__init__(f"not enough stock: {described}", violations)
 
 
 class StockBelowReserved(Conflict):

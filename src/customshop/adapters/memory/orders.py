@@ -204,3 +204,9 @@ class MemoryWebhookReceipts:
             return False
         self._state.receipts[(provider, event_id)] = at
         return True
+
+    async def purge(self, received_before: datetime) -> int:
+        old = [key for key, at in self._state.receipts.items() if at < received_before]
+        for key in old:
+            del self._state.receipts[key]
+        return len(old)

@@ -679,6 +679,11 @@ _RECEIVE = {
 }
 
 
+_PURGE_RECEIPTS = t.webhook_receipts.delete().where(
+    t.webhook_receipts.c.received_at < sa.bindparam("before", type_=t.Timestamp)
+)
+
+
 class SqlWebhookReceipts:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -689,3 +694,7 @@ class SqlWebhookReceipts:
             self._receive, {"provider": provider, "event_id": event_id, "received_at": at}
         )
         return bool(inserted.rowcount)
+
+    async def purge(self, received_before: datetime) -> int:
+        deleted = await self._conn.execute(_PURGE_RECEIPTS, {"before": received_before})
+        return int(deleted.rowcount)

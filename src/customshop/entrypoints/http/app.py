@@ -68,6 +68,7 @@ async def sweep_orders(container: Container, *, interval: float) -> None:
         try:
             expired = await container.orders().expire_reservations()
             await container.checkout().purge_keys()
+            await container.orders().forget_old_receipts()
         except Exception:
             log.exception("the reservation sweep failed; it runs again in %s s", interval)
         else:
