@@ -1546,3 +1546,32 @@ async def test_cart_reprice_stores_only_the_price(uow_factory: UnitOfWorkFactory
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.carts.lines(line.guest) == [repriced]
+
+
+async def test_an_order_can_be_locked_for_its_status(uow_factory: UnitOfWorkFactory) -> None:
+    order = make_order(status=OrderStatus.PAID)
+    await stored_orders(uow_factory, order)
+    async with uow_factory() as uow:
+        assert await uow.orders.lock(order.id) is OrderStatus.PAID
+        assert await uow.orders.lock("nope") is None
+
+
+async def test_holds_for_then_reserve_holds(uow_factory: UnitOfWorkFactory) -> None:
+    (tee,) = new_ids(1)
+    async with uow_factory() as uow:
+        await uow.inventory.save(level(tee, "L", 3))
+        await uow.commit()
+    wanted = {StockKey(tee): 2, StockKey(tee, "L"): 2, StockKey(tee, "S"): 2}
+    async with uow_factory() as uow:
+        holds = await uow.inventory.holds_for(wanted)
+        assert holds == (StockHold(StockKey(tee, "L"), 2),)  # only the level that exists
+        assert await uow.inventory.holds_for({}) == ()
+        await uow.inventory.reserve_holds(holds, now())
+        await uow.commit()
+    async with uow_factory() as uow:
+        with pytest.raises(OutOfStock) as short:
+            await uow.inventory.reserve_holds(holds, now())
+        assert [(s.key, s.wanted, s.available) for s in short.value.shortages] == [(StockKey(tee, "L"), 2, 1)]
+    async with uow_factory() as uow:
+        stored = await uow.inventory.get(StockKey(tee, "L"))
+        assert stored is not None and (stored.reserved, stored.available) == (2, 1)

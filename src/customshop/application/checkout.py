@@ -2,14 +2,17 @@
 
 All or nothing. The cart is re-priced and re-checked against the current catalog first: a line
 whose price changed is repriced in the cart and reported (409), never charged silently. Then, in
-one transaction, the stock of the whole cart is reserved and the order created; the payment is
-started with the provider outside any transaction; a second transaction records the payment handle
-and empties the cart. When the payment cannot start, the order is removed and its stock released.
+one transaction, the order is created and the stock of the whole cart reserved (last, so that the
+stock rows stay locked only until the commit); the payment is started with the provider outside any
+transaction; a second transaction records the payment handle and empties the cart. When the payment
+cannot start, the order is removed and its stock released.
 
-``Idempotency-Key``: the first request with a key claims it (committed before any work); a repeat
-with the same body replays the first result, waiting for it while the first is still running; a
-different body is a 409. A claim whose process died is taken over after a lease and the work
-resumed where it stopped; keys are kept for 48 hours.
+``Idempotency-Key``: the first request with a key claims it in that first transaction, so a
+concurrent repeat waits on the claim (a unique index) rather than doing the work twice, and a
+failure rolls the claim back with everything else. A repeat with the same body replays the first
+result, waiting for it while the first is still running; a different body is a 409. A claim whose
+process died is taken over after a lease and the work resumed where it stopped; keys are kept for
+48 hours.
 """
 
 from __future__ import annotations
@@ -77,6 +80,14 @@ class IdempotencyKeyReused(Conflict):
 
 class IdempotencyKeyInProgress(Conflict):
     pass
+
+
+class _KeyTaken(Exception):
+    """The idempotency key is claimed already (by ``record``); the claiming transaction rolled back."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__(record.key)
+        self.record = record
 
 
 class PaymentNotStarted(InvalidInput):
@@ -188,7 +199,7 @@ class Checkout:
         if guest is None:
             raise _empty_cart()
         if idempotency_key is None:
-            return await self._run(guest, request, None, None)
+            return await self._run(guest, request, None, resume=False)
         return await self._idempotent(guest, request, idempotency_key)
 
     async def retry_payment(
@@ -253,13 +264,11 @@ class Checkout:
         delay = 0.02
         while True:
             now = self._clock.now()
-            async with self._uow() as uow:
-                existing = await uow.idempotency.claim(
-                    IdempotencyRecord(guest, key, fingerprint, None, None, now, now)
-                )
-                await uow.commit()
-            if existing is None:
-                return await self._run(guest, request, key, None)
+            claim = IdempotencyRecord(guest, key, fingerprint, None, None, now, now)
+            try:
+                return await self._run(guest, request, claim, resume=False)
+            except _KeyTaken as taken:
+                existing = taken.record
             if existing.request_hash != fingerprint:
                 raise IdempotencyKeyReused(
                     "this Idempotency-Key was used with another request body; use a new key"
@@ -268,10 +277,10 @@ class Checkout:
                 return Placed.from_json(existing.result)
             if existing.updated_at < now - self._lease:
                 async with self._uow() as uow:
-                    taken = await uow.idempotency.take_over(guest, key, now - self._lease, now)
+                    mine = await uow.idempotency.take_over(guest, key, now - self._lease, now)
                     await uow.commit()
-                if taken:
-                    return await self._run(guest, request, key, existing.order_id)
+                if mine:
+                    return await self._run(guest, request, replace(existing, updated_at=now), resume=True)
             if loop.time() >= deadline:
                 raise IdempotencyKeyInProgress(
                     "a request with this Idempotency-Key is still being processed; retry shortly"
@@ -279,61 +288,78 @@ class Checkout:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.25)
 
-    async def _forget_key(self, guest: str, key: str | None) -> None:
-        if key is None:
+    async def _forget_key(self, claim: IdempotencyRecord | None) -> None:
+        if claim is None:
             return
         async with self._uow() as uow:
-            await uow.idempotency.delete(guest, key)
+            await uow.idempotency.delete(claim.scope, claim.key)
             await uow.commit()
 
     # -- the work --------------------------------------------------------------------------------
 
     async def _run(
-        self, guest: str, request: CheckoutRequest, key: str | None, resume_order: str | None
+        self, guest: str, request: CheckoutRequest, claim: IdempotencyRecord | None, *, resume: bool
     ) -> Placed:
+        """Place the order. ``claim`` is the idempotency record to store the outcome in: a new one
+        is inserted by transaction 1 (raising ``_KeyTaken`` when the key is already claimed), a
+        taken-over one (``resume``) names the order to pick up, if any."""
         try:
-            order, payment, line_ids = await self._reserve(guest, request, key, resume_order)
+            order, payment, line_ids, claim = await self._reserve(guest, request, claim, resume)
+        except _KeyTaken:
+            raise
+        except CartChanged:
+            await self._forget_key(claim)  # its transaction committed the repriced lines and the claim
+            raise
         except BaseException:
-            await self._forget_key(guest, key)
+            if resume:
+                await self._forget_key(claim)  # otherwise the claim was rolled back with the rest
             raise
         try:
             # The payment's id is the provider's idempotency key: a resumed checkout reuses it.
             started = await self._start(order, payment, payment.id)
         except BaseException:
             await self._abandon(order.id)
-            await self._forget_key(guest, key)
+            await self._forget_key(claim)
             raise
         token = ORDER_TOKEN_PREFIX + secrets.token_urlsafe(24)
         now = self._clock.now()
         async with self._uow() as uow:
-            stored = await uow.orders.get(order.id, for_update=True)
-            if stored is None:
-                raise OrderNotFound(f"the order {order.id!r} disappeared")
-            stored.token_hash = hash_secret(token)
-            stored.payment_started(started.id, now, first=True)
+            # The order as transaction 1 stored it, unless something moved it since (which needs
+            # its id, known so far only to operators' listings): its status says.
+            status = await uow.orders.lock(order.id)
+            if status is not OrderStatus.CREATED:
+                raise OrderNotFound(f"the order {order.id!r} was cancelled while its payment started")
+            order.token_hash = hash_secret(token)
+            order.payment_started(started.id, now, first=True)
             await uow.payments.update(started)
-            await uow.orders.update(stored)
+            await uow.orders.update(order)
             for line_id in line_ids:
                 await uow.carts.delete(line_id)
             placed = Placed(
-                stored.id, token, stored.status.value, stored.total, stored.currency, PaymentView.of(started)
+                order.id, token, order.status.value, order.total, order.currency, PaymentView.of(started)
             )
-            if key is not None:
-                record = await uow.idempotency.get(guest, key)
-                if record is not None:
-                    await uow.idempotency.update(replace(record, result=placed.to_json(), updated_at=now))
+            if claim is not None:
+                await uow.idempotency.update(replace(claim, result=placed.to_json(), updated_at=now))
             await uow.commit()
         return placed
 
     async def _reserve(
-        self, guest: str, request: CheckoutRequest, key: str | None, resume_order: str | None
-    ) -> tuple[Order, Payment, list[str]]:
-        """Transaction 1: re-price, reserve, create the order and its (not yet started) payment.
-        Resuming a claim whose process died picks up the order it had created."""
+        self, guest: str, request: CheckoutRequest, claim: IdempotencyRecord | None, resume: bool
+    ) -> tuple[Order, Payment, list[str], IdempotencyRecord | None]:
+        """Transaction 1: claim the key, re-price, reserve, create the order and its (not yet
+        started) payment. Resuming a claim whose process died picks up the order it had created.
+
+        The claim rides in this transaction: a concurrent request with the same key waits on it (a
+        unique index) and then finds the claim with its order, and a failure rolls it back too.
+        """
         now = self._clock.now()
         async with self._uow() as uow:
-            if resume_order is not None:
-                order = await uow.orders.get(resume_order)
+            if claim is not None and not resume:
+                existing = await uow.idempotency.claim(claim)
+                if existing is not None:
+                    raise _KeyTaken(existing)
+            if claim is not None and resume and claim.order_id is not None:
+                order = await uow.orders.get(claim.order_id)
                 payment = await uow.payments.get(order.payment_id) if order and order.payment_id else None
                 if order is not None and payment is not None and order.status is OrderStatus.CREATED:
                     ordered = {
@@ -341,7 +367,8 @@ class Checkout:
                         for ol in order.lines
                     }
                     lines = await uow.carts.lines(guest)  # lines carted after the crash stay
-                    return order, payment, [cl.id for cl in lines if (cl.design_key, cl.quantity) in ordered]
+                    kept = [cl.id for cl in lines if (cl.design_key, cl.quantity) in ordered]
+                    return order, payment, kept, claim
             cart = await uow.carts.lines(guest)
             if not cart:
                 raise _empty_cart()
@@ -352,10 +379,7 @@ class Checkout:
                 self._tax.tax_on,
                 self._shipping.shipping_for,
             )
-            try:
-                holds = await uow.inventory.reserve(stock_wanted(order_lines), now)
-            except OutOfStock as exc:
-                raise OutOfStock(exc.shortages, _short_lines(order_lines, exc.shortages)) from None
+            holds = await uow.inventory.holds_for(stock_wanted(order_lines))
             order = Order.place(
                 id=self._ids.new_id(),
                 guest=guest,
@@ -376,13 +400,17 @@ class Checkout:
             order.payment_id = payment.id
             await uow.orders.add(order)
             await uow.payments.add(payment)
-            if key is not None:
-                record = await uow.idempotency.get(guest, key)
-                if record is not None:
-                    await uow.idempotency.update(replace(record, order_id=order.id, updated_at=now))
+            if claim is not None:
+                claim = replace(claim, order_id=order.id, updated_at=now)
+                await uow.idempotency.update(claim)
+            try:
+                # Last: the levels' row locks are held only from here to the commit.
+                await uow.inventory.reserve_holds(holds, now)
+            except OutOfStock as exc:
+                raise OutOfStock(exc.shortages, _short_lines(order_lines, exc.shortages)) from None
             await uow.commit()
         order.events.clear()
-        return order, payment, [line.id for line in cart]
+        return order, payment, [line.id for line in cart], claim
 
     async def _reprice(self, uow: UnitOfWork, cart: list[CartLine]) -> list[OrderLine]:
         """Each cart line checked and priced against the current catalog. Lines whose price moved

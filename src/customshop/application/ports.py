@@ -201,6 +201,11 @@ class OrderRepository(Protocol):
         concurrent changes to one order are applied one after the other."""
         ...
 
+    async def lock(self, order_id: str) -> OrderStatus | None:
+        """Lock the order's row until the transaction ends (PostgreSQL) and return its status, or
+        None for an unknown order: cheaper than ``get`` when the caller holds the order already."""
+        ...
+
     async def update(self, order: Order) -> None:
         """Store what may change after placing: status, timeline, token hash, payment and stock
         fields, tracking URL, times (guest, contact, lines and totals never change)."""
@@ -259,9 +264,23 @@ class InventoryRepository(Protocol):
         """Levels ordered by key, those after ``after``, at most ``limit``."""
         ...
 
+    async def holds_for(self, wanted: Mapping[StockKey, int]) -> tuple[StockHold, ...]:
+        """The part of ``wanted`` that levels count (the rest is unlimited), in key order. Nothing
+        is locked: a level created after this call counts only for later orders."""
+        ...
+
+    async def reserve_holds(self, holds: Iterable[StockHold], at: datetime) -> None:
+        """Reserve ``holds`` (from ``holds_for``) all or nothing, taking each level's row lock in
+        key order until the transaction ends: call it last, just before committing.
+
+        Raises:
+            OutOfStock: naming every short level; the caller must roll back.
+        """
+        ...
+
     async def reserve(self, wanted: Mapping[StockKey, int], at: datetime) -> tuple[StockHold, ...]:
-        """Reserve ``wanted`` (keys in order) all or nothing. Keys without a level are unlimited and
-        not held. Returns what was held.
+        """``holds_for`` then ``reserve_holds``: reserve ``wanted`` (keys in order) all or nothing.
+        Keys without a level are unlimited and not held. Returns what was held.
 
         Raises:
             OutOfStock: naming every short level. The caller must roll back: some levels may already

@@ -36,6 +36,10 @@ class MemoryOrderRepository:
         order = self._state.orders.get(order_id)
         return None if order is None else _detached(order)
 
+    async def lock(self, order_id: str) -> OrderStatus | None:
+        order = self._state.orders.get(order_id)
+        return None if order is None else order.status
+
     async def update(self, order: Order) -> None:
         if order.id in self._state.orders:  # like SQL UPDATE: an unknown id changes nothing
             self._state.orders[order.id] = _detached(order)
@@ -136,11 +140,21 @@ class MemoryInventoryRepository:
         )
         return levels[:limit]
 
+    async def holds_for(self, wanted: Mapping[StockKey, int]) -> tuple[StockHold, ...]:
+        return tuple(StockHold(key, units) for key, units in wanted.items() if key in self._state.stock)
+
+    async def reserve_holds(self, holds: Iterable[StockHold], at: datetime) -> None:
+        wanted = {hold.key: hold.units for hold in holds}
+        missing = [key for key in wanted if key not in self._state.stock]
+        if missing:
+            raise StockInconsistent(f"{missing[0].label}: the stock level is gone")
+        levels = {key: self._state.stock[key] for key in wanted}
+        self._state.stock.update(reserve_all(levels, wanted, at))
+
     async def reserve(self, wanted: Mapping[StockKey, int], at: datetime) -> tuple[StockHold, ...]:
-        levels = {key: level for key in wanted if (level := self._state.stock.get(key)) is not None}
-        reserved = reserve_all(levels, wanted, at)
-        self._state.stock.update(reserved)
-        return tuple(StockHold(key, wanted[key]) for key in reserved)
+        holds = await self.holds_for(wanted)
+        await self.reserve_holds(holds, at)
+        return holds
 
     async def release(self, holds: Iterable[StockHold], at: datetime) -> None:
         for hold in holds:

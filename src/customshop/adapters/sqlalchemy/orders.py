@@ -211,6 +211,7 @@ _LINE_COLUMNS = (
 )
 _GET_ORDER = sa.select(t.orders).where(_O.id == sa.bindparam("order_id"))
 _GET_ORDER_FOR_UPDATE = _GET_ORDER.with_for_update()  # SQLite has no row locks and ignores it
+_LOCK_ORDER = sa.select(_O.status).where(_O.id == sa.bindparam("order_id")).with_for_update()
 _ORDER_LINES = sa.select(*_LINE_COLUMNS).where(_L.order_id == sa.bindparam("order_id")).order_by(_L.position)
 _LINES_OF_ORDERS = (
     sa.select(_L.order_id, *_LINE_COLUMNS)
@@ -279,6 +280,10 @@ class SqlOrderRepository:
             return None
         lines = await self._conn.execute(_ORDER_LINES, {"order_id": order_id})
         return _order(row, tuple(_line(line) for line in lines))
+
+    async def lock(self, order_id: str) -> OrderStatus | None:
+        status = await self._conn.scalar(_LOCK_ORDER, {"order_id": order_id})
+        return None if status is None else OrderStatus(status)
 
     async def update(self, order: Order) -> None:
         await self._conn.execute(_UPDATE_ORDER, {"order_id": order.id, **_order_values(order)})
@@ -385,6 +390,18 @@ _PAYMENT_BY_REFERENCE = sa.select(t.payments).where(
 )
 _INSERT_PAYMENT = t.payments.insert()
 _UPDATE_PAYMENT = t.payments.update().where(_P.id == sa.bindparam("payment_id"))
+_OTHER = t.payments.alias("other")
+#: An update that refuses to give a payment a reference another payment of its provider holds, by
+#: changing no row, so the common case needs no savepoint (a unique violation would abort the
+#: transaction on PostgreSQL). Only two transactions racing for one reference meet the index.
+_UPDATE_PAYMENT_UNLESS_TAKEN = _UPDATE_PAYMENT.where(
+    ~sa.exists().where(
+        _OTHER.c.provider == sa.bindparam("taken_provider"),
+        _OTHER.c.reference == sa.bindparam("taken_reference"),
+        _OTHER.c.id != sa.bindparam("payment_id"),
+    )
+)
+_PAYMENT_EXISTS = sa.select(_P.id).where(_P.id == sa.bindparam("payment_id"))
 
 
 def _duplicate_reference(payment: Payment) -> Conflict:
@@ -412,7 +429,19 @@ class SqlPaymentRepository:
         return _payment(row) if row else None
 
     async def update(self, payment: Payment) -> None:
-        await self._write(_UPDATE_PAYMENT, payment, {"payment_id": payment.id, **_payment_values(payment)})
+        params = {"payment_id": payment.id, **_payment_values(payment)}
+        if payment.reference is None:
+            await self._conn.execute(_UPDATE_PAYMENT, params)
+            return
+        try:
+            changed = await self._conn.execute(
+                _UPDATE_PAYMENT_UNLESS_TAKEN,
+                {**params, "taken_provider": payment.provider, "taken_reference": payment.reference},
+            )
+        except IntegrityError:
+            raise _duplicate_reference(payment) from None
+        if not changed.rowcount and await self._conn.scalar(_PAYMENT_EXISTS, {"payment_id": payment.id}):
+            raise _duplicate_reference(payment)
 
     async def _write(self, statement: sa.Executable, payment: Payment, params: dict[str, Any]) -> None:
         if payment.reference is None:  # NULL references never clash: no savepoint needed
@@ -449,6 +478,10 @@ _THIS_LEVEL = sa.and_(
 _GET_LEVEL = sa.select(t.stock_levels).where(_THIS_LEVEL)
 _GET_LEVEL_LOCKED = _GET_LEVEL.with_for_update()
 _AVAILABLE = sa.select(_S.on_hand - _S.reserved).where(_THIS_LEVEL)
+#: Which levels the products of a checkout have: one round trip, and none per unlimited key.
+_LEVEL_KEYS = sa.select(_S.product_id, _S.option_code).where(
+    _S.product_id.in_(sa.bindparam("product_ids", expanding=True))
+)
 
 
 def _save_level(insert: postgresql.Insert | sqlite.Insert) -> sa.Insert:
@@ -541,31 +574,44 @@ class SqlInventoryRepository:
             params["after_product"], params["after_option"] = after.sort_key
         return [_level(row) for row in await self._conn.execute(query, params)]
 
-    async def reserve(self, wanted: Mapping[StockKey, int], at: datetime) -> tuple[StockHold, ...]:
-        holds: list[StockHold] = []
+    async def holds_for(self, wanted: Mapping[StockKey, int]) -> tuple[StockHold, ...]:
+        if not wanted:
+            return ()
+        product_ids = sorted({key.product_id for key in wanted})
+        levels = {(p, c) for p, c in await self._conn.execute(_LEVEL_KEYS, {"product_ids": product_ids})}
+        return tuple(
+            StockHold(key, units)
+            for key, units in wanted.items()
+            if (key.product_id, key.option_code or _PRODUCT_ITSELF) in levels
+        )
+
+    async def reserve_holds(self, holds: Iterable[StockHold], at: datetime) -> None:
         shortages: list[Shortage] = []
-        for key, units in wanted.items():
-            params = _key_params(key)
+        for hold in holds:
+            params = _key_params(hold.key)
             if shortages:  # the reservation has failed: only find out which other levels are short
                 available = await self._conn.scalar(_AVAILABLE, params)
-                if available is not None and units > available:
-                    shortages.append(Shortage(key, units, available))
+                if available is not None and hold.units > available:
+                    shortages.append(Shortage(hold.key, hold.units, available))
                 continue
             while True:
-                changed = await self._conn.execute(_RESERVE, {**params, "units": units, "at": at})
+                changed = await self._conn.execute(_RESERVE, {**params, "units": hold.units, "at": at})
                 if changed.rowcount:
-                    holds.append(StockHold(key, units))
                     break
                 available = await self._conn.scalar(_AVAILABLE, params)
-                if available is None:  # no level: unlimited, nothing to hold
-                    break
-                if units > available:
-                    shortages.append(Shortage(key, units, available))
+                if available is None:
+                    raise StockInconsistent(f"{hold.key.label}: the stock level is gone")
+                if hold.units > available:
+                    shortages.append(Shortage(hold.key, hold.units, available))
                     break
                 # Units came back (a concurrent release committed) between the two statements.
         if shortages:
             raise OutOfStock(shortages)
-        return tuple(holds)
+
+    async def reserve(self, wanted: Mapping[StockKey, int], at: datetime) -> tuple[StockHold, ...]:
+        holds = await self.holds_for(wanted)
+        await self.reserve_holds(holds, at)
+        return holds
 
     async def release(self, holds: Iterable[StockHold], at: datetime) -> None:
         await self._move(_RELEASE, holds, at, "reserved")
