@@ -500,3 +500,16 @@ async def test_orders_are_listed_newest_first_with_filters(
     bad = await client.get("/orders", params={"status": "lost", "created_from": "yesterday"}, headers=admin)
     assert bad.status_code == 400
     assert {e["field"] for e in bad.json()["errors"]} == {"status", "created_from"}
+
+
+async def test_one_cart_checked_out_twice_at_once_makes_one_order(
+    client: Client, catalog: dict[str, str], admin: dict[str, str]
+) -> None:
+    key = await carted(client, catalog["classic-tee"], TEE)
+    first, second = await asyncio.gather(
+        client.post("/checkout", json=ORDER, headers=key), client.post("/checkout", json=ORDER, headers=key)
+    )
+    assert sorted([first.status_code, second.status_code]) == [201, 400]
+    empty = first if first.status_code == 400 else second
+    assert [(e["field"], e["code"]) for e in empty.json()["errors"]] == [("cart", "empty")]
+    assert await order_count(client, admin) == 1

@@ -304,7 +304,7 @@ class Checkout:
         is inserted by transaction 1 (raising ``_KeyTaken`` when the key is already claimed), a
         taken-over one (``resume``) names the order to pick up, if any."""
         try:
-            order, payment, line_ids, claim = await self._reserve(guest, request, claim, resume)
+            order, payment, claim = await self._reserve(guest, request, claim, resume)
         except _KeyTaken:
             raise
         except CartChanged:
@@ -333,8 +333,6 @@ class Checkout:
             order.payment_started(started.id, now, first=True)
             await uow.payments.update(started)
             await uow.orders.update(order)
-            for line_id in line_ids:
-                await uow.carts.delete(line_id)
             placed = Placed(
                 order.id, token, order.status.value, order.total, order.currency, PaymentView.of(started)
             )
@@ -345,7 +343,7 @@ class Checkout:
 
     async def _reserve(
         self, guest: str, request: CheckoutRequest, claim: IdempotencyRecord | None, resume: bool
-    ) -> tuple[Order, Payment, list[str], IdempotencyRecord | None]:
+    ) -> tuple[Order, Payment, IdempotencyRecord | None]:
         """Transaction 1: claim the key, re-price, reserve, create the order and its (not yet
         started) payment. Resuming a claim whose process died picks up the order it had created.
 
@@ -362,14 +360,9 @@ class Checkout:
                 order = await uow.orders.get(claim.order_id)
                 payment = await uow.payments.get(order.payment_id) if order and order.payment_id else None
                 if order is not None and payment is not None and order.status is OrderStatus.CREATED:
-                    ordered = {
-                        (design_key(ol.product_id, ol.template_id, ol.options), ol.quantity)
-                        for ol in order.lines
-                    }
-                    lines = await uow.carts.lines(guest)  # lines carted after the crash stay
-                    kept = [cl.id for cl in lines if (cl.design_key, cl.quantity) in ordered]
-                    return order, payment, kept, claim
-            cart = await uow.carts.lines(guest)
+                    return order, payment, claim
+            # Locked: a concurrent checkout of the same cart waits here, then finds it empty.
+            cart = await uow.carts.lines(guest, for_update=True)
             if not cart:
                 raise _empty_cart()
             order_lines = await self._reprice(uow, cart)
@@ -400,6 +393,8 @@ class Checkout:
             order.payment_id = payment.id
             await uow.orders.add(order)
             await uow.payments.add(payment)
+            for line in cart:  # the cart is emptied once the order exists
+                await uow.carts.delete(line.id)
             if claim is not None:
                 claim = replace(claim, order_id=order.id, updated_at=now)
                 await uow.idempotency.update(claim)
@@ -410,7 +405,7 @@ class Checkout:
                 raise OutOfStock(exc.shortages, _short_lines(order_lines, exc.shortages)) from None
             await uow.commit()
         order.events.clear()
-        return order, payment, [line.id for line in cart], claim
+        return order, payment, claim
 
     async def _reprice(self, uow: UnitOfWork, cart: list[CartLine]) -> list[OrderLine]:
         """Each cart line checked and priced against the current catalog. Lines whose price moved
@@ -542,11 +537,15 @@ class Checkout:
         )
 
     async def _abandon(self, order_id: str) -> None:
-        """Undo transaction 1: the payment never started, so the order never existed for anyone."""
+        """Undo transaction 1: the payment never started, so the order never existed for anyone.
+        Its stock is released and its lines go back into the guest's cart."""
+        now = self._clock.now()
         async with self._uow() as uow:
             order = await uow.orders.get(order_id, for_update=True)
             if order is not None and order.status is OrderStatus.CREATED and order.token_hash == "":
-                await uow.inventory.release(order.stock, self._clock.now())
+                await uow.inventory.release(order.stock, now)
+                for line in order.lines:
+                    await uow.carts.add(_back_in_cart(order, line, self._ids.new_id(), now))
                 await uow.orders.delete(order.id)
                 await uow.commit()
 
@@ -580,6 +579,26 @@ async def stop_payment(gateways: Mapping[str, PaymentGateway], payment: Payment)
         await gateway.cancel(payment.reference)
     except Exception as exc:
         log.warning("could not stop %s payment %s: %s", payment.provider, payment.reference, exc)
+
+
+def _back_in_cart(order: Order, line: OrderLine, line_id: str, now: datetime) -> CartLine:
+    return CartLine(
+        id=line_id,
+        guest=order.guest,
+        product_id=line.product_id,
+        product_name=line.product_name,
+        template_id=line.template_id,
+        template_version=line.template_version,
+        template_snapshot=line.template_snapshot,
+        options=line.options,
+        components=line.components,
+        currency=order.currency,
+        unit_price=line.unit_price,
+        quantity=line.quantity,
+        design_key=design_key(line.product_id, line.template_id, line.options),
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def _short_lines(lines: list[OrderLine], shortages: tuple[Shortage, ...]) -> list[Violation]:

@@ -174,8 +174,9 @@ class PreviewRepository(Protocol):
 class CartRepository(Protocol):
     """Cart lines, by guest. Never commits."""
 
-    async def lines(self, guest: str) -> list[CartLine]:
-        """The guest's lines, oldest first."""
+    async def lines(self, guest: str, *, for_update: bool = False) -> list[CartLine]:
+        """The guest's lines, oldest first; ``for_update`` locks them until the transaction ends
+        (PostgreSQL), so two checkouts of one cart run one after the other."""
         ...
 
     async def add(self, line: CartLine) -> None: ...

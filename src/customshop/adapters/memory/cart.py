@@ -15,7 +15,7 @@ class MemoryCartRepository:
     def __init__(self, state: MemoryStore) -> None:
         self._state = state
 
-    async def lines(self, guest: str) -> list[CartLine]:
+    async def lines(self, guest: str, *, for_update: bool = False) -> list[CartLine]:
         mine = [line for line in self._state.cart_items.values() if line.guest == guest]
         return sorted(mine, key=lambda line: line.id)
 

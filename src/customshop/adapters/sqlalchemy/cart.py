@@ -60,6 +60,7 @@ def _line(row: Sequence[Any]) -> CartLine:
 _LINES = (
     sa.select(t.cart_items).where(t.cart_items.c.guest == sa.bindparam("guest")).order_by(t.cart_items.c.id)
 )
+_LINES_FOR_UPDATE = _LINES.with_for_update()
 _INSERT = t.cart_items.insert()
 _UPDATE = (
     t.cart_items.update()
@@ -83,8 +84,9 @@ class SqlCartRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def lines(self, guest: str) -> list[CartLine]:
-        return [_line(row) for row in await self._conn.execute(_LINES, {"guest": guest})]
+    async def lines(self, guest: str, *, for_update: bool = False) -> list[CartLine]:
+        statement = _LINES_FOR_UPDATE if for_update else _LINES
+        return [_line(row) for row in await self._conn.execute(statement, {"guest": guest})]
 
     async def add(self, line: CartLine) -> None:
         await self._conn.execute(
