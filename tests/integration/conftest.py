@@ -131,7 +131,15 @@ async def clean_engine(engine: AsyncEngine) -> AsyncEngine:
 
 @pytest.fixture
 def settings(database_url: str, clean_engine: AsyncEngine, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=str(tmp_path / "var"), test_payments_enabled=True)
+    # The in-process app's periodic loops (reservation sweep, event pump) would run in the test
+    # client's own event loop thread; tests run those jobs themselves, when they mean to.
+    return Settings(
+        database_url=database_url,
+        data_dir=str(tmp_path / "var"),
+        test_payments_enabled=True,
+        reservation_sweep_seconds=3600,
+        outbox_poll_seconds=3600,
+    )
 
 
 @pytest.fixture

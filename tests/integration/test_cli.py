@@ -339,3 +339,57 @@ async def test_orders_list_show_and_advance(cli_env: dict[str, str], tmp_path: P
     assert_one_line_error(run("orders", "advance", order_id, "lost", env=cli_env, cwd=tmp_path), "STATUS")
     assert_one_line_error(run("orders", "show", "nope", env=cli_env, cwd=tmp_path), "no order 'nope'")
     assert_one_line_error(run("orders", "list", "--status", "x", env=cli_env, cwd=tmp_path), "--status")
+
+
+# -- webhooks --------------------------------------------------------------------------------------
+
+
+async def _a_failed_delivery(data_dir: str, url: str) -> str:
+    """An order whose events went to an endpoint that answered 500, in the embedded database."""
+    from customshop.adapters.jobs.inprocess import InProcessJobQueue
+    from customshop.entrypoints.container import build_container, close
+    from customshop.entrypoints.settings import Settings
+
+    order_id = await _place_an_order(data_dir)  # migrates, seeds, places and pays
+    settings = Settings(data_dir=data_dir, webhook_allow_private_networks=True, webhook_retry_schedule=())
+    container = build_container(settings)
+    try:
+        await container.webhooks().create_endpoint(url, ["order.paid"])
+        await container.outbox_relay().relay()
+        queue = container.queue()
+        assert isinstance(queue, InProcessJobQueue)
+        await queue.drain()
+    finally:
+        await close(container)
+    return order_id
+
+
+async def test_webhooks_list_and_retry(cli_env: dict[str, str], tmp_path: Path) -> None:
+    from tests.integration.standins.webhook_receiver import WebhookReceiver
+
+    with WebhookReceiver.running() as receiver:
+        receiver.answer_with(500)
+        await _a_failed_delivery(cli_env["CUSTOMSHOP_DATA_DIR"], receiver.url)
+        assert len(receiver.requests) == 1  # the schedule is empty: no retry of its own
+
+        env = cli_env | {"CUSTOMSHOP_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}
+        listed = ok("webhooks", "list", env=env, cwd=tmp_path).stdout
+        (row,) = [line for line in listed.splitlines() if "order.paid" in line]
+        delivery_id = row.split()[1] if row.startswith("│") else row.split()[0]
+        assert re.fullmatch(r"[0-9a-f-]{36}", delivery_id), row
+        assert " 500 " in row
+
+        retried = ok("webhooks", "retry", delivery_id, env=env, cwd=tmp_path)
+        assert f"delivery {delivery_id} is being sent again" in retried.stdout
+        assert len(receiver.requests) == 2
+        assert receiver.requests[0].headers["webhook-id"] == receiver.requests[1].headers["webhook-id"]
+        rows = [
+            line
+            for line in ok("webhooks", "list", env=env, cwd=tmp_path).stdout.splitlines()
+            if "order.paid" in line
+        ]
+        assert len(rows) == 2 and " 204 " in rows[0]  # newest first
+
+    assert_one_line_error(
+        run("webhooks", "retry", "nope", env=env, cwd=tmp_path), "no webhook delivery 'nope'"
+    )

@@ -193,6 +193,19 @@ async def test_one_default_template_index_is_partial(empty_engine: AsyncEngine) 
     assert str(where).strip("()") == "is_default"
 
 
+async def test_pending_outbox_index_is_partial(empty_engine: AsyncEngine) -> None:
+    """The relay's index holds only the messages not yet relayed (checked by reflection, as above)."""
+    await migrate.upgrade(empty_engine)
+    async with empty_engine.connect() as conn:
+        indexes = await conn.run_sync(lambda sync: sa.inspect(sync).get_indexes("outbox"))
+        dialect = conn.dialect.name
+    (index,) = [i for i in indexes if i["name"] == "ix_outbox_pending"]
+    assert index["column_names"] == ["id"]
+    assert not index["unique"]
+    where = index["dialect_options"][f"{dialect}_where"]
+    assert str(where).strip("()").lower() == "relayed_at is null"
+
+
 # -- the command line ------------------------------------------------------------------------------
 
 

@@ -15,12 +15,28 @@ import pytest
 from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.system import UuidV7Ids
-from customshop.application.ports import IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
+from customshop.application.ports import (
+    IdempotencyRecord,
+    OutboxMessage,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookLog,
+)
 from customshop.domain.access import ApiKey, Scope
 from customshop.domain.cart import CartLine
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
-from customshop.domain.events import OrderCreated
+from customshop.domain.events import (
+    OrderCreated,
+    OrderEvent,
+    OrderPaid,
+    OrderShipped,
+    OrderStatusChanged,
+    PaymentFailed,
+    event_payload,
+)
 from customshop.domain.hashing import hash_secret
 from customshop.domain.inventory import OutOfStock, Shortage, StockInconsistent, StockKey, StockLevel
 from customshop.domain.orders import (
@@ -1575,3 +1591,400 @@ async def test_holds_for_then_reserve_holds(uow_factory: UnitOfWorkFactory) -> N
     async with uow_factory() as uow:
         stored = await uow.inventory.get(StockKey(tee, "L"))
         assert stored is not None and (stored.reserved, stored.available) == (2, 1)
+
+
+# -- outbox ----------------------------------------------------------------------------------------
+
+
+def assert_message_of(message: OutboxMessage, event: OrderEvent) -> None:
+    assert (message.name, message.order_id, message.payload, message.created_at) == (
+        type(event).name,
+        event.order_id,
+        event_payload(event),
+        event.at,
+    )
+    assert_utc(message.created_at)
+
+
+async def test_outbox_add_get_pending_mark_relayed(uow_factory: UnitOfWorkFactory) -> None:
+    order_id, other_id = new_ids(2)
+    at = now()
+    first = [
+        OrderCreated(order_id, at, 4200, "EUR"),
+        OrderShipped(order_id, at + timedelta(minutes=1), None),
+        PaymentFailed(other_id, at + timedelta(minutes=2), "card_declined"),
+    ]
+    async with uow_factory() as uow:
+        assert await uow.outbox.pending(10) == []
+        await uow.outbox.add(first)
+        await uow.outbox.add([])
+        messages = await uow.outbox.pending(10)
+        assert len(messages) == 3
+        for message, event in zip(messages, first, strict=True):
+            assert_message_of(message, event)
+            assert message.relayed_at is None
+            assert await uow.outbox.get(message.id) == message
+        assert len({m.id for m in messages}) == 3
+        assert await uow.outbox.get(IDS.new_id()) is None
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        await uow.outbox.add([OrderCreated(other_id, now(), 1, "EUR")])
+        # Not committed: never stored.
+    second = [OrderPaid(order_id, now(), 4200, "EUR"), OrderStatusChanged(order_id, now(), "paid", "shipped")]
+    async with uow_factory() as uow:
+        assert await uow.outbox.pending(10) == messages  # committed, in the same order
+        await uow.outbox.add(second)
+        await uow.commit()
+
+    relayed_at = now()
+    async with uow_factory() as uow:
+        pending = await uow.outbox.pending(10)
+        assert pending[:3] == messages  # oldest first
+        for message, event in zip(pending[3:], second, strict=True):
+            assert_message_of(message, event)
+        assert await uow.outbox.pending(2) == messages[:2]
+        await uow.outbox.mark_relayed([messages[0].id, pending[3].id, IDS.new_id()], relayed_at)
+        await uow.outbox.mark_relayed([], relayed_at)
+        assert await uow.outbox.pending(10) == [messages[1], messages[2], pending[4]]
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.outbox.pending(10) == [messages[1], messages[2], pending[4]]
+        assert await uow.outbox.pending(1) == [messages[1]]
+        done = await uow.outbox.get(messages[0].id)
+        assert done == replace(messages[0], relayed_at=relayed_at)
+        assert done is not None
+        assert_utc(done.relayed_at)
+        await uow.outbox.mark_relayed([m.id for m in await uow.outbox.pending(10)], relayed_at)
+        # Not committed: they stay pending.
+    async with uow_factory() as uow:
+        assert len(await uow.outbox.pending(10)) == 3
+
+
+async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFactory) -> None:
+    order = make_order()
+    created = OrderCreated(order.id, order.created_at, order.total, order.currency)
+    order.events.append(created)
+    async with uow_factory() as uow:
+        await uow.orders.add(order)
+        assert await uow.outbox.pending(10) == []  # not before the commit
+        await uow.commit()
+        assert order.events == []
+        await uow.commit()  # nothing stored since: nothing added again
+    async with uow_factory() as uow:
+        (message,) = await uow.outbox.pending(10)
+    assert_message_of(message, created)
+
+    # Events of an update, in the order they happened.
+    async with uow_factory() as uow:
+        current = await uow.orders.get(order.id, for_update=True)
+        assert current is not None
+        assert current.events == []
+        current.mark_paid(IDS.new_id(), current.total, current.currency, now())
+        paid_events = list(current.events)
+        assert [type(e) for e in paid_events] == [OrderStatusChanged, OrderPaid]
+        await uow.orders.update(current)
+        await uow.commit()
+        assert current.events == []
+    async with uow_factory() as uow:
+        messages = await uow.outbox.pending(10)
+    assert messages[0] == message
+    assert len(messages) == 3
+    for got, event in zip(messages[1:], paid_events, strict=True):
+        assert_message_of(got, event)
+
+    # Rolled back, abandoned or failed units of work add nothing.
+    rolled_back = make_order()
+    rolled_back.events.append(OrderCreated(rolled_back.id, now(), rolled_back.total, "EUR"))
+    abandoned = make_order()
+    abandoned.events.append(OrderCreated(abandoned.id, now(), abandoned.total, "EUR"))
+    async with uow_factory() as uow:
+        await uow.orders.add(rolled_back)
+        await uow.rollback()
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.orders.add(abandoned)
+
+    async def update_then_fail() -> None:
+        async with uow_factory() as uow:
+            current = await uow.orders.get(order.id)
+            assert current is not None
+            current.advance(OrderStatus.IN_PRODUCTION, now())
+            await uow.orders.update(current)
+            raise Boom
+
+    with pytest.raises(Boom):
+        await update_then_fail()
+    async with uow_factory() as uow:
+        assert await uow.outbox.pending(10) == messages
+        assert await uow.orders.get(rolled_back.id) is None
+        assert await uow.orders.get(abandoned.id) is None
+
+    # An order stored twice in one unit of work adds its events once.
+    twice = make_order()
+    twice.payment_started(IDS.new_id(), now(), first=True)
+    (placed,) = twice.events
+    async with uow_factory() as uow:
+        await uow.orders.add(twice)
+        await uow.orders.update(twice)
+        await uow.commit()
+    async with uow_factory() as uow:
+        pending = await uow.outbox.pending(10)
+    assert pending[:3] == messages
+    assert len(pending) == 4
+    assert_message_of(pending[3], placed)
+    messages = pending
+
+    # An order without events adds nothing; an update of an unknown order neither.
+    ghost = make_order()
+    ghost.events.append(OrderCreated(ghost.id, now(), ghost.total, "EUR"))
+    async with uow_factory() as uow:
+        await uow.orders.add(make_order())
+        await uow.orders.update(ghost)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.outbox.pending(10) == messages
+
+
+# -- partner webhooks ------------------------------------------------------------------------------
+
+
+def make_endpoint(url: str = "https://partner.example.com/hooks", *events: str) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=IDS.new_id(),
+        url=url,
+        events=events or ("order.created", "order.paid"),
+        secret="whsec_" + secrets.token_hex(16),
+        active=True,
+        created_at=now(),
+    )
+
+
+def make_delivery(
+    endpoint: WebhookEndpoint,
+    *,
+    event_id: str | None = None,
+    status: str = "pending",
+    next_attempt_at: datetime | None = None,
+) -> WebhookDelivery:
+    at = now()
+    return WebhookDelivery(
+        id=IDS.new_id(),
+        endpoint_id=endpoint.id,
+        event_id=event_id or IDS.new_id(),
+        event="order.paid",
+        body=b'{"type":"order.paid","data":{"amount":4200}}\x00\xff',
+        attempts=0,
+        status=status,
+        next_attempt_at=next_attempt_at if next_attempt_at is not None or status != "pending" else at,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def make_log(delivery: WebhookDelivery, attempt: int = 1, *, event: str | None = None) -> WebhookLog:
+    return WebhookLog(
+        id=IDS.new_id(),
+        delivery_id=delivery.id,
+        endpoint_id=delivery.endpoint_id,
+        event=event or delivery.event,
+        attempt=attempt,
+        response_status=500 if attempt % 2 else None,
+        sent_at=now(),
+        error=None if attempt % 2 else "connection refused",
+    )
+
+
+async def test_webhook_endpoints_add_get_list_update_delete(uow_factory: UnitOfWorkFactory) -> None:
+    first = make_endpoint("https://a.example.com/hooks")
+    second = make_endpoint("https://b.example.com/" + "x" * 1900, "order.shipped")
+    async with uow_factory() as uow:
+        assert await uow.webhooks.list_endpoints() == []
+        await uow.webhooks.add_endpoint(first)
+        await uow.webhooks.add_endpoint(second)
+        assert await uow.webhooks.get_endpoint(first.id) == first
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.webhooks.get_endpoint(second.id)
+        assert await uow.webhooks.get_endpoint(IDS.new_id()) is None
+        assert await uow.webhooks.list_endpoints() == [first, second]  # oldest first
+    assert got == second
+    assert got.events == ("order.shipped",)
+    assert_utc(got.created_at)
+
+    disabled = replace(first, active=False, disabled_reason="410 Gone", events=("order.refunded",))
+    async with uow_factory() as uow:
+        await uow.webhooks.update_endpoint(disabled)
+        await uow.webhooks.update_endpoint(make_endpoint())  # unknown: nothing is stored
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.webhooks.list_endpoints() == [disabled, second]
+    enabled = replace(disabled, active=True, disabled_reason=None, url="https://a2.example.com/h")
+    async with uow_factory() as uow:
+        await uow.webhooks.update_endpoint(enabled)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.webhooks.get_endpoint(first.id) == enabled
+
+    # Deleting an endpoint removes its deliveries and logs, and nothing of the other endpoint's.
+    doomed = [make_delivery(first), make_delivery(first)]
+    kept = make_delivery(second)
+    async with uow_factory() as uow:
+        for delivery in (*doomed, kept):
+            assert await uow.webhooks.add_delivery(delivery)
+        for log in (make_log(doomed[0]), make_log(doomed[0], 2), make_log(doomed[1])):
+            await uow.webhooks.add_log(log)
+        kept_log = make_log(kept)
+        await uow.webhooks.add_log(kept_log)
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.webhooks.delete_endpoint(first.id)
+        await uow.webhooks.delete_endpoint(IDS.new_id())  # unknown: nothing happens
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.webhooks.get_endpoint(first.id) is None
+        assert await uow.webhooks.list_endpoints() == [second]
+        assert [await uow.webhooks.get_delivery(d.id) for d in doomed] == [None, None]
+        assert await uow.webhooks.get_delivery(kept.id) == kept
+        logs = await uow.webhooks.list_logs(event=None, before=None, limit=10)
+        assert logs.items == [kept_log]
+        assert await uow.webhooks.due_deliveries(now(), 10) == [kept]
+        # The event may be delivered to a new endpoint of the same partner.
+        again = make_endpoint()
+        await uow.webhooks.add_endpoint(again)
+        assert await uow.webhooks.add_delivery(replace(doomed[0], id=IDS.new_id(), endpoint_id=again.id))
+
+
+async def test_webhook_deliveries_add_get_update_due(uow_factory: UnitOfWorkFactory) -> None:
+    endpoint = make_endpoint()
+    other = make_endpoint()
+    base = now()
+    delivery = make_delivery(endpoint, next_attempt_at=base)
+    async with uow_factory() as uow:
+        await uow.webhooks.add_endpoint(endpoint)
+        await uow.webhooks.add_endpoint(other)
+        assert await uow.webhooks.add_delivery(delivery)
+        # A second delivery of the same event to the same endpoint is refused; to another, stored.
+        duplicate = replace(delivery, id=IDS.new_id(), body=b"other")
+        assert not await uow.webhooks.add_delivery(duplicate)
+        assert await uow.webhooks.get_delivery(duplicate.id) is None
+        same_event = replace(delivery, id=IDS.new_id(), endpoint_id=other.id)
+        assert await uow.webhooks.add_delivery(same_event)
+        assert await uow.webhooks.get_delivery(delivery.id) == delivery
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.webhooks.get_delivery(delivery.id)
+        assert await uow.webhooks.get_delivery(IDS.new_id()) is None
+        assert not await uow.webhooks.add_delivery(replace(delivery, id=IDS.new_id()))
+    assert got == delivery
+    assert isinstance(got.body, bytes)
+    assert_utc(got.created_at, got.updated_at, got.next_attempt_at)
+
+    attempted = replace(
+        delivery,
+        attempts=1,
+        next_attempt_at=base + timedelta(minutes=1),
+        updated_at=base + timedelta(seconds=1),
+    )
+    async with uow_factory() as uow:
+        await uow.webhooks.update_delivery(attempted)
+        await uow.webhooks.update_delivery(make_delivery(endpoint))  # unknown: nothing is stored
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.webhooks.get_delivery(delivery.id) == attempted
+    delivered = replace(attempted, attempts=2, status="delivered", next_attempt_at=None)
+    async with uow_factory() as uow:
+        await uow.webhooks.update_delivery(delivered)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.webhooks.get_delivery(delivery.id) == delivered
+
+
+async def test_due_deliveries_are_pending_and_due_oldest_first(uow_factory: UnitOfWorkFactory) -> None:
+    endpoint = make_endpoint()
+    base = now()
+    # Created in this order, due in another: the one due longest is first.
+    late, early, middle, future, delivered, failed = (
+        make_delivery(endpoint, next_attempt_at=base - timedelta(seconds=10)),
+        make_delivery(endpoint, next_attempt_at=base - timedelta(minutes=10)),
+        make_delivery(endpoint, next_attempt_at=base - timedelta(minutes=1)),
+        make_delivery(endpoint, next_attempt_at=base + timedelta(seconds=1)),
+        make_delivery(endpoint, status="delivered"),
+        make_delivery(endpoint, status="failed"),
+    )
+    exactly_due = make_delivery(endpoint, next_attempt_at=base)
+    async with uow_factory() as uow:
+        await uow.webhooks.add_endpoint(endpoint)
+        assert await uow.webhooks.due_deliveries(base, 10) == []
+        for delivery in (late, early, middle, future, delivered, failed, exactly_due):
+            assert await uow.webhooks.add_delivery(delivery)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.webhooks.due_deliveries(base, 10) == [early, middle, late, exactly_due]
+        assert await uow.webhooks.due_deliveries(base, 2) == [early, middle]
+        assert await uow.webhooks.due_deliveries(base - timedelta(hours=1), 10) == []
+        assert await uow.webhooks.due_deliveries(base + timedelta(seconds=1), 10) == [
+            early,
+            middle,
+            late,
+            exactly_due,
+            future,
+        ]
+        # A delivery leased for a later attempt is not due until then.
+        await uow.webhooks.update_delivery(replace(early, next_attempt_at=base + timedelta(minutes=5)))
+        assert await uow.webhooks.due_deliveries(base, 10) == [middle, late, exactly_due]
+
+
+async def test_webhook_logs_newest_first_by_event_in_pages(uow_factory: UnitOfWorkFactory) -> None:
+    endpoint = make_endpoint()
+    paid = make_delivery(endpoint)
+    shipped = replace(make_delivery(endpoint), event="order.shipped")
+    logs = [
+        make_log(paid, 1),
+        make_log(shipped, 1),
+        make_log(paid, 2),
+        make_log(shipped, 2),
+        make_log(paid, 3),
+    ]
+    async with uow_factory() as uow:
+        await uow.webhooks.add_endpoint(endpoint)
+        await uow.webhooks.add_delivery(paid)
+        await uow.webhooks.add_delivery(shipped)
+        empty = await uow.webhooks.list_logs(event=None, before=None, limit=10)
+        assert (empty.items, empty.next_after) == ([], None)
+        for log in logs:
+            await uow.webhooks.add_log(log)
+        await uow.commit()
+
+    newest_first = logs[::-1]
+    async with uow_factory() as uow:
+        page = await uow.webhooks.list_logs(event=None, before=None, limit=10)
+        assert (page.items, page.next_after) == (newest_first, None)
+        page = await uow.webhooks.list_logs(event=None, before=None, limit=5)
+        assert (page.items, page.next_after) == (newest_first, None)
+        pages = []
+        before = None
+        while True:
+            page = await uow.webhooks.list_logs(event=None, before=before, limit=2)
+            pages.append(page.items)
+            if page.next_after is None:
+                break
+            before = page.next_after
+        assert pages == [newest_first[0:2], newest_first[2:4], newest_first[4:]]
+
+        of_paid = await uow.webhooks.list_logs(event="order.paid", before=None, limit=2)
+        assert (of_paid.items, of_paid.next_after) == ([logs[4], logs[2]], logs[2].id)
+        rest = await uow.webhooks.list_logs(event="order.paid", before=of_paid.next_after, limit=2)
+        assert (rest.items, rest.next_after) == ([logs[0]], None)
+        of_shipped = await uow.webhooks.list_logs(event="order.shipped", before=None, limit=10)
+        assert of_shipped.items == [logs[3], logs[1]]
+        nothing = await uow.webhooks.list_logs(event="order.refunded", before=None, limit=10)
+        assert nothing.items == []
+
+    (stored,) = [log for log in of_paid.items if log.attempt == 3]
+    assert stored.response_status == 500
+    assert stored.error is None
+    (failed,) = of_shipped.items[:1]
+    assert (failed.response_status, failed.error) == (None, "connection refused")
+    assert_utc(stored.sent_at)

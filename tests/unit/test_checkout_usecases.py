@@ -44,7 +44,7 @@ from customshop.application.ports import (
 )
 from customshop.domain.catalog import Option, Product
 from customshop.domain.errors import InvalidInput
-from customshop.domain.events import OrderShipped
+from customshop.domain.events import OrderShipped, event_payload
 from customshop.domain.hashing import hash_secret
 from customshop.domain.inventory import OutOfStock, StockBelowReserved, StockKey, StockLevel
 from customshop.domain.orders import IllegalTransition, Order, OrderStatus, ShippingAddress, StockState
@@ -306,7 +306,13 @@ async def test_a_guest_orders_pays_and_the_order_is_produced_shipped_and_deliver
     shop.clock.advance(minutes=1)
     shipped = await shop.orders.advance(order.id, S.SHIPPED, tracking_url="https://track.example/1Z999")
     assert shipped.tracking_url == "https://track.example/1Z999"
-    assert OrderShipped(order.id, shop.clock.now(), "https://track.example/1Z999") in shipped.events
+    assert shipped.events == []  # committed: the events went to the outbox with the change
+    async with MemoryUnitOfWork(shop.store) as uow:
+        messages = await uow.outbox.pending(100)
+    shipped_event = OrderShipped(order.id, shop.clock.now(), "https://track.example/1Z999")
+    assert [(m.name, m.payload) for m in messages if m.name == "order.shipped"] == [
+        ("order.shipped", event_payload(shipped_event))
+    ]
     shop.clock.advance(minutes=1)
     await shop.orders.advance(order.id, S.DELIVERED)
 

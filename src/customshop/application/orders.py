@@ -28,6 +28,7 @@ from customshop.application.ports import (
 )
 from customshop.domain.errors import NotFound
 from customshop.domain.orders import (
+    OPERATOR_MOVES,
     IllegalTransition,
     Order,
     OrderStatus,
@@ -226,6 +227,31 @@ class Orders:
         now = self._clock.now()
         async with self._uow() as uow:
             order = await self._locked(uow, order_id)
+            order.advance(status, now, tracking_url=tracking_url)
+            await uow.orders.update(order)
+            await uow.commit()
+        return order
+
+    async def report_fulfillment(
+        self, message_id: str, order_id: str, status: OrderStatus, tracking_url: str | None
+    ) -> Order | None:
+        """The fulfillment partner's report (already verified): its status, and tracking URL, applied
+        through the state machine, once per message id. None for a message applied before.
+
+        The partner moves orders along production and delivery only; it cannot pay, cancel or
+        refund. The message id is recorded with the change, so a report that failed may be sent
+        again.
+
+        Raises:
+            OrderNotFound. IllegalTransition: not a legal move from the order's status.
+        """
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if not await uow.receipts.first_time("fulfillment", message_id, now):
+                return None
+            order = await self._locked(uow, order_id)
+            if status not in OPERATOR_MOVES:
+                raise IllegalTransition(f"a fulfillment partner cannot make an order {status}")
             order.advance(status, now, tracking_url=tracking_url)
             await uow.orders.update(order)
             await uow.commit()

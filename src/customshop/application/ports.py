@@ -16,6 +16,7 @@ from customshop.domain.access import ApiKey
 from customshop.domain.cart import CartLine
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset, CustomizationSession, PreviewJob
+from customshop.domain.events import OrderEvent
 from customshop.domain.inventory import StockKey, StockLevel
 from customshop.domain.money import Money
 from customshop.domain.orders import Order, OrderStatus, StockHold
@@ -356,6 +357,119 @@ class WebhookReceipts(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A domain event as stored with the change that caused it. ``id`` is the event's id: stable
+    across redeliveries, so receivers deduplicate on it."""
+
+    id: str
+    name: str
+    order_id: str
+    payload: dict[str, Any]
+    created_at: datetime
+    relayed_at: datetime | None
+
+
+class Outbox(Protocol):
+    """Events waiting to be handed to the job queue. Never commits: events are added in the
+    transaction of the change that caused them (the unit of work does it at commit)."""
+
+    async def add(self, events: Iterable[OrderEvent]) -> None: ...
+
+    async def get(self, message_id: str) -> OutboxMessage | None: ...
+
+    async def pending(self, limit: int) -> list[OutboxMessage]:
+        """Messages not yet relayed, oldest first, locked until the transaction ends; concurrent
+        relays skip each other's (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+        ...
+
+    async def mark_relayed(self, message_ids: Iterable[str], at: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    """A partner's URL and the events it subscribed to; ``secret`` signs every delivery."""
+
+    id: str
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    active: bool
+    created_at: datetime
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One event for one endpoint, tried until it succeeds or the schedule runs out.
+
+    ``status`` is ``pending`` (``next_attempt_at`` says when; while an attempt runs, it holds a
+    lease), ``delivered`` or ``failed``.
+    """
+
+    id: str
+    endpoint_id: str
+    event_id: str
+    event: str
+    body: bytes
+    attempts: int
+    status: str
+    next_attempt_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookLog:
+    """One attempt to deliver: what the endpoint answered, or why nothing was answered."""
+
+    id: str
+    delivery_id: str
+    endpoint_id: str
+    event: str
+    attempt: int
+    response_status: int | None
+    sent_at: datetime
+    error: str | None
+
+
+class WebhookRepository(Protocol):
+    """Endpoints, deliveries and their logs. Never commits."""
+
+    async def add_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+
+    async def get_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None: ...
+
+    async def list_endpoints(self) -> list[WebhookEndpoint]:
+        """Every endpoint, oldest first (active or disabled; deleted ones are gone)."""
+        ...
+
+    async def update_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+
+    async def delete_endpoint(self, endpoint_id: str) -> None:
+        """Remove the endpoint with its deliveries and logs."""
+        ...
+
+    async def add_delivery(self, delivery: WebhookDelivery) -> bool:
+        """Store the delivery unless the endpoint already has one for this event; true if stored."""
+        ...
+
+    async def get_delivery(self, delivery_id: str) -> WebhookDelivery | None: ...
+
+    async def update_delivery(self, delivery: WebhookDelivery) -> None: ...
+
+    async def due_deliveries(self, now: datetime, limit: int) -> list[WebhookDelivery]:
+        """Pending deliveries whose next attempt is due, oldest first, locked until the transaction
+        ends; concurrent callers skip each other's (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+        ...
+
+    async def add_log(self, log: WebhookLog) -> None: ...
+
+    async def list_logs(self, *, event: str | None, before: str | None, limit: int) -> Page[WebhookLog]:
+        """Attempts newest first (by id), of one event type when ``event`` is given."""
+        ...
+
+
 class CatalogVersion(Protocol):
     """A number that changes with every catalog write, in the same transaction. Never commits."""
 
@@ -412,6 +526,12 @@ class UnitOfWork(Protocol):
     def receipts(self) -> WebhookReceipts: ...
 
     @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+
+    @property
     def catalog_version(self) -> CatalogVersion: ...
 
     async def __aenter__(self) -> Self: ...
@@ -420,7 +540,9 @@ class UnitOfWork(Protocol):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
 
-    async def commit(self) -> None: ...
+    async def commit(self) -> None:
+        """Commit, first adding to the outbox the events of every order this unit of work stored."""
+        ...
 
     async def rollback(self) -> None: ...
 
@@ -641,5 +763,40 @@ class PaymentGateway(Protocol):
 
         Raises:
             InvalidSignature: a bad or stale signature; nothing may change then.
+        """
+        ...
+
+
+# -- webhook delivery --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """The outcome of one attempt to deliver a webhook.
+
+    ``status`` is the receiver's HTTP status, or ``None`` when there was no answer (refused
+    destination, no connection, timeout), and then ``error`` says why. ``duration_ms`` is the
+    attempt's wall time, destination check included.
+    """
+
+    status: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the receiver answered 2xx (Standard Webhooks' only success; 3xx is a failure)."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+class WebhookSender(Protocol):
+    """Sends webhook requests to partners' URLs."""
+
+    async def send(self, url: str, headers: Mapping[str, str], body: bytes) -> DeliveryResult:
+        """POST ``body`` (JSON) with ``headers`` to ``url``, once: no retry, no redirect followed.
+
+        Never raises for a failed attempt: a destination that may not be called, a network error or a
+        timeout is a result with ``status=None`` and an ``error``. The attempt takes no longer than
+        the sender's timeout.
         """
         ...

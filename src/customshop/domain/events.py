@@ -6,9 +6,9 @@ subscribe to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import ClassVar
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +78,14 @@ EVENT_NAMES: tuple[str, ...] = tuple(
         OrderRefunded,
     )
 )
+
+
+def event_payload(event: OrderEvent) -> dict[str, Any]:
+    """The event's fields as JSON values (times in RFC 3339 UTC), the ``data`` partners receive."""
+    payload: dict[str, Any] = {}
+    for field in fields(event):
+        value = getattr(event, field.name)
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        payload[field.name] = value
+    return payload

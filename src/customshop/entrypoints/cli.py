@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from typer.exceptions import Abort as TyperAbort
 from typer.exceptions import TyperException
 
+from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import UnsupportedDatabase
 from customshop.application.ports import Unavailable
@@ -42,6 +43,8 @@ app.add_typer(db_app, name="db")
 orders_app = typer.Typer(help="Orders: list, show, move along.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(orders_app, name="orders")
+webhooks_app = typer.Typer(help="Partner webhook deliveries: list attempts, retry one.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -339,6 +342,52 @@ def orders_advance(
     target = _status(status, "STATUS")
     order = _run(lambda c: c.orders().advance(order_id, target, tracking_url))
     out.print(f"order {order.id} is now {order.status.value}")
+
+
+# -- webhooks -------------------------------------------------------------------------------------
+
+
+@webhooks_app.command("list")
+def webhooks_list(
+    event: Annotated[
+        str | None, typer.Option(help="Only attempts of this event type (order.paid...).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="How many, newest first.")] = 50,
+) -> None:
+    """List delivery attempts, newest first (the delivery id is what `webhooks retry` takes)."""
+    page = _run(lambda c: c.webhooks().logs(event=event, before=None, limit=limit))
+    table = Table()
+    table.add_column("delivery", no_wrap=True, min_width=36)
+    for column in ("event", "attempt", "status", "sent", "endpoint", "error"):
+        table.add_column(column)
+    for log in page.items:
+        table.add_row(
+            log.delivery_id,
+            log.event,
+            str(log.attempt),
+            str(log.response_status) if log.response_status is not None else "-",
+            log.sent_at.strftime("%Y-%m-%d %H:%M:%S"),
+            log.endpoint_id,
+            log.error or "",
+        )
+    _print_table(table)
+
+
+@webhooks_app.command("retry")
+def webhooks_retry(
+    delivery_id: Annotated[str, typer.Argument(help="The delivery's id (see `webhooks list`).")],
+) -> None:
+    """Send a delivery again now, even one that gave up. With Redis, a `customshop worker` sends it;
+    embedded, this command sends it before returning."""
+
+    async def work(container: Container) -> str:
+        delivery = await container.webhooks().retry(delivery_id)
+        queue = container.queue()
+        if isinstance(queue, InProcessJobQueue):
+            await queue.drain()
+        return delivery.id
+
+    out.print(f"delivery {_run(work)} is being sent again")
 
 
 # -- errors ----------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.storage.factory import storage_from_url
 from customshop.adapters.system import SystemClock, UuidV7Ids
+from customshop.adapters.webhooks.sender import HttpWebhookSender, check_destination
 from customshop.application.access import AccessKeys
 from customshop.application.cart import Carts
 from customshop.application.catalog import Catalog
@@ -35,7 +36,9 @@ from customshop.application.checkout import Checkout
 from customshop.application.customization import Customization
 from customshop.application.inventory import Inventory
 from customshop.application.orders import Orders
+from customshop.application.outbox import OutboxRelay
 from customshop.application.ports import PaymentGateway
+from customshop.application.webhooks import UrlCheck, Webhooks
 from customshop.entrypoints.jobs import run_job
 from customshop.entrypoints.settings import Settings
 
@@ -49,6 +52,10 @@ def _seconds(value: int) -> timedelta:
 
 def _minutes(value: int) -> timedelta:
     return timedelta(minutes=value)
+
+
+def _url_check(allow_private: bool) -> UrlCheck:
+    return partial(check_destination, allow_private=allow_private)
 
 
 def payment_gateways(settings: Settings) -> dict[str, PaymentGateway]:
@@ -151,6 +158,22 @@ class Container(containers.DeclarativeContainer):
         catalog_cache=catalog_cache,
     )
     orders = providers.Singleton(Orders, uow=uow.provider, clock=clock, gateways=gateways)
+    outbox_relay = providers.Singleton(OutboxRelay, uow=uow.provider, queue=queue, clock=clock)
+    webhook_sender = providers.Singleton(
+        HttpWebhookSender,
+        timeout_seconds=settings.provided.webhook_timeout_seconds,
+        allow_private_networks=settings.provided.webhook_allow_private_networks,
+    )
+    webhooks = providers.Singleton(
+        Webhooks,
+        uow=uow.provider,
+        clock=clock,
+        ids=ids,
+        queue=queue,
+        sender=webhook_sender,
+        check_url=providers.Callable(_url_check, settings.provided.webhook_allow_private_networks),
+        schedule=settings.provided.webhook_retry_schedule,
+    )
     inventory = providers.Singleton(Inventory, uow=uow.provider, clock=clock)
     customization = providers.Singleton(
         Customization,
@@ -178,6 +201,7 @@ async def close(container: Container) -> None:
     """Dispose of the pooled connections (making an engine connects nothing, so this is cheap even
     when none was used) and of the Redis client when there is one."""
     await container.engine().dispose()
+    await container.webhook_sender().close()
     for gateway in container.gateways().values():
         closer = getattr(gateway, "close", None)  # the gateways that own an HTTP client
         if closer is not None:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from customshop.application.customization import RENDER_PREVIEW
+from customshop.application.outbox import DISPATCH_EVENT
+from customshop.application.webhooks import DELIVER_WEBHOOK
 
 if TYPE_CHECKING:
     from customshop.entrypoints.container import Container
@@ -23,5 +25,9 @@ async def run_job(container: Container, job: str, payload: Mapping[str, Any]) ->
     """
     if job == RENDER_PREVIEW:
         await container.customization().render_preview(str(payload["job_id"]))
+    elif job == DISPATCH_EVENT:
+        await container.webhooks().fan_out(str(payload["event_id"]))
+    elif job == DELIVER_WEBHOOK:
+        await container.webhooks().deliver(str(payload["delivery_id"]))
     else:
         raise UnknownJob(f"no job is called {job!r}")

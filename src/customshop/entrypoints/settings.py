@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import msgspec
 
 from customshop.domain.money import MAX_AMOUNT, is_currency
+from customshop.domain.webhooks import secret_bytes
 
 PREFIX = "CUSTOMSHOP_"
 #: Variables that steer loading itself rather than being settings.
@@ -72,6 +73,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     render_timeout_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 60
     #: The longest side of preview images, in pixels.
     preview_size: Annotated[int, msgspec.Meta(ge=100, le=4000)] = 1000
+    #: How long one webhook delivery attempt may take.
+    webhook_timeout_seconds: Annotated[int, msgspec.Meta(ge=1, le=60)] = 10
+    #: How often each serving process hands committed events to the job queue and sends due
+    #: webhook retries.
+    outbox_poll_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 1.0
     #: How long checkout holds an unpaid order's stock; then the order is cancelled.
     reservation_ttl_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] = 30
     #: How often each serving process looks for expired reservations.
@@ -86,6 +92,13 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
             raise ValueError(f"CUSTOMSHOP_CURRENCY {self.currency!r} is not an ISO 4217 currency code")
         if self.stripe_secret_key and not self.stripe_webhook_secret:
             raise ValueError("CUSTOMSHOP_STRIPE_WEBHOOK_SECRET is needed with CUSTOMSHOP_STRIPE_SECRET_KEY")
+        if self.fulfillment_secret is not None:
+            try:
+                secret_bytes(self.fulfillment_secret)
+            except ValueError:
+                raise ValueError(
+                    "CUSTOMSHOP_FULFILLMENT_SECRET must be a Standard Webhooks secret: whsec_ and base64"
+                ) from None
         paypal = (self.paypal_client_id, self.paypal_client_secret, self.paypal_webhook_id)
         if any(paypal) and not all(paypal):
             raise ValueError(

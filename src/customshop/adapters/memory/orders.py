@@ -28,9 +28,12 @@ def _detached(order: Order) -> Order:
 class MemoryOrderRepository:
     def __init__(self, state: MemoryStore) -> None:
         self._state = state
+        #: The orders stored by ``add`` and ``update``, whose events the unit of work takes at commit.
+        self.seen: list[Order] = []
 
     async def add(self, order: Order) -> None:
         self._state.orders[order.id] = _detached(order)
+        self.seen.append(order)
 
     async def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         order = self._state.orders.get(order_id)
@@ -43,9 +46,11 @@ class MemoryOrderRepository:
     async def update(self, order: Order) -> None:
         if order.id in self._state.orders:  # like SQL UPDATE: an unknown id changes nothing
             self._state.orders[order.id] = _detached(order)
+            self.seen.append(order)
 
     async def delete(self, order_id: str) -> None:
         self._state.orders.pop(order_id, None)
+        self.seen = [o for o in self.seen if o.id != order_id]
         for payment in [p for p in self._state.payments.values() if p.order_id == order_id]:
             del self._state.payments[payment.id]
 

@@ -22,7 +22,15 @@ from customshop.adapters.memory.orders import (
     MemoryPaymentRepository,
     MemoryWebhookReceipts,
 )
-from customshop.application.ports import IdempotencyRecord, Page
+from customshop.adapters.memory.outbox import MemoryOutbox, MemoryWebhookRepository
+from customshop.application.ports import (
+    IdempotencyRecord,
+    OutboxMessage,
+    Page,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookLog,
+)
 from customshop.domain.access import ApiKey
 from customshop.domain.cart import CartLine
 from customshop.domain.catalog import OptionSet, Product
@@ -61,6 +69,10 @@ class MemoryStore:
     stock: dict[StockKey, StockLevel] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     receipts: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    outbox: dict[str, OutboxMessage] = field(default_factory=dict)
+    webhook_endpoints: dict[str, WebhookEndpoint] = field(default_factory=dict)
+    webhook_deliveries: dict[str, WebhookDelivery] = field(default_factory=dict)
+    webhook_logs: dict[str, WebhookLog] = field(default_factory=dict)
     #: A dict like the other collections, so copying and publishing treat it the same way.
     catalog_state: dict[str, int] = field(default_factory=lambda: {"version": 1})
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -80,6 +92,10 @@ class MemoryStore:
         "stock",
         "idempotency",
         "receipts",
+        "outbox",
+        "webhook_endpoints",
+        "webhook_deliveries",
+        "webhook_logs",
     )
 
     def copy(self) -> MemoryStore:
@@ -250,6 +266,8 @@ class MemoryUnitOfWork:
         self.inventory = MemoryInventoryRepository(self._work)
         self.idempotency = MemoryIdempotencyRepository(self._work)
         self.receipts = MemoryWebhookReceipts(self._work)
+        self.outbox = MemoryOutbox(self._work)
+        self.webhooks = MemoryWebhookRepository(self._work)
         self.catalog_version = MemoryCatalogVersion(self._work)
 
     async def __aenter__(self) -> Self:
@@ -264,9 +282,17 @@ class MemoryUnitOfWork:
         self._store.lock.release()
 
     async def commit(self) -> None:
+        """Publish the work, first adding to the outbox the events of every order stored in it."""
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        stored = list(dict.fromkeys(self.orders.seen))  # once each, however often it was stored
+        self.orders.seen = []
+        for order in stored:
+            if order.events:
+                await self.outbox.add(order.events)
         self._store.publish(self._work)
+        for order in stored:
+            order.events.clear()
 
     async def rollback(self) -> None:
         self._work = self._store.copy()

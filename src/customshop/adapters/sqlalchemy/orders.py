@@ -250,6 +250,8 @@ def _order_page(status: bool, created_from: bool, created_to: bool, before: bool
 class SqlOrderRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        #: The orders stored by ``add`` and ``update``, whose events the unit of work takes at commit.
+        self.seen: list[Order] = []
 
     async def add(self, order: Order) -> None:
         await self._conn.execute(
@@ -272,6 +274,7 @@ class SqlOrderRepository:
             await self._conn.execute(
                 _INSERT_LINES, [_line_values(order.id, n, line) for n, line in enumerate(order.lines)]
             )
+        self.seen.append(order)
 
     async def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         query = _GET_ORDER_FOR_UPDATE if for_update else _GET_ORDER
@@ -286,13 +289,16 @@ class SqlOrderRepository:
         return None if status is None else OrderStatus(status)
 
     async def update(self, order: Order) -> None:
-        await self._conn.execute(_UPDATE_ORDER, {"order_id": order.id, **_order_values(order)})
+        changed = await self._conn.execute(_UPDATE_ORDER, {"order_id": order.id, **_order_values(order)})
+        if changed.rowcount:
+            self.seen.append(order)
 
     async def delete(self, order_id: str) -> None:
         params = {"order_id": order_id}
         await self._conn.execute(_DELETE_ORDER_PAYMENTS, params)
         await self._conn.execute(_DELETE_ORDER_LINES, params)
         await self._conn.execute(_DELETE_ORDER, params)
+        self.seen = [o for o in self.seen if o.id != order_id]
 
     async def expired(self, now: datetime, limit: int) -> list[str]:
         return list(await self._conn.scalars(_EXPIRED, {"now": now, "limit": limit}))

@@ -301,3 +301,74 @@ webhook_receipts = sa.Table(
     sa.Column("event_id", sa.String(255), primary_key=True),
     sa.Column("received_at", Timestamp, nullable=False),
 )
+
+# -- outbox, partner webhooks ----------------------------------------------------------------------
+
+#: Order events stored with the change that caused them, until the relay hands them to the job queue.
+#: ``order_id`` has no foreign key: an event outlives whatever happens to its order.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("order_id", ID, nullable=False, index=True),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("relayed_at", Timestamp, nullable=True),
+    #: The relay's scan: only the messages still to relay, by id.
+    sa.Index(
+        "ix_outbox_pending",
+        "id",
+        postgresql_where=sa.text("relayed_at IS NULL"),
+        sqlite_where=sa.text("relayed_at IS NULL"),
+    ),
+)
+
+#: Partners' endpoints; ``events`` is the list of event names subscribed to.
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("events", Json, nullable=False),
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("disabled_reason", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+#: One event for one endpoint; ``body`` is the exact bytes sent (and signed) on every attempt.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("endpoint_id", ID, sa.ForeignKey("webhook_endpoints.id"), nullable=False),
+    sa.Column("event_id", ID, nullable=False),
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("next_attempt_at", Timestamp, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    #: One delivery per endpoint and event, however often the event is dispatched.
+    sa.UniqueConstraint("endpoint_id", "event_id"),
+    #: The sender's scan: pending deliveries by when they are due.
+    sa.Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+#: Every attempt to deliver. No foreign keys: ``delete_endpoint`` removes an endpoint's logs itself.
+webhook_logs = sa.Table(
+    "webhook_logs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("delivery_id", ID, nullable=False),
+    sa.Column("endpoint_id", ID, nullable=False, index=True),
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("sent_at", Timestamp, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    #: The log listing filtered by event type, newest first.
+    sa.Index("ix_webhook_logs_event_id", "event", "id"),
+)

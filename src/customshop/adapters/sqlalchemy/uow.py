@@ -20,6 +20,7 @@ from customshop.adapters.sqlalchemy.orders import (
     SqlPaymentRepository,
     SqlWebhookReceipts,
 )
+from customshop.adapters.sqlalchemy.outbox import SqlOutbox, SqlWebhookRepository
 from customshop.adapters.sqlalchemy.repositories import (
     SqlApiKeyRepository,
     SqlCatalogVersion,
@@ -47,6 +48,8 @@ class SqlUnitOfWork:
     inventory: SqlInventoryRepository
     idempotency: SqlIdempotencyRepository
     receipts: SqlWebhookReceipts
+    outbox: SqlOutbox
+    webhooks: SqlWebhookRepository
     catalog_version: SqlCatalogVersion
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
@@ -73,6 +76,8 @@ class SqlUnitOfWork:
         self.inventory = SqlInventoryRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
         self.receipts = SqlWebhookReceipts(conn)
+        self.outbox = SqlOutbox(conn)
+        self.webhooks = SqlWebhookRepository(conn)
         self.catalog_version = SqlCatalogVersion(conn)
         return self
 
@@ -88,11 +93,22 @@ class SqlUnitOfWork:
                 await conn.close()
 
     async def commit(self) -> None:
+        """Commit, first adding to the outbox (in the same transaction) the events of every order
+        stored since the last commit or rollback; the orders' ``events`` are emptied once committed."""
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
-        if self._conn is not None:
-            await self._conn.commit()
+        if self._conn is None:
+            return
+        stored = list(dict.fromkeys(self.orders.seen))  # once each, however often it was stored
+        self.orders.seen = []
+        for order in stored:
+            if order.events:
+                await self.outbox.add(order.events)
+        await self._conn.commit()
+        for order in stored:
+            order.events.clear()
 
     async def rollback(self) -> None:
         if self._conn is not None:
+            self.orders.seen = []
             await self._conn.rollback()

@@ -32,6 +32,11 @@ from customshop.entrypoints.http.controllers.previews import PreviewController
 from customshop.entrypoints.http.controllers.products import ProductController
 from customshop.entrypoints.http.controllers.sessions import SessionController
 from customshop.entrypoints.http.controllers.templates import TemplateController
+from customshop.entrypoints.http.controllers.webhooks import (
+    FulfillmentWebhookController,
+    WebhookEndpointController,
+    WebhookLogController,
+)
 from customshop.entrypoints.http.errors import EXCEPTION_HANDLERS
 from customshop.entrypoints.http.params import API_KEY_HEADER, reject_nul_characters
 from customshop.entrypoints.settings import Settings
@@ -76,6 +81,21 @@ async def sweep_orders(container: Container, *, interval: float) -> None:
                 log.info("cancelled %d orders whose payment did not arrive in time", expired)
 
 
+async def pump_events(container: Container, *, interval: float) -> None:
+    """Every ``interval`` seconds: hand committed events to the job queue (the outbox relay) and
+    send the webhook deliveries that are due. Safe in every process at once: the relay locks the
+    events it takes and skips those another process holds."""
+    log = logging.getLogger("customshop.events")
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            while await container.outbox_relay().relay() > 0:
+                pass
+            await container.webhooks().send_due()
+        except Exception:
+            log.exception("handing events on failed; trying again in %s s", interval)
+
+
 def create_app(container: Container | None = None, *, readiness_probes: bool = True) -> Litestar:
     """Build the ASGI app around ``container`` (by default one made from the environment's settings).
 
@@ -89,6 +109,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
         app.state.background = [
             loop.create_task(container.catalog_cache().watch()),
             loop.create_task(sweep_orders(container, interval=settings.reservation_sweep_seconds)),
+            loop.create_task(pump_events(container, interval=settings.outbox_poll_seconds)),
         ]
 
     async def stop_background(app: Litestar) -> None:
@@ -120,6 +141,9 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             OrderController,
             InventoryController,
             PaymentWebhookController,
+            FulfillmentWebhookController,
+            WebhookEndpointController,
+            WebhookLogController,
             *([TestPaymentController] if "test" in container.gateways() else []),
             HealthController,
         ],
@@ -130,6 +154,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             "checkout": _bridge(container.checkout),
             "orders": _bridge(container.orders),
             "inventory": _bridge(container.inventory),
+            "webhooks": _bridge(container.webhooks),
             "catalog_cache": _bridge(container.catalog_cache),
         },
         exception_handlers=EXCEPTION_HANDLERS,
@@ -165,5 +190,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
     app.state.container = container
     app.state.access = container.access()
     app.state.catalog_cache = container.catalog_cache()
+    app.state.fulfillment_secret = settings.fulfillment_secret
+    app.state.clock = container.clock()
     app.state.readiness = {"database": partial(ping, container.engine())} if readiness_probes else {}
     return app

@@ -28,6 +28,7 @@ from customshop.domain.errors import (
     NotFound,
     Violation,
 )
+from customshop.domain.webhooks import WebhookVerificationError
 from customshop.entrypoints.http.body import violation_from_msgspec
 
 log = logging.getLogger("customshop.http")
@@ -55,6 +56,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
 #: status -> (type, title)
 _KINDS: dict[int, tuple[str, str]] = {
     400: ("/problems/invalid-request", "The request is invalid"),
+    401: ("/problems/unauthenticated", "The request is not signed as expected"),
     403: ("/problems/forbidden", "Forbidden"),
     404: ("/problems/not-found", "Not found"),
     405: ("/problems/method-not-allowed", "Method not allowed"),
@@ -110,6 +112,13 @@ def handle_invalid_signature(request: Request[Any, Any, Any], exc: InvalidSignat
     return problem_response(400, f"The delivery could not be verified: {exc}")
 
 
+def handle_webhook_signature(
+    request: Request[Any, Any, Any], exc: WebhookVerificationError
+) -> Response[Problem]:
+    log.warning("refused an unverified delivery on %s: %s", request.url.path, exc)
+    return problem_response(401, f"The delivery could not be verified: {exc}")
+
+
 def handle_payment_rejected(request: Request[Any, Any, Any], exc: PaymentRejected) -> Response[Problem]:
     return problem_response(409, f"The payment provider refused: {exc}")
 
@@ -149,6 +158,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Unavailable: handle_unavailable,
     InvalidSignature: handle_invalid_signature,
     PaymentRejected: handle_payment_rejected,
+    WebhookVerificationError: handle_webhook_signature,
     ValidationException: handle_validation_exception,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
@@ -159,6 +169,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI response entries for the problem documents a route can answer with."""
     descriptions = {
         400: "Bad input: one `errors` entry per offending field.",
+        401: "Missing, bad or stale signature.",
         403: "Missing, invalid, revoked or out-of-scope API key.",
         404: "Unknown resource.",
         409: "Conflict with the current state.",

@@ -13,6 +13,7 @@ from customshop.application.cart import CartView
 from customshop.application.catalog import OptionSetInput, ProductInput, TemplateInput
 from customshop.application.checkout import CheckoutRequest, PaymentView, Placed
 from customshop.application.customization import SessionView
+from customshop.application.ports import WebhookEndpoint, WebhookLog
 from customshop.domain.cart import QUANTITY_MAX, QUANTITY_MIN, CartLine
 from customshop.domain.catalog import (
     DESCRIPTION_MAX,
@@ -684,3 +685,77 @@ class NoticeRead(msgspec.Struct):
 
     received: bool
     result: str
+
+
+# -- partner webhooks --------------------------------------------------------------------------------
+
+
+class WebhookEndpointCreate(RequestBody):
+    url: Annotated[str, Meta(min_length=1, examples=["https://partner.example.com/customshop"])]
+    events: Annotated[list[str], Meta(max_length=20, examples=[["order.paid", "order.shipped"]])]
+
+
+class WebhookEndpointRead(msgspec.Struct):
+    """`secret` (`whsec_…`) verifies the `webhook-signature` of every delivery (Standard Webhooks)."""
+
+    id: str
+    url: str
+    events: list[str]
+    secret: str
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, endpoint: WebhookEndpoint) -> WebhookEndpointRead:
+        return cls(
+            endpoint.id,
+            endpoint.url,
+            list(endpoint.events),
+            endpoint.secret,
+            endpoint.active,
+            endpoint.disabled_reason,
+            endpoint.created_at,
+        )
+
+
+class WebhookEndpointList(msgspec.Struct):
+    items: list[WebhookEndpointRead]
+    next_cursor: Cursor = None
+
+
+class WebhookLogRead(msgspec.Struct):
+    """One delivery attempt: `response_status` is null when nothing was answered (`error` says why)."""
+
+    id: str
+    delivery_id: str
+    endpoint_id: str
+    event: str
+    attempt: int
+    response_status: int | None
+    sent_at: datetime
+    error: str | None
+
+    @classmethod
+    def of(cls, log: WebhookLog) -> WebhookLogRead:
+        return cls(
+            log.id,
+            log.delivery_id,
+            log.endpoint_id,
+            log.event,
+            log.attempt,
+            log.response_status,
+            log.sent_at,
+            log.error,
+        )
+
+
+class WebhookLogList(msgspec.Struct):
+    items: list[WebhookLogRead]
+    next_cursor: Cursor
+
+
+class FulfillmentReport(RequestBody):
+    order_id: ResourceId
+    status: OrderStatus
+    tracking_url: Annotated[str, Meta(max_length=URL_MAX, pattern=r"^https?://\S+$")] | None = None

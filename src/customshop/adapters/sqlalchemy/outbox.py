@@ -1,0 +1,294 @@
+"""The outbox and partner webhooks (endpoints, deliveries, delivery logs), in SQLAlchemy Core.
+
+``pending`` locks the messages it returns with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+concurrent relays take disjoint batches instead of queueing behind one another (SQLite has no row
+locks and ignores the clause: it has one writer at a time anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customshop.adapters.sqlalchemy import tables as t
+from customshop.adapters.sqlalchemy.orders import _insert_if_new, _is_postgresql
+from customshop.adapters.system import UuidV7Ids
+from customshop.application.ports import (
+    OutboxMessage,
+    Page,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookLog,
+)
+from customshop.domain.events import OrderEvent, event_payload
+
+_M = t.outbox.c
+_E = t.webhook_endpoints.c
+_D = t.webhook_deliveries.c
+_G = t.webhook_logs.c
+
+_IDS = UuidV7Ids()
+
+#: A delivery still to attempt (the other states, ``delivered`` and ``failed``, are final).
+PENDING = "pending"
+
+# -- outbox ----------------------------------------------------------------------------------------
+
+
+def _message(row: Sequence[Any]) -> OutboxMessage:
+    id_, name, order_id, payload, created_at, relayed_at = row
+    return OutboxMessage(id_, name, order_id, payload, created_at, relayed_at)
+
+
+_INSERT_MESSAGES = t.outbox.insert()
+_GET_MESSAGE = sa.select(t.outbox).where(_M.id == sa.bindparam("message_id"))
+_PENDING = (
+    sa.select(t.outbox)
+    .where(_M.relayed_at.is_(None))
+    .order_by(_M.id)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_MARK_RELAYED = (
+    t.outbox.update()
+    .where(_M.id.in_(sa.bindparam("message_ids", expanding=True)))
+    .values(relayed_at=sa.bindparam("at", type_=t.Timestamp))
+)
+
+
+class SqlOutbox:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, events: Iterable[OrderEvent]) -> None:
+        rows = [
+            {
+                "id": _IDS.new_id(),
+                "name": type(event).name,
+                "order_id": event.order_id,
+                "payload": event_payload(event),
+                "created_at": event.at,
+                "relayed_at": None,
+            }
+            for event in events
+        ]
+        if rows:
+            await self._conn.execute(_INSERT_MESSAGES, rows)
+
+    async def get(self, message_id: str) -> OutboxMessage | None:
+        row = (await self._conn.execute(_GET_MESSAGE, {"message_id": message_id})).first()
+        return _message(row) if row else None
+
+    async def pending(self, limit: int) -> list[OutboxMessage]:
+        return [_message(row) for row in await self._conn.execute(_PENDING, {"limit": limit})]
+
+    async def mark_relayed(self, message_ids: Iterable[str], at: datetime) -> None:
+        ids = list(message_ids)
+        if ids:
+            await self._conn.execute(_MARK_RELAYED, {"message_ids": ids, "at": at})
+
+
+# -- webhook endpoints -----------------------------------------------------------------------------
+
+
+def _endpoint(row: Sequence[Any]) -> WebhookEndpoint:
+    id_, url, events, secret, active, disabled_reason, created_at = row
+    return WebhookEndpoint(
+        id=id_,
+        url=url,
+        events=tuple(events),
+        secret=secret,
+        active=active,
+        created_at=created_at,
+        disabled_reason=disabled_reason,
+    )
+
+
+def _endpoint_values(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """The columns ``update_endpoint`` writes: everything but the id and the creation time."""
+    return {
+        "url": endpoint.url,
+        "events": list(endpoint.events),
+        "secret": endpoint.secret,
+        "active": endpoint.active,
+        "disabled_reason": endpoint.disabled_reason,
+    }
+
+
+_INSERT_ENDPOINT = t.webhook_endpoints.insert()
+_GET_ENDPOINT = sa.select(t.webhook_endpoints).where(_E.id == sa.bindparam("endpoint_id"))
+_LIST_ENDPOINTS = sa.select(t.webhook_endpoints).order_by(_E.id)
+_UPDATE_ENDPOINT = t.webhook_endpoints.update().where(_E.id == sa.bindparam("endpoint_id"))
+_DELETE_ENDPOINT_LOGS = t.webhook_logs.delete().where(_G.endpoint_id == sa.bindparam("endpoint_id"))
+_DELETE_ENDPOINT_DELIVERIES = t.webhook_deliveries.delete().where(
+    _D.endpoint_id == sa.bindparam("endpoint_id")
+)
+_DELETE_ENDPOINT = t.webhook_endpoints.delete().where(_E.id == sa.bindparam("endpoint_id"))
+
+# -- deliveries ------------------------------------------------------------------------------------
+
+
+def _delivery(row: Sequence[Any]) -> WebhookDelivery:
+    (
+        id_,
+        endpoint_id,
+        event_id,
+        event,
+        body,
+        attempts,
+        status,
+        next_attempt_at,
+        created_at,
+        updated_at,
+    ) = row
+    return WebhookDelivery(
+        id=id_,
+        endpoint_id=endpoint_id,
+        event_id=event_id,
+        event=event,
+        body=bytes(body),
+        attempts=attempts,
+        status=status,
+        next_attempt_at=next_attempt_at,
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+
+
+def _delivery_values(delivery: WebhookDelivery) -> dict[str, Any]:
+    """The columns ``update_delivery`` writes: what changes from one attempt to the next."""
+    return {
+        "attempts": delivery.attempts,
+        "status": delivery.status,
+        "next_attempt_at": delivery.next_attempt_at,
+        "updated_at": delivery.updated_at,
+    }
+
+
+_DELIVERY_KEY = (_D.endpoint_id, _D.event_id)
+_ADD_DELIVERY = {
+    "postgresql": _insert_if_new(postgresql.insert(t.webhook_deliveries), *_DELIVERY_KEY),
+    "sqlite": _insert_if_new(sqlite.insert(t.webhook_deliveries), *_DELIVERY_KEY),
+}
+_GET_DELIVERY = sa.select(t.webhook_deliveries).where(_D.id == sa.bindparam("delivery_id"))
+_UPDATE_DELIVERY = t.webhook_deliveries.update().where(_D.id == sa.bindparam("delivery_id"))
+_DUE_DELIVERIES = (
+    sa.select(t.webhook_deliveries)
+    .where(_D.status == PENDING, _D.next_attempt_at <= sa.bindparam("now", type_=t.Timestamp))
+    .order_by(_D.next_attempt_at, _D.id)
+    .limit(sa.bindparam("limit"))
+    # Concurrent senders (every serving process runs one) take different deliveries.
+    .with_for_update(skip_locked=True)
+)
+
+# -- logs ------------------------------------------------------------------------------------------
+
+
+def _log(row: Sequence[Any]) -> WebhookLog:
+    id_, delivery_id, endpoint_id, event, attempt, response_status, sent_at, error = row
+    return WebhookLog(id_, delivery_id, endpoint_id, event, attempt, response_status, sent_at, error)
+
+
+_INSERT_LOG = t.webhook_logs.insert()
+
+
+def _log_page(event: bool, before: bool) -> sa.Select[Any]:
+    query = sa.select(t.webhook_logs).order_by(_G.id.desc()).limit(sa.bindparam("limit"))
+    if event:
+        query = query.where(_G.event == sa.bindparam("event"))
+    if before:
+        query = query.where(_G.id < sa.bindparam("before"))
+    return query
+
+
+#: The listing for each combination of filters, built once.
+_LOG_PAGES = {
+    (event, before): _log_page(event, before) for event in (True, False) for before in (True, False)
+}
+
+
+class SqlWebhookRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._add_delivery = _ADD_DELIVERY["postgresql" if _is_postgresql(conn) else "sqlite"]
+
+    async def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        await self._conn.execute(
+            _INSERT_ENDPOINT,
+            {"id": endpoint.id, "created_at": endpoint.created_at, **_endpoint_values(endpoint)},
+        )
+
+    async def get_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
+        row = (await self._conn.execute(_GET_ENDPOINT, {"endpoint_id": endpoint_id})).first()
+        return _endpoint(row) if row else None
+
+    async def list_endpoints(self) -> list[WebhookEndpoint]:
+        return [_endpoint(row) for row in await self._conn.execute(_LIST_ENDPOINTS)]
+
+    async def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        await self._conn.execute(_UPDATE_ENDPOINT, {"endpoint_id": endpoint.id, **_endpoint_values(endpoint)})
+
+    async def delete_endpoint(self, endpoint_id: str) -> None:
+        params = {"endpoint_id": endpoint_id}
+        await self._conn.execute(_DELETE_ENDPOINT_LOGS, params)
+        await self._conn.execute(_DELETE_ENDPOINT_DELIVERIES, params)
+        await self._conn.execute(_DELETE_ENDPOINT, params)
+
+    async def add_delivery(self, delivery: WebhookDelivery) -> bool:
+        inserted = await self._conn.execute(
+            self._add_delivery,
+            {
+                "id": delivery.id,
+                "endpoint_id": delivery.endpoint_id,
+                "event_id": delivery.event_id,
+                "event": delivery.event,
+                "body": delivery.body,
+                "created_at": delivery.created_at,
+                **_delivery_values(delivery),
+            },
+        )
+        return bool(inserted.rowcount)
+
+    async def get_delivery(self, delivery_id: str) -> WebhookDelivery | None:
+        row = (await self._conn.execute(_GET_DELIVERY, {"delivery_id": delivery_id})).first()
+        return _delivery(row) if row else None
+
+    async def update_delivery(self, delivery: WebhookDelivery) -> None:
+        await self._conn.execute(_UPDATE_DELIVERY, {"delivery_id": delivery.id, **_delivery_values(delivery)})
+
+    async def due_deliveries(self, now: datetime, limit: int) -> list[WebhookDelivery]:
+        rows = await self._conn.execute(_DUE_DELIVERIES, {"now": now, "limit": limit})
+        return [_delivery(row) for row in rows]
+
+    async def add_log(self, log: WebhookLog) -> None:
+        await self._conn.execute(
+            _INSERT_LOG,
+            {
+                "id": log.id,
+                "delivery_id": log.delivery_id,
+                "endpoint_id": log.endpoint_id,
+                "event": log.event,
+                "attempt": log.attempt,
+                "response_status": log.response_status,
+                "sent_at": log.sent_at,
+                "error": log.error,
+            },
+        )
+
+    async def list_logs(self, *, event: str | None, before: str | None, limit: int) -> Page[WebhookLog]:
+        params: dict[str, Any] = {"limit": limit + 1}
+        if event is not None:
+            params["event"] = event
+        if before is not None:
+            params["before"] = before
+        rows = list(await self._conn.execute(_LOG_PAGES[(event is not None, before is not None)], params))
+        next_after = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_after = rows[-1][0] if rows else None
+        return Page([_log(row) for row in rows], next_after)

@@ -1,0 +1,1 @@
+"""``WebhookSender`` adapters: webhook requests over HTTP, to destinations checked before each one."""

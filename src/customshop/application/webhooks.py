@@ -1,0 +1,265 @@
+"""Partner webhooks: endpoints, the fan-out of each event to them, deliveries with retries, and the
+log of every attempt.
+
+Each event becomes one delivery per subscribed endpoint (never two: the pair is unique), signed the
+Standard Webhooks way with the endpoint's secret, the event id as ``webhook-id`` on every attempt
+so receivers deduplicate. A failed attempt is tried again on the retry schedule, with jitter; an
+endpoint answering 410 is disabled. An attempt in flight holds its delivery for a lease: a worker
+that dies mid-attempt leaves it due again once the lease runs out, so nothing is lost (a receiver
+may see an event twice, never not at all).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import timedelta
+
+from customshop.application.ports import (
+    Clock,
+    IdGenerator,
+    JobQueue,
+    Page,
+    UnitOfWorkFactory,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookLog,
+    WebhookSender,
+)
+from customshop.domain.errors import InvalidInput, NotFound, Violation
+from customshop.domain.events import EVENT_NAMES
+from customshop.domain.webhooks import format_secret, retry_delay, signature_headers
+
+#: The job that makes one attempt of one delivery.
+DELIVER_WEBHOOK = "deliver_webhook"
+#: How long an attempt in flight keeps its delivery from being picked up again.
+LEASE = timedelta(minutes=2)
+URL_MAX = 2000
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+#: Checks an endpoint URL; raises ``ValueError`` (with a reason) for one that may not be called.
+UrlCheck = Callable[[str], Awaitable[None]]
+
+
+class EndpointNotFound(NotFound):
+    pass
+
+
+class DeliveryNotFound(NotFound):
+    pass
+
+
+class Webhooks:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        queue: JobQueue,
+        sender: WebhookSender,
+        check_url: UrlCheck,
+        schedule: Sequence[int],
+        jitter: Callable[[], float] = lambda: random.uniform(-0.1, 0.1),  # noqa: S311 - spreading retries
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+        self._queue = queue
+        self._sender = sender
+        self._check_url = check_url
+        self._schedule = tuple(schedule)
+        self._jitter = jitter
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    async def create_endpoint(self, url: str, events: Sequence[str]) -> WebhookEndpoint:
+        """Register ``url`` for ``events``; the answer carries the signing secret (shown once here
+        and in listings for ``webhooks:manage``).
+
+        Raises:
+            InvalidInput: no events or unknown ones (``events[i]``); a URL that is malformed, too
+                long, or resolves to a loopback, private or link-local address (``url``).
+        """
+        problems: list[Violation] = []
+        if not events:
+            problems.append(Violation("events", "required", "subscribe to at least one event"))
+        for index, name in enumerate(events):
+            if name not in EVENT_NAMES:
+                problems.append(
+                    Violation(f"events[{index}]", "unknown_event", f"events are: {', '.join(EVENT_NAMES)}")
+                )
+        if len(url) > URL_MAX:
+            problems.append(Violation("url", "too_long", f"a URL is at most {URL_MAX} characters"))
+        else:
+            try:
+                await self._check_url(url)
+            except ValueError as exc:
+                problems.append(Violation("url", "refused", str(exc)))
+        if problems:
+            raise InvalidInput(problems, "The webhook endpoint is invalid.")
+        endpoint = WebhookEndpoint(
+            id=self._ids.new_id(),
+            url=url,
+            events=tuple(dict.fromkeys(events)),
+            secret=format_secret(secrets.token_bytes(24)),
+            active=True,
+            created_at=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            await uow.webhooks.add_endpoint(endpoint)
+            await uow.commit()
+        return endpoint
+
+    async def list_endpoints(self) -> list[WebhookEndpoint]:
+        async with self._uow(read_only=True) as uow:
+            return await uow.webhooks.list_endpoints()
+
+    async def delete_endpoint(self, endpoint_id: str) -> None:
+        """Remove an endpoint, its deliveries and logs. Raises ``EndpointNotFound``."""
+        async with self._uow() as uow:
+            if await uow.webhooks.get_endpoint(endpoint_id) is None:
+                raise EndpointNotFound(f"there is no webhook endpoint {endpoint_id!r}")
+            await uow.webhooks.delete_endpoint(endpoint_id)
+            await uow.commit()
+
+    # -- deliveries ------------------------------------------------------------------------------
+
+    async def fan_out(self, event_id: str) -> int:
+        """One delivery of the event per active endpoint subscribed to it, each sent as a job.
+        Idempotent: an event fanned out again adds no delivery. Returns how many were added."""
+        now = self._clock.now()
+        added: list[WebhookDelivery] = []
+        async with self._uow() as uow:
+            message = await uow.outbox.get(event_id)
+            if message is None:
+                return 0
+            body = json.dumps(
+                {
+                    "type": message.name,
+                    "timestamp": message.created_at.isoformat().replace("+00:00", "Z"),
+                    "data": message.payload,
+                },
+                separators=(",", ":"),
+            ).encode("utf-8")
+            for endpoint in await uow.webhooks.list_endpoints():
+                if not endpoint.active or message.name not in endpoint.events:
+                    continue
+                delivery = WebhookDelivery(
+                    id=self._ids.new_id(),
+                    endpoint_id=endpoint.id,
+                    event_id=message.id,
+                    event=message.name,
+                    body=body,
+                    attempts=0,
+                    status=PENDING,
+                    next_attempt_at=now + LEASE,
+                    created_at=now,
+                    updated_at=now,
+                )
+                if await uow.webhooks.add_delivery(delivery):
+                    added.append(delivery)
+            await uow.commit()
+        for delivery in added:
+            await self._send_later(delivery)
+        return len(added)
+
+    async def deliver(self, delivery_id: str) -> WebhookLog | None:
+        """Make the next attempt of a pending delivery and log it; None when there is nothing to do
+        (delivered, failed, unknown). Schedules the next attempt, or gives up when the schedule is
+        exhausted; an endpoint answering 410 is disabled."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            delivery = await uow.webhooks.get_delivery(delivery_id)
+            if delivery is None or delivery.status != PENDING:
+                return None
+            endpoint = await uow.webhooks.get_endpoint(delivery.endpoint_id)
+            if endpoint is None or not endpoint.active:
+                await uow.webhooks.update_delivery(
+                    replace(delivery, status=FAILED, next_attempt_at=None, updated_at=now)
+                )
+                await uow.commit()
+                return None
+            delivery = replace(
+                delivery, attempts=delivery.attempts + 1, next_attempt_at=now + LEASE, updated_at=now
+            )
+            await uow.webhooks.update_delivery(delivery)
+            await uow.commit()
+        headers = signature_headers(endpoint.secret, delivery.event_id, int(now.timestamp()), delivery.body)
+        result = await self._sender.send(endpoint.url, headers, delivery.body)
+        done = self._clock.now()
+        log = WebhookLog(
+            id=self._ids.new_id(),
+            delivery_id=delivery.id,
+            endpoint_id=endpoint.id,
+            event=delivery.event,
+            attempt=delivery.attempts,
+            response_status=result.status,
+            sent_at=now,
+            error=result.error,
+        )
+        async with self._uow() as uow:
+            await uow.webhooks.add_log(log)
+            if result.status is not None and 200 <= result.status < 300:
+                delivery = replace(delivery, status=DELIVERED, next_attempt_at=None, updated_at=done)
+            elif result.status == 410:
+                delivery = replace(delivery, status=FAILED, next_attempt_at=None, updated_at=done)
+                await uow.webhooks.update_endpoint(
+                    replace(endpoint, active=False, disabled_reason="the endpoint answered 410 Gone")
+                )
+            else:
+                delay = retry_delay(delivery.attempts, self._schedule, self._jitter())
+                if delay is None:
+                    delivery = replace(delivery, status=FAILED, next_attempt_at=None, updated_at=done)
+                else:
+                    delivery = replace(
+                        delivery, next_attempt_at=done + timedelta(seconds=delay), updated_at=done
+                    )
+            await uow.webhooks.update_delivery(delivery)
+            await uow.commit()
+        return log
+
+    async def send_due(self, batch: int = 100) -> int:
+        """Send the pending deliveries whose next attempt is due (retries, and attempts whose worker
+        died); returns how many were sent as jobs."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            due = await uow.webhooks.due_deliveries(now, batch)
+            for delivery in due:
+                await uow.webhooks.update_delivery(replace(delivery, next_attempt_at=now + LEASE))
+            await uow.commit()
+        for delivery in due:
+            await self._send_later(delivery)
+        return len(due)
+
+    async def retry(self, delivery_id: str) -> WebhookDelivery:
+        """Try a delivery again now, even one that failed (an operator's ``webhooks retry``).
+
+        Raises:
+            DeliveryNotFound.
+        """
+        now = self._clock.now()
+        async with self._uow() as uow:
+            delivery = await uow.webhooks.get_delivery(delivery_id)
+            if delivery is None:
+                raise DeliveryNotFound(f"there is no webhook delivery {delivery_id!r}")
+            delivery = replace(delivery, status=PENDING, next_attempt_at=now + LEASE, updated_at=now)
+            await uow.webhooks.update_delivery(delivery)
+            await uow.commit()
+        await self._send_later(delivery)
+        return delivery
+
+    async def logs(self, *, event: str | None, before: str | None, limit: int) -> Page[WebhookLog]:
+        """Attempts, newest first, of one event type when ``event`` is given."""
+        async with self._uow(read_only=True) as uow:
+            return await uow.webhooks.list_logs(event=event, before=before, limit=limit)
+
+    async def _send_later(self, delivery: WebhookDelivery) -> None:
+        await self._queue.enqueue(
+            DELIVER_WEBHOOK,
+            {"delivery_id": delivery.id},
+            job_id=f"delivery-{delivery.id}-{delivery.attempts + 1}",
+        )

@@ -1,0 +1,180 @@
+"""The outbox relay and partner-webhook deliveries on the in-memory adapters, with a recording job
+queue and a scripted sender (fakes of the ports, not mocks)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import pytest
+
+from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
+from customshop.adapters.system import UuidV7Ids
+from customshop.application.outbox import DISPATCH_EVENT, OutboxRelay
+from customshop.application.ports import DeliveryResult, QueueUnavailable
+from customshop.application.webhooks import DELIVER_WEBHOOK, Webhooks
+from customshop.domain.errors import InvalidInput
+from customshop.domain.events import OrderPaid, OrderShipped
+from customshop.domain.webhooks import verify
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, dict[str, Any], str]] = []
+        self.down = False
+
+    async def enqueue(self, job: str, payload: Mapping[str, Any], *, job_id: str) -> None:
+        if self.down:
+            raise QueueUnavailable("down")
+        self.jobs.append((job, dict(payload), job_id))
+
+
+class ScriptedSender:
+    """Answers each send with the next status of its script (204 once it runs out)."""
+
+    def __init__(self, *statuses: int | None) -> None:
+        self.script = list(statuses)
+        self.sent: list[tuple[str, dict[str, str], bytes]] = []
+
+    async def send(self, url: str, headers: Mapping[str, str], body: bytes) -> DeliveryResult:
+        self.sent.append((url, dict(headers), body))
+        status = self.script.pop(0) if self.script else 204
+        return DeliveryResult(status, None if status else "connection refused", 3)
+
+
+async def allow_any(url: str) -> None:
+    if not url.startswith("https://"):
+        raise ValueError("only https")
+
+
+async def stored_events(store: MemoryStore, *events: Any) -> None:
+    async with MemoryUnitOfWork(store) as uow:
+        await uow.outbox.add(events)
+        await uow.commit()
+
+
+T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+def webhooks(
+    store: MemoryStore,
+    clock: ManualClock,
+    queue: RecordingQueue,
+    sender: ScriptedSender,
+    schedule: tuple[int, ...] = (5, 300),
+) -> Webhooks:
+    return Webhooks(
+        partial(MemoryUnitOfWork, store),
+        clock,
+        UuidV7Ids(),
+        queue,
+        sender,
+        allow_any,
+        schedule,
+        jitter=lambda: 0.0,
+    )
+
+
+async def test_the_relay_enqueues_each_event_once_and_keeps_them_when_the_queue_is_down() -> None:
+    store, clock, queue = MemoryStore(), ManualClock(T0), RecordingQueue()
+    relay = OutboxRelay(partial(MemoryUnitOfWork, store), queue, clock)
+    await stored_events(store, OrderPaid("o1", T0, 100, "USD"), OrderShipped("o1", T0, None))
+
+    queue.down = True
+    with pytest.raises(QueueUnavailable):
+        await relay.relay()
+    async with MemoryUnitOfWork(store) as uow:
+        assert len(await uow.outbox.pending(10)) == 2  # nothing lost
+
+    queue.down = False
+    assert await relay.relay() == 2
+    assert await relay.relay() == 0
+    assert [job for job, _, _ in queue.jobs] == [DISPATCH_EVENT, DISPATCH_EVENT]
+    async with MemoryUnitOfWork(store) as uow:
+        ids = [(await uow.outbox.get(payload["event_id"])) for _, payload, _ in queue.jobs]
+    assert [m.name for m in ids if m] == ["order.paid", "order.shipped"]
+
+
+async def test_an_event_becomes_one_signed_delivery_per_subscribed_endpoint() -> None:
+    store, clock, queue, sender = MemoryStore(), ManualClock(T0), RecordingQueue(), ScriptedSender()
+    hooks = webhooks(store, clock, queue, sender)
+    paid_hook = await hooks.create_endpoint("https://a.example/hook", ["order.paid"])
+    await hooks.create_endpoint("https://b.example/hook", ["order.shipped"])
+    await stored_events(store, OrderPaid("o1", T0, 100, "USD"))
+    async with MemoryUnitOfWork(store) as uow:
+        (message,) = await uow.outbox.pending(10)
+
+    assert await hooks.fan_out(message.id) == 1
+    assert await hooks.fan_out(message.id) == 0  # fanned out again: nothing new
+    ((job, payload, _),) = queue.jobs
+    assert job == DELIVER_WEBHOOK
+    log = await hooks.deliver(payload["delivery_id"])
+    assert log is not None and (log.attempt, log.response_status) == (1, 204)
+    ((url, headers, body),) = sender.sent
+    assert url == "https://a.example/hook"
+    assert verify(paid_hook.secret, headers, body, int(T0.timestamp())) == message.id
+    assert b'"type":"order.paid"' in body and b'"order_id":"o1"' in body
+    assert await hooks.deliver(payload["delivery_id"]) is None  # delivered: nothing more to do
+
+
+async def test_failures_are_retried_on_the_schedule_then_given_up() -> None:
+    store, clock, queue, sender = (
+        MemoryStore(),
+        ManualClock(T0),
+        RecordingQueue(),
+        ScriptedSender(500, None, 503),
+    )
+    hooks = webhooks(store, clock, queue, sender, schedule=(5, 300))
+    await hooks.create_endpoint("https://a.example/hook", ["order.paid"])
+    await stored_events(store, OrderPaid("o1", T0, 100, "USD"))
+    async with MemoryUnitOfWork(store) as uow:
+        (message,) = await uow.outbox.pending(10)
+    await hooks.fan_out(message.id)
+    delivery_id = queue.jobs[0][1]["delivery_id"]
+
+    assert (await hooks.deliver(delivery_id)).response_status == 500  # type: ignore[union-attr]
+    assert await hooks.send_due() == 0  # not due yet
+    clock.advance(seconds=5)
+    assert await hooks.send_due() == 1
+    assert await hooks.send_due() == 0  # leased while the attempt runs
+    log = await hooks.deliver(delivery_id)
+    assert log is not None and (log.attempt, log.response_status, log.error) == (
+        2,
+        None,
+        "connection refused",
+    )
+    clock.advance(seconds=299)
+    assert await hooks.send_due() == 0
+    clock.advance(seconds=1)
+    assert await hooks.send_due() == 1
+    assert (await hooks.deliver(delivery_id)).response_status == 503  # type: ignore[union-attr]
+    clock.advance(hours=24)
+    assert await hooks.send_due() == 0  # the schedule is exhausted: failed
+    page = await hooks.logs(event="order.paid", before=None, limit=10)
+    assert [(log.attempt, log.response_status) for log in page.items] == [(3, 503), (2, None), (1, 500)]
+
+    await hooks.retry(delivery_id)  # an operator's retry
+    assert (await hooks.deliver(delivery_id)).response_status == 204  # type: ignore[union-attr]
+
+
+async def test_an_endpoint_answering_410_is_disabled_and_bad_endpoints_refused() -> None:
+    store, clock, queue, sender = MemoryStore(), ManualClock(T0), RecordingQueue(), ScriptedSender(410)
+    hooks = webhooks(store, clock, queue, sender)
+    endpoint = await hooks.create_endpoint("https://a.example/hook", ["order.paid", "order.paid"])
+    assert endpoint.events == ("order.paid",)
+    await stored_events(store, OrderPaid("o1", T0, 100, "USD"))
+    async with MemoryUnitOfWork(store) as uow:
+        (message,) = await uow.outbox.pending(10)
+    await hooks.fan_out(message.id)
+    await hooks.deliver(queue.jobs[0][1]["delivery_id"])
+    (stored,) = await hooks.list_endpoints()
+    assert not stored.active and stored.disabled_reason == "the endpoint answered 410 Gone"
+
+    with pytest.raises(InvalidInput) as refused:
+        await hooks.create_endpoint("http://10.0.0.1/hook", ["order.lost"])
+    assert {(v.field, v.code) for v in refused.value.violations} == {
+        ("url", "refused"),
+        ("events[0]", "unknown_event"),
+    }
