@@ -25,7 +25,7 @@ async def test_concurrent_relays_take_disjoint_messages(clean_engine: AsyncEngin
             OrderCreated(IDS.new_id(), at + timedelta(seconds=n), 100, "EUR") for n in range(15)
         )
         await uow.commit()
-        every = {m.id for m in await uow.outbox.pending(100)}
+        every = {m.id for m in await uow.outbox.pending(100, datetime.now(UTC))}
     assert len(every) == 15
 
     first_took = asyncio.Event()
@@ -35,7 +35,7 @@ async def test_concurrent_relays_take_disjoint_messages(clean_engine: AsyncEngin
         async with SqlUnitOfWork(clean_engine) as uow:
             if wait_for is not None:
                 await wait_for.wait()
-            messages = await uow.outbox.pending(10)
+            messages = await uow.outbox.pending(10, datetime.now(UTC))
             took.set()
             # Keep the locks until both have taken their batch.
             await asyncio.wait_for(asyncio.gather(first_took.wait(), second_took.wait()), timeout=10)
@@ -51,4 +51,4 @@ async def test_concurrent_relays_take_disjoint_messages(clean_engine: AsyncEngin
     assert first.isdisjoint(second)
     assert first | second == every
     async with SqlUnitOfWork(clean_engine) as uow:
-        assert await uow.outbox.pending(100) == []
+        assert await uow.outbox.pending(100, datetime.now(UTC)) == []

@@ -16,6 +16,7 @@ from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.ports import (
+    EmailDelivery,
     IdempotencyRecord,
     OutboxMessage,
     UnitOfWork,
@@ -1615,10 +1616,10 @@ async def test_outbox_add_get_pending_mark_relayed(uow_factory: UnitOfWorkFactor
         PaymentFailed(other_id, at + timedelta(minutes=2), "card_declined"),
     ]
     async with uow_factory() as uow:
-        assert await uow.outbox.pending(10) == []
+        assert await uow.outbox.pending(10, now()) == []
         await uow.outbox.add(first)
         await uow.outbox.add([])
-        messages = await uow.outbox.pending(10)
+        messages = await uow.outbox.pending(10, now())
         assert len(messages) == 3
         for message, event in zip(messages, first, strict=True):
             assert_message_of(message, event)
@@ -1633,33 +1634,33 @@ async def test_outbox_add_get_pending_mark_relayed(uow_factory: UnitOfWorkFactor
         # Not committed: never stored.
     second = [OrderPaid(order_id, now(), 4200, "EUR"), OrderStatusChanged(order_id, now(), "paid", "shipped")]
     async with uow_factory() as uow:
-        assert await uow.outbox.pending(10) == messages  # committed, in the same order
+        assert await uow.outbox.pending(10, now()) == messages  # committed, in the same order
         await uow.outbox.add(second)
         await uow.commit()
 
     relayed_at = now()
     async with uow_factory() as uow:
-        pending = await uow.outbox.pending(10)
+        pending = await uow.outbox.pending(10, now())
         assert pending[:3] == messages  # oldest first
         for message, event in zip(pending[3:], second, strict=True):
             assert_message_of(message, event)
-        assert await uow.outbox.pending(2) == messages[:2]
+        assert await uow.outbox.pending(2, now()) == messages[:2]
         await uow.outbox.mark_relayed([messages[0].id, pending[3].id, IDS.new_id()], relayed_at)
         await uow.outbox.mark_relayed([], relayed_at)
-        assert await uow.outbox.pending(10) == [messages[1], messages[2], pending[4]]
+        assert await uow.outbox.pending(10, now()) == [messages[1], messages[2], pending[4]]
         await uow.commit()
 
     async with uow_factory() as uow:
-        assert await uow.outbox.pending(10) == [messages[1], messages[2], pending[4]]
-        assert await uow.outbox.pending(1) == [messages[1]]
+        assert await uow.outbox.pending(10, now()) == [messages[1], messages[2], pending[4]]
+        assert await uow.outbox.pending(1, now()) == [messages[1]]
         done = await uow.outbox.get(messages[0].id)
         assert done == replace(messages[0], relayed_at=relayed_at)
         assert done is not None
         assert_utc(done.relayed_at)
-        await uow.outbox.mark_relayed([m.id for m in await uow.outbox.pending(10)], relayed_at)
+        await uow.outbox.mark_relayed([m.id for m in await uow.outbox.pending(10, now())], relayed_at)
         # Not committed: they stay pending.
     async with uow_factory() as uow:
-        assert len(await uow.outbox.pending(10)) == 3
+        assert len(await uow.outbox.pending(10, now())) == 3
 
 
 async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFactory) -> None:
@@ -1668,12 +1669,12 @@ async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFa
     order.events.append(created)
     async with uow_factory() as uow:
         await uow.orders.add(order)
-        assert await uow.outbox.pending(10) == []  # not before the commit
+        assert await uow.outbox.pending(10, now()) == []  # not before the commit
         await uow.commit()
         assert order.events == []
         await uow.commit()  # nothing stored since: nothing added again
     async with uow_factory() as uow:
-        (message,) = await uow.outbox.pending(10)
+        (message,) = await uow.outbox.pending(10, now())
     assert_message_of(message, created)
 
     # Events of an update, in the order they happened.
@@ -1688,7 +1689,7 @@ async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFa
         await uow.commit()
         assert current.events == []
     async with uow_factory() as uow:
-        messages = await uow.outbox.pending(10)
+        messages = await uow.outbox.pending(10, now())
     assert messages[0] == message
     assert len(messages) == 3
     for got, event in zip(messages[1:], paid_events, strict=True):
@@ -1717,7 +1718,7 @@ async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFa
     with pytest.raises(Boom):
         await update_then_fail()
     async with uow_factory() as uow:
-        assert await uow.outbox.pending(10) == messages
+        assert await uow.outbox.pending(10, now()) == messages
         assert await uow.orders.get(rolled_back.id) is None
         assert await uow.orders.get(abandoned.id) is None
 
@@ -1730,7 +1731,7 @@ async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFa
         await uow.orders.update(twice)
         await uow.commit()
     async with uow_factory() as uow:
-        pending = await uow.outbox.pending(10)
+        pending = await uow.outbox.pending(10, now())
     assert pending[:3] == messages
     assert len(pending) == 4
     assert_message_of(pending[3], placed)
@@ -1744,7 +1745,7 @@ async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFa
         await uow.orders.update(ghost)
         await uow.commit()
     async with uow_factory() as uow:
-        assert await uow.outbox.pending(10) == messages
+        assert await uow.outbox.pending(10, now()) == messages
 
 
 # -- partner webhooks ------------------------------------------------------------------------------
@@ -1988,3 +1989,115 @@ async def test_webhook_logs_newest_first_by_event_in_pages(uow_factory: UnitOfWo
     (failed,) = of_shipped.items[:1]
     assert (failed.response_status, failed.error) == (None, "connection refused")
     assert_utc(stored.sent_at)
+
+
+async def test_leased_outbox_messages_wait_for_their_lease(uow_factory: UnitOfWorkFactory) -> None:
+    at = now()
+    async with uow_factory() as uow:
+        await uow.outbox.add([OrderPaid("o1", at, 100, "USD"), OrderPaid("o2", at, 200, "USD")])
+        await uow.commit()
+    async with uow_factory() as uow:
+        first, second = await uow.outbox.pending(10, at)
+        await uow.outbox.lease([first.id], at + timedelta(minutes=2))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.outbox.pending(10, at + timedelta(minutes=1)) == [second]
+        assert await uow.outbox.pending(10, at + timedelta(minutes=3)) == [first, second]
+        await uow.outbox.mark_relayed([first.id], at)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.outbox.pending(10, at + timedelta(minutes=3)) == [second]
+
+
+# -- emails ----------------------------------------------------------------------------------------
+
+
+def make_email(
+    *,
+    event_id: str | None = None,
+    kind: str = "order_confirmation",
+    status: str = "pending",
+    next_attempt_at: datetime | None = None,
+) -> EmailDelivery:
+    at = now()
+    return EmailDelivery(
+        id=IDS.new_id(),
+        kind=kind,
+        event_id=event_id or IDS.new_id(),
+        order_id=IDS.new_id(),
+        attempts=0,
+        status=status,
+        next_attempt_at=next_attempt_at if next_attempt_at is not None or status != "pending" else at,
+        error=None,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+async def test_emails_add_get_update(uow_factory: UnitOfWorkFactory) -> None:
+    email = make_email()
+    async with uow_factory() as uow:
+        assert await uow.emails.add(email)
+        # A second email of the same kind for the same event is refused; of another kind, stored.
+        duplicate = replace(email, id=IDS.new_id(), order_id=IDS.new_id())
+        assert not await uow.emails.add(duplicate)
+        assert await uow.emails.get(duplicate.id) is None
+        other_kind = replace(email, id=IDS.new_id(), kind="shipping_update")
+        assert await uow.emails.add(other_kind)
+        assert await uow.emails.get(email.id) == email
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.emails.get(email.id, for_update=True)
+        assert await uow.emails.get(IDS.new_id()) is None
+        assert not await uow.emails.add(replace(email, id=IDS.new_id()))
+    assert got == email
+    assert_utc(got.created_at, got.updated_at, got.next_attempt_at)
+
+    base = now()
+    attempted = replace(
+        email,
+        attempts=1,
+        next_attempt_at=base + timedelta(minutes=1),
+        error="connection refused",
+        updated_at=base + timedelta(seconds=1),
+    )
+    async with uow_factory() as uow:
+        await uow.emails.update(attempted)
+        await uow.emails.update(make_email())  # unknown: nothing is stored
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.emails.get(email.id) == attempted
+        # Only the progress is written: kind, event and order never change.
+        await uow.emails.update(replace(attempted, kind="shipping_update", order_id=IDS.new_id()))
+        assert await uow.emails.get(email.id) == attempted
+    sent = replace(attempted, attempts=2, status="sent", next_attempt_at=None, error=None)
+    async with uow_factory() as uow:
+        await uow.emails.update(sent)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.emails.get(email.id) == sent
+
+
+async def test_due_emails_are_pending_and_due_oldest_first(uow_factory: UnitOfWorkFactory) -> None:
+    base = now()
+    late, early, future, sent, failed = (
+        make_email(next_attempt_at=base - timedelta(seconds=10)),
+        make_email(next_attempt_at=base - timedelta(minutes=10)),
+        make_email(next_attempt_at=base + timedelta(seconds=1)),
+        make_email(status="sent"),
+        make_email(status="failed"),
+    )
+    exactly_due = make_email(next_attempt_at=base)
+    async with uow_factory() as uow:
+        assert await uow.emails.due(base, 10) == []
+        for email in (late, early, future, sent, failed, exactly_due):
+            assert await uow.emails.add(email)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.emails.due(base, 10) == [early, late, exactly_due]
+        assert await uow.emails.due(base, 1) == [early]
+        assert await uow.emails.due(base - timedelta(hours=1), 10) == []
+        assert await uow.emails.due(base + timedelta(seconds=1), 10) == [early, late, exactly_due, future]
+        # An email leased for a later attempt is not due until then.
+        await uow.emails.update(replace(early, attempts=1, next_attempt_at=base + timedelta(minutes=2)))
+        assert await uow.emails.due(base, 10) == [late, exactly_due]

@@ -308,7 +308,7 @@ async def test_a_guest_orders_pays_and_the_order_is_produced_shipped_and_deliver
     assert shipped.tracking_url == "https://track.example/1Z999"
     assert shipped.events == []  # committed: the events went to the outbox with the change
     async with MemoryUnitOfWork(shop.store) as uow:
-        messages = await uow.outbox.pending(100)
+        messages = await uow.outbox.pending(100, shop.clock.now())
     shipped_event = OrderShipped(order.id, shop.clock.now(), "https://track.example/1Z999")
     assert [(m.name, m.payload) for m in messages if m.name == "order.shipped"] == [
         ("order.shipped", event_payload(shipped_event))

@@ -86,15 +86,24 @@ async def test_the_relay_enqueues_each_event_once_and_keeps_them_when_the_queue_
     with pytest.raises(QueueUnavailable):
         await relay.relay()
     async with MemoryUnitOfWork(store) as uow:
-        assert len(await uow.outbox.pending(10)) == 2  # nothing lost
+        assert len(await uow.outbox.pending(10, T0)) == 2  # nothing lost
 
     queue.down = False
     assert await relay.relay() == 2
-    assert await relay.relay() == 0
+    assert await relay.relay() == 0  # leased: their dispatch is under way
     assert [job for job, _, _ in queue.jobs] == [DISPATCH_EVENT, DISPATCH_EVENT]
     async with MemoryUnitOfWork(store) as uow:
         ids = [(await uow.outbox.get(payload["event_id"])) for _, payload, _ in queue.jobs]
     assert [m.name for m in ids if m] == ["order.paid", "order.shipped"]
+
+    # The first dispatch completes; the second job is lost (its worker died): after the lease the
+    # relay hands that event on again, and only that one.
+    await relay.dispatched(queue.jobs[0][1]["event_id"])
+    clock.advance(minutes=2)
+    assert await relay.relay() == 0  # the lease runs out only after two minutes
+    clock.advance(seconds=1)
+    assert await relay.relay() == 1
+    assert queue.jobs[-1][1]["event_id"] == queue.jobs[1][1]["event_id"]
 
 
 async def test_an_event_becomes_one_signed_delivery_per_subscribed_endpoint() -> None:
@@ -104,7 +113,7 @@ async def test_an_event_becomes_one_signed_delivery_per_subscribed_endpoint() ->
     await hooks.create_endpoint("https://b.example/hook", ["order.shipped"])
     await stored_events(store, OrderPaid("o1", T0, 100, "USD"))
     async with MemoryUnitOfWork(store) as uow:
-        (message,) = await uow.outbox.pending(10)
+        (message,) = await uow.outbox.pending(10, T0)
 
     assert await hooks.fan_out(message.id) == 1
     assert await hooks.fan_out(message.id) == 0  # fanned out again: nothing new
@@ -130,7 +139,7 @@ async def test_failures_are_retried_on_the_schedule_then_given_up() -> None:
     await hooks.create_endpoint("https://a.example/hook", ["order.paid"])
     await stored_events(store, OrderPaid("o1", T0, 100, "USD"))
     async with MemoryUnitOfWork(store) as uow:
-        (message,) = await uow.outbox.pending(10)
+        (message,) = await uow.outbox.pending(10, T0)
     await hooks.fan_out(message.id)
     delivery_id = queue.jobs[0][1]["delivery_id"]
 
@@ -166,7 +175,7 @@ async def test_an_endpoint_answering_410_is_disabled_and_bad_endpoints_refused()
     assert endpoint.events == ("order.paid",)
     await stored_events(store, OrderPaid("o1", T0, 100, "USD"))
     async with MemoryUnitOfWork(store) as uow:
-        (message,) = await uow.outbox.pending(10)
+        (message,) = await uow.outbox.pending(10, T0)
     await hooks.fan_out(message.id)
     await hooks.deliver(queue.jobs[0][1]["delivery_id"])
     (stored,) = await hooks.list_endpoints()

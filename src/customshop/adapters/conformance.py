@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     from customshop.adapters.imaging import PillowImageProcessor, PillowRenderer
     from customshop.adapters.jobs.inprocess import InProcessJobQueue
     from customshop.adapters.jobs.rq import RqJobQueue
+    from customshop.adapters.mail.folder import FolderMailer
+    from customshop.adapters.mail.smtp import SmtpMailer
     from customshop.adapters.memory import MemoryCache, MemoryUnitOfWork
     from customshop.adapters.memory.clock import ManualClock
     from customshop.adapters.memory.storage import MemoryFileStorage
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
         ids: UuidV7Ids,
         stripe: StripePaymentGateway,
         paypal: PayPalPaymentGateway,
+        smtp: SmtpMailer,
+        folder: FolderMailer,
     ) -> None:
         _: ports.UnitOfWork = memory_uow
         _ = sql_uow
@@ -57,4 +61,6 @@ if TYPE_CHECKING:
         id_source: ports.IdGenerator = ids
         payments: ports.PaymentGateway = stripe
         payments = paypal
-        del _, __, files, images, drawing, queue, taxes, shipping_policy, time, id_source, payments
+        mail: ports.Mailer = smtp
+        mail = folder
+        del _, __, files, images, drawing, queue, taxes, shipping_policy, time, id_source, payments, mail

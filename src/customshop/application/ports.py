@@ -378,12 +378,19 @@ class Outbox(Protocol):
 
     async def get(self, message_id: str) -> OutboxMessage | None: ...
 
-    async def pending(self, limit: int) -> list[OutboxMessage]:
-        """Messages not yet relayed, oldest first, locked until the transaction ends; concurrent
-        relays skip each other's (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+    async def pending(self, limit: int, now: datetime) -> list[OutboxMessage]:
+        """Messages not yet dispatched and not leased at ``now``, oldest first, locked until the
+        transaction ends; concurrent relays skip each other's (``FOR UPDATE SKIP LOCKED`` on
+        PostgreSQL)."""
         ...
 
-    async def mark_relayed(self, message_ids: Iterable[str], at: datetime) -> None: ...
+    async def lease(self, message_ids: Iterable[str], until: datetime) -> None:
+        """Keep these messages from ``pending`` until ``until``: their dispatch is under way."""
+        ...
+
+    async def mark_relayed(self, message_ids: Iterable[str], at: datetime) -> None:
+        """These messages were dispatched: they are never pending again."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,6 +540,9 @@ class UnitOfWork(Protocol):
 
     @property
     def catalog_version(self) -> CatalogVersion: ...
+
+    @property
+    def emails(self) -> EmailRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -799,4 +809,85 @@ class WebhookSender(Protocol):
         timeout is a result with ``status=None`` and an ``error``. The attempt takes no longer than
         the sender's timeout.
         """
+        ...
+
+
+# -- email -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EmailMessage:
+    """One email to one recipient, with a plain-text and an HTML version of the same content.
+
+    ``message_id`` is the ``Message-ID`` header, an RFC 5322 msg-id such as ``<a.b@example.com>``;
+    it stays the same when the email is sent again, so the recipient's mail system can tell.
+    """
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+
+
+class MailUnavailable(Unavailable):
+    """The mail server cannot be reached, or refused the message for now; sending later may succeed."""
+
+
+class MailRejected(Exception):
+    """The mail server refused the message for good (a 5xx answer, such as an unknown recipient)."""
+
+
+class Mailer(Protocol):
+    """Sends emails from the shop's address."""
+
+    async def send(self, message: EmailMessage) -> None:
+        """Hand ``message`` over for delivery, once: no retry.
+
+        Raises:
+            MailUnavailable: the server cannot be reached or refused temporarily.
+            MailRejected: the server refused the message permanently.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class EmailDelivery:
+    """One email the shop owes a guest because of one event (``kind`` per event, never two).
+
+    ``status`` is ``pending`` (``next_attempt_at`` says when; while an attempt runs, it holds a
+    lease), ``sent`` or ``failed``; ``error`` says why the last attempt did not succeed.
+    """
+
+    id: str
+    kind: str
+    event_id: str
+    order_id: str
+    attempts: int
+    status: str
+    next_attempt_at: datetime | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class EmailRepository(Protocol):
+    """The emails owed, with their progress. Never commits."""
+
+    async def add(self, email: EmailDelivery) -> bool:
+        """Store the email unless one of its kind exists for the event; true if stored."""
+        ...
+
+    async def get(self, email_id: str, *, for_update: bool = False) -> EmailDelivery | None:
+        """The email; ``for_update`` locks it until the transaction ends (PostgreSQL), so two
+        workers never make the same attempt."""
+        ...
+
+    async def update(self, email: EmailDelivery) -> None:
+        """Store what changes between attempts: attempts, status, next attempt, error, ``updated_at``."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[EmailDelivery]:
+        """Pending emails whose next attempt is due, oldest first, locked until the transaction ends;
+        concurrent callers skip each other's (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
         ...

@@ -29,7 +29,7 @@ from customshop.application.ports import (
     WebhookLog,
     WebhookSender,
 )
-from customshop.domain.errors import InvalidInput, NotFound, Violation
+from customshop.domain.errors import Conflict, InvalidInput, NotFound, Violation
 from customshop.domain.events import EVENT_NAMES
 from customshop.domain.webhooks import format_secret, retry_delay, signature_headers
 
@@ -50,6 +50,10 @@ class EndpointNotFound(NotFound):
 
 
 class DeliveryNotFound(NotFound):
+    pass
+
+
+class EndpointDisabled(Conflict):
     pass
 
 
@@ -239,13 +243,20 @@ class Webhooks:
         """Try a delivery again now, even one that failed (an operator's ``webhooks retry``).
 
         Raises:
-            DeliveryNotFound.
+            DeliveryNotFound. EndpointDisabled: its endpoint is disabled (nothing would be sent).
         """
         now = self._clock.now()
         async with self._uow() as uow:
             delivery = await uow.webhooks.get_delivery(delivery_id)
             if delivery is None:
                 raise DeliveryNotFound(f"there is no webhook delivery {delivery_id!r}")
+            endpoint = await uow.webhooks.get_endpoint(delivery.endpoint_id)
+            if endpoint is None or not endpoint.active:
+                reason = endpoint.disabled_reason if endpoint else None
+                raise EndpointDisabled(
+                    f"the endpoint of delivery {delivery_id!r} is disabled"
+                    + (f" ({reason})" if reason else "")
+                )
             delivery = replace(delivery, status=PENDING, next_attempt_at=now + LEASE, updated_at=now)
             await uow.webhooks.update_delivery(delivery)
             await uow.commit()

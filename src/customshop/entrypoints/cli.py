@@ -130,7 +130,7 @@ def serve(
 def worker(
     burst: Annotated[bool, typer.Option(help="Stop once the queue is empty.")] = False,
 ) -> None:
-    """Run jobs (preview renders) from Redis; needs CUSTOMSHOP_REDIS_URL."""
+    """Run jobs from Redis (previews, events, webhook deliveries); needs CUSTOMSHOP_REDIS_URL."""
     settings = _settings()
     _run(_require_migrated)
     work(settings, burst=burst)

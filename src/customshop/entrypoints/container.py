@@ -9,6 +9,7 @@ inside the serving process.
 from __future__ import annotations
 
 from datetime import timedelta
+from email.utils import parseaddr
 from functools import partial
 from typing import Any
 
@@ -19,6 +20,8 @@ from customshop.adapters.imaging.render import PillowRenderer
 from customshop.adapters.imaging.sanitize import PillowImageProcessor
 from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.jobs.rq import RqJobQueue
+from customshop.adapters.mail.folder import FolderMailer
+from customshop.adapters.mail.smtp import SmtpMailer
 from customshop.adapters.memory import MemoryCache
 from customshop.adapters.payments.sandbox import TestPaymentGateway
 from customshop.adapters.pricing import FixedRateTax, FlatShipping
@@ -35,9 +38,10 @@ from customshop.application.catalog_cache import CatalogCache
 from customshop.application.checkout import Checkout
 from customshop.application.customization import Customization
 from customshop.application.inventory import Inventory
+from customshop.application.notifications import Notifications
 from customshop.application.orders import Orders
 from customshop.application.outbox import OutboxRelay
-from customshop.application.ports import PaymentGateway
+from customshop.application.ports import Mailer, PaymentGateway
 from customshop.application.webhooks import UrlCheck, Webhooks
 from customshop.entrypoints.jobs import run_job
 from customshop.entrypoints.settings import Settings
@@ -56,6 +60,25 @@ def _minutes(value: int) -> timedelta:
 
 def _url_check(allow_private: bool) -> UrlCheck:
     return partial(check_destination, allow_private=allow_private)
+
+
+def make_mailer(settings: Settings) -> Mailer:
+    """SMTP when ``CUSTOMSHOP_SMTP_URL`` is set; otherwise emails are written as ``.eml`` files into
+    ``mail/`` of the data directory."""
+    if settings.smtp_url:
+        return SmtpMailer(settings.smtp_url, settings.mail_from)
+    return FolderMailer(settings.data_path / "mail", settings.mail_from)
+
+
+def _shop_name(mail_from: str) -> str:
+    """The display name of the sender address (``customshop`` in ``customshop <shop@localhost>``)."""
+    name, address = parseaddr(mail_from)
+    return name or address or "customshop"
+
+
+def _mail_domain(mail_from: str) -> str:
+    """The domain of the sender address, for ``Message-ID`` headers."""
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
 
 
 def payment_gateways(settings: Settings) -> dict[str, PaymentGateway]:
@@ -175,6 +198,19 @@ class Container(containers.DeclarativeContainer):
         schedule=settings.provided.webhook_retry_schedule,
     )
     inventory = providers.Singleton(Inventory, uow=uow.provider, clock=clock)
+    mailer = providers.Singleton(make_mailer, settings)
+    notifications = providers.Singleton(
+        Notifications,
+        uow=uow.provider,
+        clock=clock,
+        ids=ids,
+        mailer=mailer,
+        queue=queue,
+        shop_name=providers.Callable(_shop_name, settings.provided.mail_from),
+        # Emails back off like webhook deliveries: the same schedule for every outgoing message.
+        retry_schedule=settings.provided.webhook_retry_schedule,
+        message_domain=providers.Callable(_mail_domain, settings.provided.mail_from),
+    )
     customization = providers.Singleton(
         Customization,
         uow=uow.provider,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from customshop.application.customization import RENDER_PREVIEW
+from customshop.application.notifications import SEND_EMAIL
 from customshop.application.outbox import DISPATCH_EVENT
 from customshop.application.webhooks import DELIVER_WEBHOOK
 
@@ -26,8 +27,29 @@ async def run_job(container: Container, job: str, payload: Mapping[str, Any]) ->
     if job == RENDER_PREVIEW:
         await container.customization().render_preview(str(payload["job_id"]))
     elif job == DISPATCH_EVENT:
-        await container.webhooks().fan_out(str(payload["event_id"]))
+        await _dispatch_event(container, str(payload["event_id"]))
     elif job == DELIVER_WEBHOOK:
         await container.webhooks().deliver(str(payload["delivery_id"]))
+    elif job == SEND_EMAIL:
+        await container.notifications().send(str(payload["email_id"]), int(payload["attempt"]))
     else:
         raise UnknownJob(f"no job is called {job!r}")
+
+
+async def _dispatch_event(container: Container, event_id: str) -> None:
+    """Hand the event to each of its consumers (partner webhooks, guest emails; each idempotent per
+    event), then mark it dispatched. One consumer's failure does not keep the event from the others;
+    the failures are raised together at the end and the event stays leased, so the relay hands it on
+    again."""
+    consumers = (container.webhooks().fan_out, container.notifications().on_event)
+    errors: list[Exception] = []
+    for consume in consumers:
+        try:
+            await consume(event_id)
+        except Exception as exc:
+            errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ExceptionGroup(f"consumers of event {event_id} failed", errors)
+    await container.outbox_relay().dispatched(event_id)

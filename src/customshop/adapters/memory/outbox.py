@@ -47,9 +47,22 @@ class MemoryOutbox:
     async def get(self, message_id: str) -> OutboxMessage | None:
         return self._state.outbox.get(message_id)
 
-    async def pending(self, limit: int) -> list[OutboxMessage]:
-        waiting = sorted((m for m in self._state.outbox.values() if m.relayed_at is None), key=lambda m: m.id)
+    async def pending(self, limit: int, now: datetime) -> list[OutboxMessage]:
+        leases = self._state.outbox_leases
+        waiting = sorted(
+            (
+                m
+                for m in self._state.outbox.values()
+                if m.relayed_at is None and (m.id not in leases or leases[m.id] < now)
+            ),
+            key=lambda m: m.id,
+        )
         return waiting[:limit]
+
+    async def lease(self, message_ids: Iterable[str], until: datetime) -> None:
+        for message_id in message_ids:
+            if message_id in self._state.outbox:
+                self._state.outbox_leases[message_id] = until
 
     async def mark_relayed(self, message_ids: Iterable[str], at: datetime) -> None:
         for message_id in message_ids:

@@ -15,6 +15,7 @@ from customshop.adapters.memory.customization import (
     MemoryPreviewRepository,
     MemorySessionRepository,
 )
+from customshop.adapters.memory.emails import MemoryEmailRepository
 from customshop.adapters.memory.orders import (
     MemoryIdempotencyRepository,
     MemoryInventoryRepository,
@@ -24,6 +25,7 @@ from customshop.adapters.memory.orders import (
 )
 from customshop.adapters.memory.outbox import MemoryOutbox, MemoryWebhookRepository
 from customshop.application.ports import (
+    EmailDelivery,
     IdempotencyRecord,
     OutboxMessage,
     Page,
@@ -70,9 +72,11 @@ class MemoryStore:
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     receipts: dict[tuple[str, str], datetime] = field(default_factory=dict)
     outbox: dict[str, OutboxMessage] = field(default_factory=dict)
+    outbox_leases: dict[str, datetime] = field(default_factory=dict)
     webhook_endpoints: dict[str, WebhookEndpoint] = field(default_factory=dict)
     webhook_deliveries: dict[str, WebhookDelivery] = field(default_factory=dict)
     webhook_logs: dict[str, WebhookLog] = field(default_factory=dict)
+    emails: dict[str, EmailDelivery] = field(default_factory=dict)
     #: A dict like the other collections, so copying and publishing treat it the same way.
     catalog_state: dict[str, int] = field(default_factory=lambda: {"version": 1})
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -93,9 +97,11 @@ class MemoryStore:
         "idempotency",
         "receipts",
         "outbox",
+        "outbox_leases",
         "webhook_endpoints",
         "webhook_deliveries",
         "webhook_logs",
+        "emails",
     )
 
     def copy(self) -> MemoryStore:
@@ -269,6 +275,7 @@ class MemoryUnitOfWork:
         self.outbox = MemoryOutbox(self._work)
         self.webhooks = MemoryWebhookRepository(self._work)
         self.catalog_version = MemoryCatalogVersion(self._work)
+        self.emails = MemoryEmailRepository(self._work)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

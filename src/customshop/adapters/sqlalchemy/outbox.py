@@ -46,13 +46,21 @@ def _message(row: Sequence[Any]) -> OutboxMessage:
 
 
 _INSERT_MESSAGES = t.outbox.insert()
-_GET_MESSAGE = sa.select(t.outbox).where(_M.id == sa.bindparam("message_id"))
+_MESSAGE = sa.select(_M.id, _M.name, _M.order_id, _M.payload, _M.created_at, _M.relayed_at)
+_GET_MESSAGE = _MESSAGE.where(_M.id == sa.bindparam("message_id"))
 _PENDING = (
-    sa.select(t.outbox)
-    .where(_M.relayed_at.is_(None))
+    _MESSAGE.where(
+        _M.relayed_at.is_(None),
+        sa.or_(_M.leased_until.is_(None), _M.leased_until < sa.bindparam("now", type_=t.Timestamp)),
+    )
     .order_by(_M.id)
     .limit(sa.bindparam("limit"))
     .with_for_update(skip_locked=True)
+)
+_LEASE = (
+    t.outbox.update()
+    .where(_M.id.in_(sa.bindparam("message_ids", expanding=True)))
+    .values(leased_until=sa.bindparam("until", type_=t.Timestamp))
 )
 _MARK_RELAYED = (
     t.outbox.update()
@@ -84,8 +92,13 @@ class SqlOutbox:
         row = (await self._conn.execute(_GET_MESSAGE, {"message_id": message_id})).first()
         return _message(row) if row else None
 
-    async def pending(self, limit: int) -> list[OutboxMessage]:
-        return [_message(row) for row in await self._conn.execute(_PENDING, {"limit": limit})]
+    async def pending(self, limit: int, now: datetime) -> list[OutboxMessage]:
+        return [_message(row) for row in await self._conn.execute(_PENDING, {"limit": limit, "now": now})]
+
+    async def lease(self, message_ids: Iterable[str], until: datetime) -> None:
+        ids = list(message_ids)
+        if ids:
+            await self._conn.execute(_LEASE, {"message_ids": ids, "until": until})
 
     async def mark_relayed(self, message_ids: Iterable[str], at: datetime) -> None:
         ids = list(message_ids)

@@ -315,6 +315,8 @@ outbox = sa.Table(
     sa.Column("payload", Json, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("relayed_at", Timestamp, nullable=True),
+    #: While a dispatch is under way; a dispatch that died is taken up again after it.
+    sa.Column("leased_until", Timestamp, nullable=True),
     #: The relay's scan: only the messages still to relay, by id.
     sa.Index(
         "ix_outbox_pending",
@@ -371,4 +373,26 @@ webhook_logs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     #: The log listing filtered by event type, newest first.
     sa.Index("ix_webhook_logs_event_id", "event", "id"),
+)
+
+# -- emails to guests ------------------------------------------------------------------------------
+
+#: The emails owed because of order events, with their progress.
+emails = sa.Table(
+    "emails",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("event_id", ID, nullable=False),
+    sa.Column("order_id", ID, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("next_attempt_at", Timestamp, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    #: One email of a kind per event, however often the event is dispatched.
+    sa.UniqueConstraint("event_id", "kind"),
+    #: The sender's scan: pending emails by when they are due.
+    sa.Index("ix_emails_status_next_attempt_at", "status", "next_attempt_at"),
 )

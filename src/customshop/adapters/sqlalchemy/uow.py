@@ -13,6 +13,7 @@ from customshop.adapters.sqlalchemy.customization import (
     SqlPreviewRepository,
     SqlSessionRepository,
 )
+from customshop.adapters.sqlalchemy.emails import SqlEmailRepository
 from customshop.adapters.sqlalchemy.orders import (
     SqlIdempotencyRepository,
     SqlInventoryRepository,
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     webhooks: SqlWebhookRepository
     catalog_version: SqlCatalogVersion
+    emails: SqlEmailRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -79,6 +81,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn)
         self.webhooks = SqlWebhookRepository(conn)
         self.catalog_version = SqlCatalogVersion(conn)
+        self.emails = SqlEmailRepository(conn)
         return self
 
     async def __aexit__(

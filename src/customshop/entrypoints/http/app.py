@@ -83,8 +83,8 @@ async def sweep_orders(container: Container, *, interval: float) -> None:
 
 async def pump_events(container: Container, *, interval: float) -> None:
     """Every ``interval`` seconds: hand committed events to the job queue (the outbox relay) and
-    send the webhook deliveries that are due. Safe in every process at once: the relay locks the
-    events it takes and skips those another process holds."""
+    send the webhook deliveries and emails that are due. Safe in every process at once: the relay
+    and the senders lock the rows they take and skip those another process holds."""
     log = logging.getLogger("customshop.events")
     while True:
         await asyncio.sleep(interval)
@@ -92,6 +92,7 @@ async def pump_events(container: Container, *, interval: float) -> None:
             while await container.outbox_relay().relay() > 0:
                 pass
             await container.webhooks().send_due()
+            await container.notifications().send_due()
         except Exception:
             log.exception("handing events on failed; trying again in %s s", interval)
 

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("payload", JSON, nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("relayed_at", TS, nullable=True),
+        sa.Column("leased_until", TS, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_outbox"),
     )
     op.create_index("ix_outbox_order_id", "outbox", ["order_id"])

@@ -1,0 +1,99 @@
+"""The emails owed to guests, in SQLAlchemy Core.
+
+``due`` locks the emails it returns with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so the senders of
+several processes take different ones (SQLite ignores the clause: it has one writer at a time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customshop.adapters.sqlalchemy import tables as t
+from customshop.adapters.sqlalchemy.orders import _insert_if_new, _is_postgresql
+from customshop.application.ports import EmailDelivery
+
+_C = t.emails.c
+
+#: An email still to send (the other states, ``sent`` and ``failed``, are final).
+PENDING = "pending"
+
+
+def _email(row: Sequence[Any]) -> EmailDelivery:
+    id_, kind, event_id, order_id, attempts, status, next_attempt_at, error, created_at, updated_at = row
+    return EmailDelivery(
+        id=id_,
+        kind=kind,
+        event_id=event_id,
+        order_id=order_id,
+        attempts=attempts,
+        status=status,
+        next_attempt_at=next_attempt_at,
+        error=error,
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+
+
+def _progress(email: EmailDelivery) -> dict[str, Any]:
+    """The columns ``update`` writes: what changes from one attempt to the next."""
+    return {
+        "attempts": email.attempts,
+        "status": email.status,
+        "next_attempt_at": email.next_attempt_at,
+        "error": email.error,
+        "updated_at": email.updated_at,
+    }
+
+
+_ADD = {
+    "postgresql": _insert_if_new(postgresql.insert(t.emails), _C.event_id, _C.kind),
+    "sqlite": _insert_if_new(sqlite.insert(t.emails), _C.event_id, _C.kind),
+}
+_GET = sa.select(t.emails).where(_C.id == sa.bindparam("email_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_UPDATE = t.emails.update().where(_C.id == sa.bindparam("email_id"))
+_DUE = (
+    sa.select(t.emails)
+    .where(_C.status == PENDING, _C.next_attempt_at <= sa.bindparam("now", type_=t.Timestamp))
+    .order_by(_C.next_attempt_at, _C.id)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+
+
+class SqlEmailRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._add = _ADD["postgresql" if _is_postgresql(conn) else "sqlite"]
+
+    async def add(self, email: EmailDelivery) -> bool:
+        inserted = await self._conn.execute(
+            self._add,
+            {
+                "id": email.id,
+                "kind": email.kind,
+                "event_id": email.event_id,
+                "order_id": email.order_id,
+                "created_at": email.created_at,
+                **_progress(email),
+            },
+        )
+        return bool(inserted.rowcount)
+
+    async def get(self, email_id: str, *, for_update: bool = False) -> EmailDelivery | None:
+        query = _GET_FOR_UPDATE if for_update else _GET
+        row = (await self._conn.execute(query, {"email_id": email_id})).first()
+        return _email(row) if row else None
+
+    async def update(self, email: EmailDelivery) -> None:
+        await self._conn.execute(_UPDATE, {"email_id": email.id, **_progress(email)})
+
+    async def due(self, now: datetime, limit: int) -> list[EmailDelivery]:
+        rows = await self._conn.execute(_DUE, {"now": now, "limit": limit})
+        return [_email(row) for row in rows]
