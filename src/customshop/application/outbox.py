@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from customshop.application.ports import Clock, JobQueue, UnitOfWorkFactory
+from customshop.application.ports import Clock, JobQueue, Outbox, UnitOfWorkFactory
+from customshop.domain.orders import Order
 
 #: The job that hands one event to its consumers (``Webhooks.fan_out``), then calls ``dispatched``.
 DISPATCH_EVENT = "dispatch_event"
@@ -52,3 +53,14 @@ class OutboxRelay:
         async with self._uow() as uow:
             await uow.outbox.mark_relayed([event_id], self._clock.now())
             await uow.commit()
+
+
+async def stage_events(stored: list[Order], outbox: Outbox) -> list[Order]:
+    """Add to ``outbox`` the events of the orders a unit of work stored (each order once, however
+    often it was stored), just before it commits; returns those orders, whose ``events`` the unit of
+    work empties once the commit succeeded."""
+    orders = list(dict.fromkeys(stored))
+    for order in orders:
+        if order.events:
+            await outbox.add(order.events)
+    return orders

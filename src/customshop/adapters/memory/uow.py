@@ -24,6 +24,7 @@ from customshop.adapters.memory.orders import (
     MemoryWebhookReceipts,
 )
 from customshop.adapters.memory.outbox import MemoryOutbox, MemoryWebhookRepository
+from customshop.application.outbox import stage_events
 from customshop.application.ports import (
     EmailDelivery,
     IdempotencyRecord,
@@ -292,11 +293,8 @@ class MemoryUnitOfWork:
         """Publish the work, first adding to the outbox the events of every order stored in it."""
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
-        stored = list(dict.fromkeys(self.orders.seen))  # once each, however often it was stored
+        stored = await stage_events(self.orders.seen, self.outbox)
         self.orders.seen = []
-        for order in stored:
-            if order.events:
-                await self.outbox.add(order.events)
         self._store.publish(self._work)
         for order in stored:
             order.events.clear()

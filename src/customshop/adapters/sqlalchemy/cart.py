@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,10 +13,9 @@ from customshop.domain.cart import CartLine
 from customshop.domain.pricing import PriceComponent
 
 
-def _components(line: CartLine) -> list[dict[str, Any]]:
-    return [
-        {"zone_id": c.zone_id, "code": c.code, "label": c.label, "amount": c.amount} for c in line.components
-    ]
+def components_json(components: Iterable[PriceComponent]) -> list[dict[str, Any]]:
+    """A line's price breakdown as stored (JSON), for cart and order lines alike."""
+    return [{"zone_id": c.zone_id, "code": c.code, "label": c.label, "amount": c.amount} for c in components]
 
 
 def _line(row: Sequence[Any]) -> CartLine:
@@ -100,7 +99,7 @@ class SqlCartRepository:
                 "template_version": line.template_version,
                 "template_snapshot": line.template_snapshot,
                 "options": line.options,
-                "components": _components(line),
+                "components": components_json(line.components),
                 "currency": line.currency,
                 "unit_price": line.unit_price,
                 "quantity": line.quantity,
@@ -121,7 +120,7 @@ class SqlCartRepository:
             {
                 "line_id": line.id,
                 "new_unit_price": line.unit_price,
-                "new_components": _components(line),
+                "new_components": components_json(line.components),
                 "new_currency": line.currency,
                 "new_updated_at": line.updated_at,
             },

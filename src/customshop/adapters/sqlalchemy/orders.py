@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
+from customshop.adapters.sqlalchemy.cart import components_json
 from customshop.adapters.sqlalchemy.repositories import _guarded
 from customshop.application.ports import IdempotencyRecord, Page
 from customshop.domain.errors import Conflict
@@ -93,10 +94,7 @@ def _line_values(order_id: str, position: int, line: OrderLine) -> dict[str, Any
         "template_version": line.template_version,
         "template_snapshot": line.template_snapshot,
         "options": line.options,
-        "components": [
-            {"zone_id": c.zone_id, "code": c.code, "label": c.label, "amount": c.amount}
-            for c in line.components
-        ],
+        "components": components_json(line.components),
         "unit_price": line.unit_price,
         "quantity": line.quantity,
     }

@@ -29,6 +29,7 @@ from customshop.adapters.sqlalchemy.repositories import (
     SqlProductRepository,
     SqlTemplateRepository,
 )
+from customshop.application.outbox import stage_events
 
 
 class SqlUnitOfWork:
@@ -102,11 +103,8 @@ class SqlUnitOfWork:
             raise RuntimeError("a read-only unit of work cannot commit")
         if self._conn is None:
             return
-        stored = list(dict.fromkeys(self.orders.seen))  # once each, however often it was stored
+        stored = await stage_events(self.orders.seen, self.outbox)
         self.orders.seen = []
-        for order in stored:
-            if order.events:
-                await self.outbox.add(order.events)
         await self._conn.commit()
         for order in stored:
             order.events.clear()
