@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from types import TracebackType
 from typing import Self
 
@@ -31,29 +32,32 @@ from customshop.adapters.sqlalchemy.repositories import (
 )
 from customshop.application.outbox import stage_events
 
+#: The attributes of :class:`SqlUnitOfWork` that are repositories (made on first use).
+_REPOSITORIES = (
+    "products",
+    "option_sets",
+    "templates",
+    "api_keys",
+    "sessions",
+    "assets",
+    "previews",
+    "carts",
+    "orders",
+    "payments",
+    "inventory",
+    "idempotency",
+    "receipts",
+    "outbox",
+    "webhooks",
+    "catalog_version",
+    "emails",
+)
+
 
 class SqlUnitOfWork:
     """Implements ``UnitOfWork``: a connection from the engine's pool is held for the block, its
     transaction committed only by ``commit()``; leaving the block rolls back whatever is pending and
     returns the connection. A ``read_only`` one runs in autocommit and refuses to commit."""
-
-    products: SqlProductRepository
-    option_sets: SqlOptionSetRepository
-    templates: SqlTemplateRepository
-    api_keys: SqlApiKeyRepository
-    sessions: SqlSessionRepository
-    assets: SqlAssetRepository
-    previews: SqlPreviewRepository
-    carts: SqlCartRepository
-    orders: SqlOrderRepository
-    payments: SqlPaymentRepository
-    inventory: SqlInventoryRepository
-    idempotency: SqlIdempotencyRepository
-    receipts: SqlWebhookReceipts
-    outbox: SqlOutbox
-    webhooks: SqlWebhookRepository
-    catalog_version: SqlCatalogVersion
-    emails: SqlEmailRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -66,24 +70,85 @@ class SqlUnitOfWork:
             # No BEGIN and no ROLLBACK: two round trips fewer for every pure read.
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         self._conn = conn
-        self.products = SqlProductRepository(conn)
-        self.option_sets = SqlOptionSetRepository(conn)
-        self.templates = SqlTemplateRepository(conn)
-        self.api_keys = SqlApiKeyRepository(conn)
-        self.sessions = SqlSessionRepository(conn)
-        self.assets = SqlAssetRepository(conn)
-        self.previews = SqlPreviewRepository(conn)
-        self.carts = SqlCartRepository(conn)
-        self.orders = SqlOrderRepository(conn)
-        self.payments = SqlPaymentRepository(conn)
-        self.inventory = SqlInventoryRepository(conn)
-        self.idempotency = SqlIdempotencyRepository(conn)
-        self.receipts = SqlWebhookReceipts(conn)
-        self.outbox = SqlOutbox(conn)
-        self.webhooks = SqlWebhookRepository(conn)
-        self.catalog_version = SqlCatalogVersion(conn)
-        self.emails = SqlEmailRepository(conn)
+        for name in _REPOSITORIES:  # a block entered again gets repositories on its new connection
+            self.__dict__.pop(name, None)
         return self
+
+    # Repositories are made on first use: a request touches two or three of them, and making all of
+    # them for every unit of work would cost every request.
+
+    @cached_property
+    def products(self) -> SqlProductRepository:
+        return SqlProductRepository(self._connection())
+
+    @cached_property
+    def option_sets(self) -> SqlOptionSetRepository:
+        return SqlOptionSetRepository(self._connection())
+
+    @cached_property
+    def templates(self) -> SqlTemplateRepository:
+        return SqlTemplateRepository(self._connection())
+
+    @cached_property
+    def api_keys(self) -> SqlApiKeyRepository:
+        return SqlApiKeyRepository(self._connection())
+
+    @cached_property
+    def sessions(self) -> SqlSessionRepository:
+        return SqlSessionRepository(self._connection())
+
+    @cached_property
+    def assets(self) -> SqlAssetRepository:
+        return SqlAssetRepository(self._connection())
+
+    @cached_property
+    def previews(self) -> SqlPreviewRepository:
+        return SqlPreviewRepository(self._connection())
+
+    @cached_property
+    def carts(self) -> SqlCartRepository:
+        return SqlCartRepository(self._connection())
+
+    @cached_property
+    def orders(self) -> SqlOrderRepository:
+        return SqlOrderRepository(self._connection())
+
+    @cached_property
+    def payments(self) -> SqlPaymentRepository:
+        return SqlPaymentRepository(self._connection())
+
+    @cached_property
+    def inventory(self) -> SqlInventoryRepository:
+        return SqlInventoryRepository(self._connection())
+
+    @cached_property
+    def idempotency(self) -> SqlIdempotencyRepository:
+        return SqlIdempotencyRepository(self._connection())
+
+    @cached_property
+    def receipts(self) -> SqlWebhookReceipts:
+        return SqlWebhookReceipts(self._connection())
+
+    @cached_property
+    def outbox(self) -> SqlOutbox:
+        return SqlOutbox(self._connection())
+
+    @cached_property
+    def webhooks(self) -> SqlWebhookRepository:
+        return SqlWebhookRepository(self._connection())
+
+    @cached_property
+    def catalog_version(self) -> SqlCatalogVersion:
+        return SqlCatalogVersion(self._connection())
+
+    @cached_property
+    def emails(self) -> SqlEmailRepository:
+        return SqlEmailRepository(self._connection())
+
+    def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("a unit of work is used inside its `async with` block")
+        return self._conn
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -103,13 +168,17 @@ class SqlUnitOfWork:
             raise RuntimeError("a read-only unit of work cannot commit")
         if self._conn is None:
             return
-        stored = await stage_events(self.orders.seen, self.outbox)
-        self.orders.seen = []
+        orders: SqlOrderRepository | None = self.__dict__.get("orders")  # None: no order was touched
+        stored = await stage_events(orders.seen, self.outbox) if orders is not None else []
+        if orders is not None:
+            orders.seen = []
         await self._conn.commit()
         for order in stored:
             order.events.clear()
 
     async def rollback(self) -> None:
         if self._conn is not None:
-            self.orders.seen = []
+            orders: SqlOrderRepository | None = self.__dict__.get("orders")
+            if orders is not None:
+                orders.seen = []
             await self._conn.rollback()
