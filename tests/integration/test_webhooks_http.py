@@ -152,7 +152,7 @@ async def test_an_endpoint_answering_410_is_disabled(
     assert (await client.get("/webhooklogs", headers=admin)).json()["items"] == []
 
 
-async def test_bad_endpoints_are_refused(client: Client, admin: dict[str, str], container: object) -> None:
+async def test_bad_endpoints_are_refused(client: Client, admin: dict[str, str]) -> None:
     response = await client.post(
         "/webhook-endpoints",
         json={"url": "ftp://example.com/x", "events": ["order.paid", "order.lost"]},

@@ -6,7 +6,7 @@ implementation of each one, used by unit tests and by the same contract tests as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -438,6 +438,11 @@ class WebhookLog:
     response_status: int | None
     sent_at: datetime
     error: str | None
+
+
+#: Checks a partner's endpoint URL before it is registered; raises ``ValueError`` (with the reason)
+#: for one that may not be called (malformed, or resolving to a private address).
+UrlCheck = Callable[[str], Awaitable[None]]
 
 
 class WebhookRepository(Protocol):

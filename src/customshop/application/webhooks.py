@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -24,6 +24,7 @@ from customshop.application.ports import (
     JobQueue,
     Page,
     UnitOfWorkFactory,
+    UrlCheck,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookLog,
@@ -40,9 +41,6 @@ LEASE = timedelta(minutes=2)
 URL_MAX = 2000
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-
-#: Checks an endpoint URL; raises ``ValueError`` (with a reason) for one that may not be called.
-UrlCheck = Callable[[str], Awaitable[None]]
 
 
 class EndpointNotFound(NotFound):

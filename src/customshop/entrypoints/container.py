@@ -41,8 +41,8 @@ from customshop.application.inventory import Inventory
 from customshop.application.notifications import Notifications
 from customshop.application.orders import Orders
 from customshop.application.outbox import OutboxRelay
-from customshop.application.ports import Mailer, PaymentGateway
-from customshop.application.webhooks import UrlCheck, Webhooks
+from customshop.application.ports import Mailer, PaymentGateway, UrlCheck
+from customshop.application.webhooks import Webhooks
 from customshop.entrypoints.jobs import run_job
 from customshop.entrypoints.settings import Settings
 
