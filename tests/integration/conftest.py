@@ -23,6 +23,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.tables import metadata
@@ -186,3 +187,12 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 
 assert shutil.which(CUSTOMSHOP), f"{CUSTOMSHOP} is not installed; run `make install`"
+
+
+async def render_prints(container: Container) -> None:
+    """What the serving processes and a worker do once an order is paid: render the print files
+    that are due (the in-process queue runs the jobs; wait for them)."""
+    queue = container.queue()
+    assert isinstance(queue, InProcessJobQueue)
+    await container.print_files().render_due()
+    await queue.drain()

@@ -5,16 +5,19 @@ real database: PostgreSQL row locks and conditional updates, SQLite's single wri
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
 
 import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
+from PIL import Image
 
 from customshop.adapters.memory import ManualClock
 from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.demo import seed_demo_catalog
+from tests.integration.conftest import render_prints
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -88,7 +91,7 @@ async def order_count(client: Client, admin: dict[str, str]) -> int:
 
 
 async def test_an_order_from_checkout_to_delivery(
-    client: Client, catalog: dict[str, str], admin: dict[str, str]
+    client: Client, catalog: dict[str, str], admin: dict[str, str], container: Container
 ) -> None:
     tee = catalog["classic-tee"]
     await stock(client, admin, tee, 5, "L")
@@ -132,6 +135,23 @@ async def test_an_order_from_checkout_to_delivery(
     again = await client.post(f"/test-payments/{payment['payment_id']}/succeed")
     assert again.json() == {"received": True, "result": "duplicate"}
     assert (await levels(client, admin, tee))["L"] == {"on_hand": 3, "reserved": 0, "available": 3, "sold": 2}
+
+    # Production waits for the print files, rendered (as jobs) once the order is paid.
+    early = await client.post(f"/orders/{order_id}/status", json={"status": "in_production"}, headers=admin)
+    assert early.status_code == 409 and "print file" in early.json()["detail"]
+    (item,) = (await client.get(f"/orders/{order_id}", headers=key)).json()["items"]
+    assert item["print_file"] == {"status": "pending", "url": None, "preview_url": None, "error": None}
+    await render_prints(container)
+    (item,) = (await client.get(f"/orders/{order_id}", headers=key)).json()["items"]
+    assert item["print_file"]["status"] == "ready"
+    printed = await client.get(item["print_file"]["url"])
+    assert printed.status_code == 200 and printed.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(printed.content)) as image:
+        assert round(image.info["dpi"][0]) == 300
+        print_size = image.size
+    with Image.open(io.BytesIO((await client.get(item["print_file"]["preview_url"])).content)) as image:
+        assert max(image.size) == container.settings().preview_size < max(print_size)
+    assert (await client.get("/print-files/no-such-file")).status_code == 404
 
     for status in ("in_production", "fulfilled"):
         moved = await client.post(f"/orders/{order_id}/status", json={"status": status}, headers=admin)
@@ -442,7 +462,7 @@ async def test_a_failed_payment_is_recorded_and_can_be_retried(
 
 
 async def test_cancelling_releases_stock_and_refunding_returns_it_before_production(
-    client: Client, catalog: dict[str, str], admin: dict[str, str]
+    client: Client, catalog: dict[str, str], admin: dict[str, str], container: Container
 ) -> None:
     tee = catalog["classic-tee"]
     await stock(client, admin, tee, 4, "L")
@@ -465,6 +485,7 @@ async def test_cancelling_releases_stock_and_refunding_returns_it_before_product
     made_key = await carted(client, tee, TEE)
     made = (await client.post("/checkout", json=ORDER, headers=made_key)).json()
     await client.post(f"/test-payments/{made['payment']['payment_id']}/succeed")
+    await render_prints(container)
     await client.post(f"/orders/{made['order_id']}/status", json={"status": "in_production"}, headers=admin)
     refunded = await client.post(
         f"/orders/{made['order_id']}/status", json={"status": "refunded"}, headers=admin

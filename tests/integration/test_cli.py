@@ -320,6 +320,18 @@ async def test_orders_list_show_and_advance(cli_env: dict[str, str], tmp_path: P
     assert f"order {order_id}: paid" in shown
     assert "2 × Classic T-shirt (template v1) at 1900 USD = 3800 USD" in shown
     assert re.search(r"\d{4}-\d{2}-\d{2} \S+  created\n.*  paid", shown)
+    assert "print file pending" in shown
+
+    # Production waits for the print files; `orders reprint` renders them (in this process, embedded).
+    early = run("orders", "advance", order_id, "in_production", env=cli_env, cwd=tmp_path)
+    assert_one_line_error(early, "print file")
+    reprinted = ok("orders", "reprint", order_id, env=cli_env, cwd=tmp_path)
+    assert "Classic T-shirt: print file ready" in reprinted.stdout
+    shown = ok("orders", "show", order_id, env=cli_env, cwd=tmp_path).stdout
+    assert re.search(r"print file ready /print-files/\S+", shown)
+    assert_one_line_error(
+        run("orders", "reprint", "no-such-order", env=cli_env, cwd=tmp_path), "no-such-order"
+    )
 
     for status in ("in_production", "fulfilled"):
         moved = ok("orders", "advance", order_id, status, env=cli_env, cwd=tmp_path)

@@ -22,7 +22,7 @@ from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.mail.folder import FolderMailer
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.settings import Settings
-from tests.integration.conftest import free_port
+from tests.integration.conftest import free_port, render_prints
 from tests.integration.test_checkout_http import ORDER, TEE, carted, catalog
 
 __all__ = ["catalog"]  # a fixture used here
@@ -101,13 +101,16 @@ async def pump(container: Container) -> None:
             return
 
 
-async def paid_and_shipped(client: Client, catalog: dict[str, str], admin: dict[str, str]) -> str:
+async def paid_and_shipped(
+    client: Client, catalog: dict[str, str], admin: dict[str, str], container: Container
+) -> str:
     """An order placed and paid with the test provider, then shipped by an operator; its id."""
     key = await carted(client, catalog["classic-tee"], TEE, quantity=2)
     placed = (await client.post("/checkout", json=ORDER, headers=key)).json()
     payment = placed["payment"]
     assert (await client.post(f"/test-payments/{payment['payment_id']}/succeed")).status_code == 200
     order_id = str(placed["order_id"])
+    await render_prints(container)
     for status in ("in_production", "fulfilled"):
         moved = await client.post(f"/orders/{order_id}/status", json={"status": status}, headers=admin)
         assert moved.status_code == 200, moved.text
@@ -135,7 +138,7 @@ async def test_smtp_a_paid_then_shipped_order_sends_two_emails(
     container: Container,
 ) -> None:
     mail_server.start()
-    order_id = await paid_and_shipped(client, catalog, admin)
+    order_id = await paid_and_shipped(client, catalog, admin, container)
     assert mail_server.received == []  # committed, not yet relayed
     await pump(container)
     await pump(container)  # a second round sends nothing again
@@ -192,7 +195,7 @@ async def test_without_an_smtp_url_emails_are_written_to_the_data_folder(
 ) -> None:
     mailer = container.mailer()
     assert isinstance(mailer, FolderMailer) and mailer.folder == (tmp_path / "var" / "mail").resolve()
-    order_id = await paid_and_shipped(client, catalog, admin)
+    order_id = await paid_and_shipped(client, catalog, admin, container)
     await pump(container)
     files = sorted(mailer.folder.glob("*.eml"))
     assert len(files) == 2

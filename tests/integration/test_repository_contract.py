@@ -44,6 +44,8 @@ from customshop.domain.orders import (
     Order,
     OrderLine,
     OrderStatus,
+    PrintFile,
+    PrintStatus,
     ShippingAddress,
     StockHold,
     StockState,
@@ -819,6 +821,8 @@ def make_order_lines(count: int = 3) -> tuple[OrderLine, ...]:
             ),
             unit_price=2500 + n,
             quantity=n + 1,
+            # Rendered (production waits for print files), each under its own id.
+            print_file=PrintFile(PrintStatus.READY, IDS.new_id()),
         )
         for n, line_id in enumerate(reversed(new_ids(count)))
     )
@@ -894,7 +898,10 @@ async def test_order_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     order.paid_at = at + timedelta(minutes=1)
     order.updated_at = at + timedelta(minutes=2)
     order.events.append(OrderCreated(order.id, at, order.total, order.currency))
+    failed = PrintFile(PrintStatus.FAILED, IDS.new_id(), "ValueError: an image is gone")
+    order.lines = (order.lines[0], replace(order.lines[1], print_file=failed), order.lines[2])
     bare = make_order(line2=None)
+    bare.lines = tuple(replace(line, print_file=PrintFile()) for line in bare.lines)
     bare.reserved_until = None
 
     async with uow_factory() as uow:
@@ -923,6 +930,8 @@ async def test_order_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     assert [line.id for line in got.lines] == [line.id for line in order.lines]
     assert got.lines[0].components[1] == PriceComponent("size", "XL", "Extra large", 200)
     assert got.lines[1].option_codes == ("XL",)
+    assert got.lines[1].print_file == failed
+    assert {line.print_file for line in got_bare.lines} == {PrintFile(PrintStatus.PENDING, None, None)}
     assert [entry.note for entry in got.timeline] == [None, None, "Refunded: wrong size"]
     assert got.stock == (StockHold(StockKey(order.lines[0].product_id), 1), order.stock[1])
     assert got.stock[0].key.option_code is None
@@ -931,6 +940,61 @@ async def test_order_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     assert got_bare.reserved_until is None
     assert got_bare.paid_at is None
     assert_utc(got.created_at, got.updated_at, got.reserved_until, got.paid_at, *(e.at for e in got.timeline))
+
+
+async def test_print_files_are_scheduled_leased_found_and_updated(uow_factory: UnitOfWorkFactory) -> None:
+    at = now()
+    order, other = make_order(created_at=at), make_order(created_at=at)
+    for placed in (order, other):
+        placed.lines = tuple(replace(line, print_file=PrintFile()) for line in placed.lines)
+    await stored_orders(uow_factory, order, other)
+    lease = at + timedelta(minutes=2)
+    file_ids = {line.id: IDS.new_id() for line in order.lines}
+
+    async with uow_factory() as uow:
+        assert await uow.prints.due(at, lease, 10) == []  # nothing is wanted before the payment
+        await uow.prints.schedule(order.id, file_ids, at)
+        await uow.commit()
+    async with uow_factory() as uow:
+        first = await uow.prints.due(at, lease, 2)
+        rest = await uow.prints.due(at, lease, 10)
+        assert await uow.prints.due(at, lease, 10) == []  # every one is leased now
+        await uow.commit()
+    taken = first + rest
+    assert len(first) == 2 and len(rest) == 1
+    assert {job.line_id: job.file.id for job in taken} == file_ids
+    assert {(job.order_id, job.file.status, job.attempts, job.due_at) for job in taken} == {
+        (order.id, PrintStatus.PENDING, 0, at)
+    }
+    async with uow_factory() as uow:
+        assert await uow.prints.due(lease - timedelta(seconds=1), lease, 10) == []
+        again = await uow.prints.due(lease, lease + timedelta(minutes=2), 10)  # the leases ran out
+        assert {job.line_id for job in again} == set(file_ids)
+        line_id = order.lines[1].id
+        job = await uow.prints.get(line_id, for_update=True)
+        assert job is not None and job.due_at == lease + timedelta(minutes=2)
+        ready = replace(job, file=PrintFile(PrintStatus.READY, file_ids[line_id]), attempts=1, due_at=None)
+        await uow.prints.update(ready)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.prints.get(line_id) == ready
+        assert await uow.prints.find(file_ids[line_id]) == ready
+        assert await uow.prints.find(IDS.new_id()) is None
+        assert await uow.prints.get(IDS.new_id()) is None
+        listed = await uow.prints.for_order(order.id)
+        assert [job.line_id for job in listed] == [line.id for line in order.lines]
+        assert await uow.prints.for_order(IDS.new_id()) == []
+        got = await uow.orders.get(order.id)
+        untouched = await uow.orders.get(other.id)
+    assert got is not None and untouched is not None
+    assert [line.print_file.status for line in got.lines] == [
+        PrintStatus.PENDING,
+        PrintStatus.READY,
+        PrintStatus.PENDING,
+    ]
+    assert got.lines[1].print_file == ready.file
+    assert {line.print_file for line in untouched.lines} == {PrintFile()}
+    assert_utc(*(job.due_at for job in taken))
 
 
 async def test_order_update_stores_the_mutable_fields(uow_factory: UnitOfWorkFactory) -> None:

@@ -21,6 +21,7 @@ from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.domain.webhooks import signature_headers
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.settings import Settings
+from tests.integration.conftest import render_prints
 from tests.integration.standins.webhook_receiver import WebhookReceiver
 from tests.integration.test_checkout_http import ORDER, TEE, carted, catalog
 
@@ -190,11 +191,14 @@ async def report(
 
 
 async def test_fulfillment_reports_are_verified_deduplicated_and_applied(
-    client: Client, catalog: dict[str, str], admin: dict[str, str]
+    client: Client, catalog: dict[str, str], admin: dict[str, str], container: Container
 ) -> None:
     key, placed = await paid_order(client, catalog)
     order_id = placed["order_id"]
     body = {"order_id": order_id, "status": "in_production"}
+    # Production waits for the print files, whoever reports it.
+    assert (await report(client, body, message_id="msg_early"))[0] == 409
+    await render_prints(container)
     other = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     assert (await report(client, body, secret=other))[0] == 401
     assert (await report(client, body, at=int(time.time()) - 400))[0] == 401

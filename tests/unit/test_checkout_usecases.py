@@ -7,6 +7,7 @@ The ``test`` provider pays without a network; where a gateway must fail or be wa
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
@@ -14,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from customshop.adapters.imaging.render import PillowRenderer
 from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
+from customshop.adapters.memory.storage import MemoryFileStorage
 from customshop.adapters.payments.sandbox import TestPaymentGateway
 from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.system import UuidV7Ids
@@ -34,6 +37,7 @@ from customshop.application.customization import SESSION_KEY_PREFIX
 from customshop.application.inventory import Inventory
 from customshop.application.orders import EXPIRED, NoticeOutcome, Orders
 from customshop.application.ports import (
+    DeliveryResult,
     IdempotencyRecord,
     PaymentGateway,
     PaymentHandle,
@@ -42,12 +46,22 @@ from customshop.application.ports import (
     PaymentRequest,
     PaymentUnavailable,
 )
+from customshop.application.prints import RENDER_PRINT, PrintFiles
+from customshop.application.webhooks import Webhooks
 from customshop.domain.catalog import Option, Product
 from customshop.domain.errors import InvalidInput
 from customshop.domain.events import OrderShipped, event_payload
 from customshop.domain.hashing import hash_secret
 from customshop.domain.inventory import OutOfStock, StockBelowReserved, StockKey, StockLevel
-from customshop.domain.orders import IllegalTransition, Order, OrderStatus, ShippingAddress, StockState
+from customshop.domain.orders import (
+    IllegalTransition,
+    Order,
+    OrderStatus,
+    PrintFilesNotReady,
+    PrintStatus,
+    ShippingAddress,
+    StockState,
+)
 from customshop.domain.payments import Payment, PaymentStatus
 
 S = OrderStatus
@@ -114,6 +128,32 @@ class FakeGateway:
         return None
 
 
+class JobList:
+    """A job queue that keeps what it is given, for the test to run."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, dict[str, Any]]] = []
+
+    async def enqueue(self, job: str, payload: Mapping[str, Any], *, job_id: str) -> None:
+        self.jobs.append((job, dict(payload)))
+
+    def take(self, name: str) -> list[dict[str, Any]]:
+        taken = [payload for job, payload in self.jobs if job == name]
+        self.jobs = [(job, payload) for job, payload in self.jobs if job != name]
+        return taken
+
+
+class NoSender:
+    async def send(
+        self, url: str, headers: Mapping[str, str], body: bytes, *, trusted: bool = False
+    ) -> DeliveryResult:
+        raise AssertionError("nothing is sent in these tests")
+
+
+async def refuse_all(url: str) -> None:
+    raise ValueError("no endpoints in these tests")
+
+
 @dataclass
 class Shop:
     store: MemoryStore
@@ -122,6 +162,8 @@ class Shop:
     carts: Carts
     checkout: Checkout
     orders: Orders
+    prints: PrintFiles
+    jobs: JobList
     inventory: Inventory
     gateway: FakeGateway
     tee: Product
@@ -129,6 +171,12 @@ class Shop:
 
     async def cart_tee(self, size: str = "M", quantity: int = 1, text: str = "Hello", key: str = KEY) -> None:
         await self.carts.add_design(key, self.tee.id, {"line": {"text": text}, "size": size}, quantity)
+
+    async def render_prints(self) -> None:
+        """Render the print files that are due, as a worker would."""
+        await self.prints.render_due()
+        for payload in self.jobs.take(RENDER_PRINT):
+            await self.prints.render(payload["line_id"], payload["file_id"])
 
     async def level(self, product_id: str, code: str | None = None) -> StockLevel | None:
         async with MemoryUnitOfWork(self.store, read_only=True) as uow:
@@ -175,7 +223,7 @@ def failure(reference: str, event: str | None = None) -> PaymentNotice:
 
 
 async def make_shop(**checkout_options: Any) -> Shop:
-    store, clock, ids = MemoryStore(), ManualClock(), UuidV7Ids()
+    store, clock, ids, jobs = MemoryStore(), ManualClock(), UuidV7Ids(), JobList()
     uow = partial(MemoryUnitOfWork, store)
     catalog = Catalog(uow, clock, ids, "USD")
     tee = await catalog.create_product(ProductInput(name="Classic Tee", description="", base_price=2000))
@@ -229,7 +277,21 @@ async def make_shop(**checkout_options: Any) -> Shop:
             reservation_ttl=TTL,
             **{"idempotency_wait": timedelta(seconds=2), "idempotency_lease": LEASE, **checkout_options},
         ),
-        orders=Orders(uow, clock, gateways),
+        orders=Orders(uow, clock, gateways, ids),
+        prints=PrintFiles(
+            uow,
+            clock,
+            ids,
+            jobs,
+            MemoryFileStorage(),
+            PillowRenderer(),
+            Webhooks(uow, clock, ids, jobs, NoSender(), refuse_all, (5,)),
+            public_url="https://shop.example",
+            render_timeout=timedelta(seconds=30),
+            preview_side=100,
+            fulfillment=False,
+        ),
+        jobs=jobs,
         inventory=inventory,
         gateway=gateway,
         tee=tee,
@@ -299,7 +361,14 @@ async def test_a_guest_orders_pays_and_the_order_is_produced_shipped_and_deliver
     assert await shop.counts(shop.tee.id) == (8, 0, 2)
     assert await shop.counts(shop.tee.id, "M") == (3, 0, 2)
 
+    # Production waits for the print files, rendered once the order was paid.
+    assert [line.print_file.status for line in order.lines] == [PrintStatus.PENDING]
+    with pytest.raises(PrintFilesNotReady):
+        await shop.orders.advance(order.id, S.IN_PRODUCTION)
+    await shop.render_prints()
+    assert [line.print_file.status for line in (await shop.orders.get(order.id)).lines] == [PrintStatus.READY]
     shop.clock.advance(minutes=1)
+    await shop.render_prints()
     await shop.orders.advance(order.id, S.IN_PRODUCTION)
     shop.clock.advance(minutes=1)
     await shop.orders.advance(order.id, S.FULFILLED)
@@ -718,6 +787,7 @@ async def test_cancelling_a_paid_order_refunds_the_total_and_restocks(shop: Shop
 
 async def test_a_refund_after_production_started_does_not_restock(shop: Shop) -> None:
     order = await shop.paid_order()
+    await shop.render_prints()
     await shop.orders.advance(order.id, S.IN_PRODUCTION)
 
     refunded = await shop.orders.cancel(order.id)
@@ -759,6 +829,7 @@ async def test_operators_cannot_make_illegal_moves(shop: Shop) -> None:
 
 async def test_moving_a_paid_order_to_refunded_refunds_it(shop: Shop) -> None:
     order = await shop.paid_order()
+    await shop.render_prints()
     await shop.orders.advance(order.id, S.IN_PRODUCTION)
     await shop.orders.advance(order.id, S.FULFILLED)
 

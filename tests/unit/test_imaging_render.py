@@ -331,3 +331,14 @@ def test_option_zones_draw_nothing(definition: TemplateDefinition) -> None:
 def test_a_longest_side_below_one_is_refused(definition: TemplateDefinition) -> None:
     with pytest.raises(ValueError, match="longest_side"):
         render(definition, Design({}), longest_side=0)
+
+
+def test_a_print_file_carries_its_resolution(definition: TemplateDefinition) -> None:
+    design = design_of(definition, {})
+    request = RenderRequest(definition, design, {}, {}, 300, dpi=300)
+
+    with Image.open(io.BytesIO(PillowRenderer().render(request))) as image:
+        dpi = image.info["dpi"]
+        assert (round(dpi[0]), round(dpi[1])) == (300, 300)
+    with Image.open(io.BytesIO(render(definition, design))) as preview:
+        assert "dpi" not in preview.info  # previews are for screens

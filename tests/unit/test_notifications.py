@@ -24,7 +24,7 @@ from customshop.application.notifications import (
     Notifications,
 )
 from customshop.application.ports import EmailMessage, MailRejected, MailUnavailable, OutboxMessage
-from customshop.domain.orders import Order, OrderLine, OrderStatus, ShippingAddress
+from customshop.domain.orders import Order, OrderLine, OrderStatus, PrintFile, PrintStatus, ShippingAddress
 from customshop.domain.pricing import PriceComponent
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -76,6 +76,8 @@ def line(n: int, name: str, quantity: int, unit_price: int) -> OrderLine:
         components=(PriceComponent("zone", None, "Text", 0),),
         unit_price=unit_price,
         quantity=quantity,
+        # Rendered already: production (which the shipping update follows) waits for print files.
+        print_file=PrintFile(PrintStatus.READY, f"print-{n}"),
     )
 
 

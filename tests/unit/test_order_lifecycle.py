@@ -44,6 +44,9 @@ from customshop.domain.orders import (
     OrderLine,
     OrderStatus,
     PaymentMismatch,
+    PrintFile,
+    PrintFilesNotReady,
+    PrintStatus,
     ShippingAddress,
     StockHold,
     StockState,
@@ -288,6 +291,9 @@ class OrderLifecycle(RuleBasedStateMachine):
         if not nexts:
             return False
         (target,) = nexts
+        if target is S.IN_PRODUCTION and not order.prints_ready:
+            self._refused(order, PrintFilesNotReady, lambda: order.advance(target, self.now))
+            return False
         old_tracking = order.tracking_url
         order.advance(target, self.now, tracking_url=tracking)
         assert order.status is target
@@ -306,12 +312,36 @@ class OrderLifecycle(RuleBasedStateMachine):
 
     @rule(order=orders, steps=st.integers(1, 6))
     def happy_path(self, order: Order, steps: int) -> None:
-        """Paid if unpaid, then moved along by operators: ``steps`` legal moves at most."""
+        """Paid if unpaid, its print files made, then moved along by operators: ``steps`` legal
+        moves at most."""
         for _ in range(steps):
             if order.status is S.CREATED:
                 self._pay(order)
-            elif not self._advance(order, f"https://track.example/{order.id}"):
+                continue
+            if not order.prints_ready:
+                self._print(order, [PrintStatus.READY] * len(order.lines))
+            if not self._advance(order, f"https://track.example/{order.id}"):
                 return
+
+    @rule(order=orders, statuses=st.lists(st.sampled_from(PrintStatus), min_size=3, max_size=3))
+    def print_files(self, order: Order, statuses: list[PrintStatus]) -> None:
+        """The print files of the order's lines are (re)rendered, successfully or not."""
+        self._print(order, statuses)
+
+    def _print(self, order: Order, statuses: list[PrintStatus]) -> None:
+        before = snapshot(order)
+        for line, status in zip(order.lines, statuses, strict=False):
+            order.set_print_file(line.id, PrintFile(status, self._next("print"), None))
+        after = snapshot(order)
+        assert {k: v for k, v in after.items() if k != "lines"} == {
+            k: v for k, v in before.items() if k != "lines"
+        }
+        assert [line.print_file.status for line in order.lines] == statuses[: len(order.lines)]
+        assert order.prints_ready == all(
+            status is PrintStatus.READY for status in statuses[: len(order.lines)]
+        )
+        with pytest.raises(KeyError):
+            order.set_print_file("no-such-line", PrintFile())
 
     def _cancel(self, order: Order, reason: str) -> None:
         if order.status is not S.CREATED:

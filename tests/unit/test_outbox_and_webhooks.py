@@ -38,7 +38,9 @@ class ScriptedSender:
         self.script = list(statuses)
         self.sent: list[tuple[str, dict[str, str], bytes]] = []
 
-    async def send(self, url: str, headers: Mapping[str, str], body: bytes) -> DeliveryResult:
+    async def send(
+        self, url: str, headers: Mapping[str, str], body: bytes, *, trusted: bool = False
+    ) -> DeliveryResult:
         self.sent.append((url, dict(headers), body))
         status = self.script.pop(0) if self.script else 204
         return DeliveryResult(status, None if status else "connection refused", 3)

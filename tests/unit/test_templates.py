@@ -26,13 +26,19 @@ from customshop.domain.money import MAX_AMOUNT
 from customshop.domain.templates import (
     CANVAS_MAX,
     COLOR_PATTERN,
+    DEFAULT_DPI,
     DEFAULT_IMAGE_MAX_BYTES,
     DEFAULT_IMAGE_TYPES,
     DEFAULT_TEXT_MAX_LENGTH,
+    DPI_MAX,
+    DPI_MIN,
     IMAGE_BYTES_LIMIT,
     IMAGE_TYPES,
     KNOWN_FONTS,
+    MM_PER_INCH,
     PALETTE_MAX,
+    PHYSICAL_MAX_MM,
+    PRINT_SIDE_MAX,
     TEXT_LENGTH_LIMIT,
     ZONE_ID_PATTERN,
     ZONES_MAX,
@@ -196,12 +202,28 @@ def draw_zone(draw: st.DrawFn, kind: str, zone_id: str, width: int, height: int,
     return zone
 
 
+def put_physical_size(draw: st.DrawFn, canvas: Raw, width: int, height: int) -> None:
+    """Maybe a physical size in the canvas's proportions, within the size and pixel limits."""
+    if not draw(booleans):
+        return
+    dpi = canvas.get("dpi", DEFAULT_DPI)
+    top = 0.99 * min(PHYSICAL_MAX_MM, PRINT_SIDE_MAX * MM_PER_INCH / dpi) / max(width, height)
+    bottom = 1.01 / min(width, height)
+    if bottom > top:
+        return  # no physical size of these proportions fits the limits
+    scale = draw(st.floats(bottom, top))
+    canvas["width_mm"] = width * scale
+    canvas["height_mm"] = height * scale
+
+
 @st.composite
 def definitions(draw: st.DrawFn, world: World, min_zones: int = 0, max_zones: int = 8) -> Raw:
     width = draw(canvas_sides)
     height = draw(canvas_sides)
     canvas: Raw = {"width": width, "height": height}
     put(draw, canvas, "background", colours)
+    put(draw, canvas, "dpi", st.integers(DPI_MIN, DPI_MAX))
+    put_physical_size(draw, canvas, width, height)
     ids = draw(st.lists(zone_ids, min_size=min_zones, max_size=max_zones, unique=True))
     zones = [draw_zone(draw, draw(kinds), zone_id, width, height, world) for zone_id in ids]
     return {"canvas": canvas, "zones": zones}
@@ -282,7 +304,14 @@ def expected_zone(raw: Raw, world: World) -> Zone:
 def expected_definition(raw: Raw, world: World) -> TemplateDefinition:
     canvas = raw["canvas"]
     return TemplateDefinition(
-        Canvas(canvas["width"], canvas["height"], canvas.get("background", "#ffffff").lower()),
+        Canvas(
+            canvas["width"],
+            canvas["height"],
+            canvas.get("background", "#ffffff").lower(),
+            canvas.get("dpi", DEFAULT_DPI),
+            canvas.get("width_mm"),
+            canvas.get("height_mm"),
+        ),
         tuple(expected_zone(zone, world) for zone in raw["zones"]),
     )
 
@@ -317,7 +346,7 @@ def test_the_canonical_form_reads_back_to_the_same_definition(case: tuple[World,
     assert load_definition(json.loads(json.dumps(stored))) == definition
     assert load_definition(stored).to_dict() == stored  # to_dict is idempotent
     assert definition.to_dict() == stored
-    assert set(stored["canvas"]) == {"width", "height", "background"}
+    assert set(stored["canvas"]) - {"width_mm", "height_mm"} == {"width", "height", "background", "dpi"}
     for zone in stored["zones"]:
         assert CANONICAL_KEYS[zone["type"]] <= zone.keys() <= KEYS[zone["type"]]
 
@@ -340,6 +369,69 @@ def test_load_definition_refuses_a_damaged_document() -> None:
     with pytest.raises(InvalidDefinition) as info:
         load_definition({"canvas": {"width": 10, "height": 10}, "zones": [{"id": "a", "type": "text"}]})
     assert [(v.field, v.code) for v in info.value.violations] == [("definition.zones[0].area", "required")]
+
+
+def canvas_problems(**canvas: Any) -> list[tuple[str, str]]:
+    _, violations = check_definition(
+        {"canvas": {"width": 1000, "height": 1500, **canvas}, "zones": []}, product_id=PRODUCT, option_sets={}
+    )
+    return [(v.field, v.code) for v in violations]
+
+
+def test_a_canvas_prints_at_its_physical_size_and_resolution() -> None:
+    a4 = parse_definition(
+        {"canvas": {"width": 2100, "height": 2970, "width_mm": 210, "height_mm": 297}, "zones": []},
+        product_id=PRODUCT,
+        option_sets={},
+    ).canvas
+    assert a4.dpi == DEFAULT_DPI == 300
+    assert a4.print_size == (2480, 3508)  # A4 at 300 DPI
+    assert parse_definition(
+        {
+            "canvas": {"width": 2100, "height": 2970, "width_mm": 210, "height_mm": 297, "dpi": 150},
+            "zones": [],
+        },
+        product_id=PRODUCT,
+        option_sets={},
+    ).canvas.print_size == (1240, 1754)
+    # Without a physical size the canvas's pixels are the print file's.
+    plain = parse_definition(
+        {"canvas": {"width": 800, "height": 600}, "zones": []}, product_id=PRODUCT, option_sets={}
+    )
+    assert plain.canvas.print_size == (800, 600)
+    assert plain.to_dict()["canvas"] == {"width": 800, "height": 600, "background": "#ffffff", "dpi": 300}
+    assert (
+        a4.width_mm == 210
+        and load_definition(
+            json.loads(
+                json.dumps(
+                    {
+                        "canvas": {"width": 2100, "height": 2970, "width_mm": 215.9, "height_mm": 305.3},
+                        "zones": [],
+                    }
+                )
+            )
+        ).canvas.width_mm
+        == 215.9
+    )
+
+
+def test_a_physical_size_is_checked() -> None:
+    assert canvas_problems(width_mm=200) == [("definition.canvas.height_mm", "required")]
+    assert canvas_problems(height_mm=300) == [("definition.canvas.width_mm", "required")]
+    assert canvas_problems(width_mm=200, height_mm=200) == [("definition.canvas.height_mm", "proportions")]
+    assert canvas_problems(width_mm=200, height_mm=301) == []  # within 1 % of 2:3
+    assert canvas_problems(width_mm="200", height_mm=300) == [("definition.canvas.width_mm", "invalid_type")]
+    assert canvas_problems(width_mm=True, height_mm=300) == [("definition.canvas.width_mm", "invalid_type")]
+    assert canvas_problems(width_mm=0.5, height_mm=0.75) == [
+        ("definition.canvas.width_mm", "out_of_range"),
+        ("definition.canvas.height_mm", "out_of_range"),
+    ]
+    assert canvas_problems(dpi=71) == [("definition.canvas.dpi", "out_of_range")]
+    assert canvas_problems(dpi=300.0) == [("definition.canvas.dpi", "invalid_type")]
+    # 1 m × 1.5 m at 300 DPI is 17,717 pixels a side: too large a file.
+    assert canvas_problems(width_mm=1000, height_mm=1500) == [("definition.canvas.dpi", "too_large")]
+    assert canvas_problems(width_mm=1000, height_mm=1500, dpi=150) == []
 
 
 def test_an_area_may_touch_the_canvas_edge_but_not_cross_it() -> None:

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     ) -> None:
         _: ports.UnitOfWork = memory_uow
         _ = sql_uow
+        bulk: ports.BulkCatalogUnitOfWork = memory_uow
+        bulk = sql_uow
         __: ports.Cache = memory_cache
         files: ports.FileStorage = local
         files = s3
@@ -63,4 +65,5 @@ if TYPE_CHECKING:
         payments = paypal
         mail: ports.Mailer = smtp
         mail = folder
+        del bulk
         del _, __, files, images, drawing, queue, taxes, shipping_policy, time, id_source, payments, mail

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from customshop.application.checkout import OrderNotFound, owns, stop_payment
 from customshop.application.ports import (
     Clock,
+    IdGenerator,
     Page,
     PaymentGateway,
     PaymentNotice,
@@ -57,13 +58,26 @@ class NoticeOutcome:
     order_id: str | None = None
 
 
+async def schedule_prints(uow: UnitOfWork, order: Order, ids: IdGenerator, now: datetime) -> None:
+    """Every line of ``order`` to be rendered (again) at print resolution as soon as possible, each
+    under a new id (see ``application.prints``)."""
+    await uow.prints.schedule(order.id, {line.id: ids.new_id() for line in order.lines}, now)
+
+
 class Orders:
     """Reading and moving orders."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, gateways: Mapping[str, PaymentGateway]) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        gateways: Mapping[str, PaymentGateway],
+        ids: IdGenerator,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._gateways = gateways
+        self._ids = ids
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -194,6 +208,7 @@ class Orders:
                 await uow.inventory.commit(order.stock, now)
                 await uow.payments.update(payment.settled(PaymentStatus.SUCCEEDED, now))
                 await uow.orders.update(order)
+                await schedule_prints(uow, order, self._ids, now)
                 return
         # Paid twice, paid after the order was called off, or paid the wrong amount: give it back.
         await self._gateway(payment.provider).refund(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from types import TracebackType
 from typing import IO, Any, Generic, Protocol, Self, TypeVar
 
@@ -19,7 +20,7 @@ from customshop.domain.customization import Asset, CustomizationSession, Preview
 from customshop.domain.events import OrderEvent
 from customshop.domain.inventory import StockKey, StockLevel
 from customshop.domain.money import Money
-from customshop.domain.orders import Order, OrderStatus, StockHold
+from customshop.domain.orders import Order, OrderStatus, PrintFile, StockHold
 from customshop.domain.payments import Payment
 from customshop.domain.templates import Template, TemplateDefinition
 from customshop.domain.validation import Design
@@ -232,6 +233,50 @@ class OrderRepository(Protocol):
     ) -> Page[Order]:
         """Orders newest first (by id), created in ``[created_from, created_to)``, with an id below
         ``before``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PrintJob:
+    """A line's print file as its renderings are scheduled: ``due_at`` is when a rendering is next
+    wanted (``None``: none is, the file is ready or failed, or the order is not paid), and
+    ``attempts`` how many renderings of the current ``file.id`` were started."""
+
+    line_id: str
+    order_id: str
+    file: PrintFile
+    attempts: int
+    due_at: datetime | None
+
+
+class PrintRepository(Protocol):
+    """Print files of order lines (stored with the lines). Never commits."""
+
+    async def schedule(self, order_id: str, file_ids: Mapping[str, str], at: datetime) -> None:
+        """Every line of the order (``file_ids``: line id → a new rendering id) is pending again,
+        under its new id, with no attempt made and due at ``at``."""
+        ...
+
+    async def due(self, now: datetime, lease_until: datetime, limit: int) -> list[PrintJob]:
+        """Pending print files due by ``now``, the longest waiting first, each leased (``due_at``
+        set to ``lease_until``) so that no other caller takes it; rows another transaction holds
+        are skipped (PostgreSQL)."""
+        ...
+
+    async def get(self, line_id: str, *, for_update: bool = False) -> PrintJob | None:
+        """The line's print file; ``for_update`` locks the line until the transaction ends."""
+        ...
+
+    async def find(self, file_id: str) -> PrintJob | None:
+        """The print file of one rendering, by its id."""
+        ...
+
+    async def update(self, job: PrintJob) -> None:
+        """Store the print file's status, id, error, attempts and ``due_at``."""
+        ...
+
+    async def for_order(self, order_id: str) -> list[PrintJob]:
+        """The print files of the order's lines, in line order."""
         ...
 
 
@@ -549,6 +594,12 @@ class UnitOfWork(Protocol):
     @property
     def emails(self) -> EmailRepository: ...
 
+    @property
+    def reports(self) -> ReportRepository: ...
+
+    @property
+    def prints(self) -> PrintRepository: ...
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -656,6 +707,8 @@ class RenderRequest:
     images: Mapping[str, bytes]
     option_labels: Mapping[str, tuple[str, ...]]
     longest_side: int
+    #: The resolution written into the PNG (its ``pHYs`` chunk), for print files; none for previews.
+    dpi: int | None = None
 
 
 class Renderer(Protocol):
@@ -807,8 +860,11 @@ class DeliveryResult:
 class WebhookSender(Protocol):
     """Sends webhook requests to partners' URLs."""
 
-    async def send(self, url: str, headers: Mapping[str, str], body: bytes) -> DeliveryResult:
+    async def send(
+        self, url: str, headers: Mapping[str, str], body: bytes, *, trusted: bool = False
+    ) -> DeliveryResult:
         """POST ``body`` (JSON) with ``headers`` to ``url``, once: no retry, no redirect followed.
+        A ``trusted`` URL (the shop's own configuration, not a partner's) may be on a private network.
 
         Never raises for a failed attempt: a destination that may not be called, a network error or a
         timeout is a result with ``status=None`` and an ``error``. The attempt takes no longer than
@@ -896,3 +952,172 @@ class EmailRepository(Protocol):
         """Pending emails whose next attempt is due, oldest first, locked until the transaction ends;
         concurrent callers skip each other's (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
         ...
+
+
+# -- reports -----------------------------------------------------------------------------------
+
+
+class Granularity(StrEnum):
+    """The length of a revenue report's periods, in UTC: a day, an ISO week (Monday to Sunday) or a
+    calendar month. A period is named by its first day."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True, slots=True)
+class SalesWindow:
+    """The sales a report counts: the lines of orders in ``currency`` that are in a paid state
+    (``PAID_STATES``: refunded and cancelled orders are not) and were paid in
+    ``[paid_from, paid_before)``."""
+
+    currency: str
+    paid_from: datetime
+    paid_before: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSales:
+    """What one template version of a product sold: ``revenue`` is Σ ``unit_price × quantity`` of
+    its lines, ``units`` Σ ``quantity``. ``product_name`` is the name it was sold under (the greatest
+    in code-point order, should the product have been renamed)."""
+
+    product_id: str
+    product_name: str
+    template_version: int
+    units: int
+    revenue: int
+
+
+@dataclass(frozen=True, slots=True)
+class SalesFigures:
+    """A window's sales, all read at once: ``revenue`` and ``units`` equal the sums over
+    ``by_product``; ``orders`` counts the orders (an order may hold several products)."""
+
+    orders: int
+    units: int
+    revenue: int
+    by_product: list[ProductSales]
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodSales:
+    """The sales of one period, named by its first day (UTC)."""
+
+    period: date
+    orders: int
+    units: int
+    revenue: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceCount:
+    """How often one choice was made in paid orders' lines of a product.
+
+    ``kind`` is ``option`` (``value`` an option code of the zone's option set, ``label`` its label
+    as sold) or ``color`` (``value`` the ``#rrggbb`` colour chosen in a colour zone; ``label`` None).
+    ``count`` is the number of order lines (designs) with the choice, ``units`` their quantities.
+    """
+
+    product_id: str
+    zone_id: str
+    kind: str
+    value: str
+    label: str | None
+    count: int
+    units: int
+
+
+class ReportRepository(Protocol):
+    """Sales figures of paid orders, summed where the orders are stored. Read-only; never commits.
+
+    A line's revenue is ``unit_price × quantity``; a window selects lines as :class:`SalesWindow`
+    says. Each method answers from one consistent reading of the data.
+    """
+
+    async def sales(self, window: SalesWindow) -> SalesFigures:
+        """The window's totals and its sales per ``(product_id, template_version)``, by revenue,
+        highest first (ties by product id, then version)."""
+        ...
+
+    async def sales_by_period(self, window: SalesWindow, granularity: Granularity) -> list[PeriodSales]:
+        """The sales of each period that has some, oldest first (periods without sales are left out)."""
+        ...
+
+    async def popular_choices(
+        self, *, paid_from: datetime, paid_before: datetime, product_id: str | None, limit: int
+    ) -> list[ChoiceCount]:
+        """The ``limit`` most made choices of each product (of ``product_id`` only, when given) in the
+        lines of orders in a paid state paid in ``[paid_from, paid_before)``, in any currency. By
+        product id, then most chosen first: ``count``, then ``units`` descending, then zone id and
+        value in code-point order."""
+        ...
+
+
+# -- bulk catalog import and export ------------------------------------------------------------
+
+
+class Progress(Protocol):
+    """Hears how far a long operation got, to show it to someone waiting.
+
+    ``start`` opens a stage (``"Checking rows"``) of ``total`` steps (``None`` when unknown) and ends
+    the previous one; ``advance`` counts steps done in the current stage. Called from the operation's
+    own task: an implementation returns at once and never raises.
+    """
+
+    def start(self, stage: str, total: int | None) -> None: ...
+
+    def advance(self, steps: int = 1) -> None: ...
+
+
+class BulkCatalogRepository(Protocol):
+    """Products and option sets by the thousand, for catalog imports and exports. Never commits.
+
+    Lookups take any number of keys (an adapter splits them into batches its database accepts) and
+    return what exists, in no particular order unless stated. Writes take a batch of checked objects
+    and raise ``DuplicateSlug`` when a slug would be held twice; the unit of work must then be rolled
+    back.
+    """
+
+    async def count_products(self) -> int: ...
+
+    async def products_with_ids(self, product_ids: Iterable[str]) -> list[Product]: ...
+
+    async def products_with_slugs(self, slugs: Iterable[str]) -> list[Product]: ...
+
+    async def option_sets_with_ids(self, option_set_ids: Iterable[str]) -> list[OptionSet]: ...
+
+    async def option_sets_of_products(self, product_ids: Iterable[str]) -> list[OptionSet]:
+        """Every option set of these products, ordered by product id, then by set id."""
+        ...
+
+    async def add_products(self, products: Iterable[Product]) -> None: ...
+
+    async def vacate_slugs(self, product_ids: Iterable[str]) -> None:
+        """Give these products a placeholder slug that no product can hold (not a valid slug), so
+        that ``update_products`` later in the same transaction may hand slugs around among them."""
+        ...
+
+    async def update_products(self, products: Iterable[Product]) -> None:
+        """Store every field but ``id`` and ``created_at``; unknown ids change nothing."""
+        ...
+
+    async def add_option_sets(self, option_sets: Iterable[OptionSet]) -> None: ...
+
+    async def update_option_sets(self, option_sets: Iterable[OptionSet]) -> None:
+        """Store name, options and ``updated_at`` (never the product); unknown ids change nothing."""
+        ...
+
+
+class BulkCatalogUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also offers the bulk catalog repository, in the same transaction."""
+
+    @property
+    def bulk_catalog(self) -> BulkCatalogRepository: ...
+
+
+class BulkCatalogUnitOfWorkFactory(Protocol):
+    """Makes :class:`BulkCatalogUnitOfWork` s, like :class:`UnitOfWorkFactory`."""
+
+    def __call__(self, *, read_only: bool = False) -> BulkCatalogUnitOfWork: ...

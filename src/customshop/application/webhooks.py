@@ -15,7 +15,7 @@ import json
 import random
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from customshop.application.ports import (
@@ -23,6 +23,7 @@ from customshop.application.ports import (
     IdGenerator,
     JobQueue,
     Page,
+    UnitOfWork,
     UnitOfWorkFactory,
     UrlCheck,
     WebhookDelivery,
@@ -41,6 +42,19 @@ LEASE = timedelta(minutes=2)
 URL_MAX = 2000
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+#: The endpoint id of deliveries to the fulfillment partner (configured, not stored), and their event.
+FULFILLMENT_ENDPOINT = "fulfillment"
+FULFILLMENT_EVENT = "fulfillment.requested"
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentTarget:
+    """Where print-ready orders go (``CUSTOMSHOP_FULFILLMENT_URL``) and the secret they are signed
+    with (``CUSTOMSHOP_FULFILLMENT_SECRET``). The shop's own configuration, so it may be on a
+    private network."""
+
+    url: str
+    secret: str
 
 
 class EndpointNotFound(NotFound):
@@ -66,6 +80,7 @@ class Webhooks:
         check_url: UrlCheck,
         schedule: Sequence[int],
         jitter: Callable[[], float] = lambda: random.uniform(-0.1, 0.1),  # noqa: S311 - spreading retries
+        fulfillment: FulfillmentTarget | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -75,6 +90,7 @@ class Webhooks:
         self._check_url = check_url
         self._schedule = tuple(schedule)
         self._jitter = jitter
+        self._fulfillment = fulfillment
 
     # -- endpoints -------------------------------------------------------------------------------
 
@@ -166,7 +182,7 @@ class Webhooks:
                     added.append(delivery)
             await uow.commit()
         for delivery in added:
-            await self._send_later(delivery)
+            await self.send_later(delivery)
         return len(added)
 
     async def deliver(self, delivery_id: str) -> WebhookLog | None:
@@ -178,7 +194,7 @@ class Webhooks:
             delivery = await uow.webhooks.get_delivery(delivery_id)
             if delivery is None or delivery.status != PENDING:
                 return None
-            endpoint = await uow.webhooks.get_endpoint(delivery.endpoint_id)
+            endpoint = await self._endpoint(uow, delivery.endpoint_id)
             if endpoint is None or not endpoint.active:
                 await uow.webhooks.update_delivery(
                     replace(delivery, status=FAILED, next_attempt_at=None, updated_at=now)
@@ -191,7 +207,8 @@ class Webhooks:
             await uow.webhooks.update_delivery(delivery)
             await uow.commit()
         headers = signature_headers(endpoint.secret, delivery.event_id, int(now.timestamp()), delivery.body)
-        result = await self._sender.send(endpoint.url, headers, delivery.body)
+        trusted = endpoint.id == FULFILLMENT_ENDPOINT
+        result = await self._sender.send(endpoint.url, headers, delivery.body, trusted=trusted)
         done = self._clock.now()
         log = WebhookLog(
             id=self._ids.new_id(),
@@ -209,9 +226,10 @@ class Webhooks:
                 delivery = replace(delivery, status=DELIVERED, next_attempt_at=None, updated_at=done)
             elif result.status == 410:
                 delivery = replace(delivery, status=FAILED, next_attempt_at=None, updated_at=done)
-                await uow.webhooks.update_endpoint(
-                    replace(endpoint, active=False, disabled_reason="the endpoint answered 410 Gone")
-                )
+                if not trusted:  # the configured fulfillment endpoint stays until it is configured away
+                    await uow.webhooks.update_endpoint(
+                        replace(endpoint, active=False, disabled_reason="the endpoint answered 410 Gone")
+                    )
             else:
                 delay = retry_delay(delivery.attempts, self._schedule, self._jitter())
                 if delay is None:
@@ -234,7 +252,7 @@ class Webhooks:
                 await uow.webhooks.update_delivery(replace(delivery, next_attempt_at=now + LEASE))
             await uow.commit()
         for delivery in due:
-            await self._send_later(delivery)
+            await self.send_later(delivery)
         return len(due)
 
     async def retry(self, delivery_id: str) -> WebhookDelivery:
@@ -248,7 +266,7 @@ class Webhooks:
             delivery = await uow.webhooks.get_delivery(delivery_id)
             if delivery is None:
                 raise DeliveryNotFound(f"there is no webhook delivery {delivery_id!r}")
-            endpoint = await uow.webhooks.get_endpoint(delivery.endpoint_id)
+            endpoint = await self._endpoint(uow, delivery.endpoint_id)
             if endpoint is None or not endpoint.active:
                 reason = endpoint.disabled_reason if endpoint else None
                 raise EndpointDisabled(
@@ -258,7 +276,7 @@ class Webhooks:
             delivery = replace(delivery, status=PENDING, next_attempt_at=now + LEASE, updated_at=now)
             await uow.webhooks.update_delivery(delivery)
             await uow.commit()
-        await self._send_later(delivery)
+        await self.send_later(delivery)
         return delivery
 
     async def logs(self, *, event: str | None, before: str | None, limit: int) -> Page[WebhookLog]:
@@ -266,7 +284,23 @@ class Webhooks:
         async with self._uow(read_only=True) as uow:
             return await uow.webhooks.list_logs(event=event, before=before, limit=limit)
 
-    async def _send_later(self, delivery: WebhookDelivery) -> None:
+    async def _endpoint(self, uow: UnitOfWork, endpoint_id: str) -> WebhookEndpoint | None:
+        """A stored endpoint, or the configured fulfillment endpoint (disabled while none is)."""
+        if endpoint_id != FULFILLMENT_ENDPOINT:
+            return await uow.webhooks.get_endpoint(endpoint_id)
+        target = self._fulfillment
+        return WebhookEndpoint(
+            id=FULFILLMENT_ENDPOINT,
+            url=target.url if target else "",
+            events=(FULFILLMENT_EVENT,),
+            secret=target.secret if target else "",
+            active=target is not None,
+            created_at=self._clock.now(),
+            disabled_reason=None if target else "CUSTOMSHOP_FULFILLMENT_URL is not set",
+        )
+
+    async def send_later(self, delivery: WebhookDelivery) -> None:
+        """Hand the delivery's next attempt to the job queue (it is leased by whoever calls)."""
         await self._queue.enqueue(
             DELIVER_WEBHOOK,
             {"delivery_id": delivery.id},

@@ -41,6 +41,32 @@ class MediaItem:
     alt: str = ""
 
 
+#: A media URL: absolute http(s), or a path on the shop's own host.
+MEDIA_URL_PATTERN = r"^(https?://|/)\S+$"
+ALT_MAX = 300
+_MEDIA_URL_RE = re.compile(MEDIA_URL_PATTERN)
+
+
+def check_media(media: tuple[MediaItem, ...]) -> list[Violation]:
+    """Every broken rule of a product's media items, each at ``media[i].url`` or ``media[i].alt``
+    (how many items a product may have is the product's own rule)."""
+    problems: list[Violation] = []
+    for index, item in enumerate(media):
+        if len(item.url) > URL_MAX or not _MEDIA_URL_RE.fullmatch(item.url):
+            problems.append(
+                Violation(
+                    f"media[{index}].url",
+                    "invalid_format",
+                    f"a media url is http(s)://... or /path, without spaces, at most {URL_MAX} characters",
+                )
+            )
+        if len(item.alt) > ALT_MAX:
+            problems.append(
+                Violation(f"media[{index}].alt", "too_long", f"alt is limited to {ALT_MAX} characters")
+            )
+    return problems
+
+
 @dataclass(frozen=True, slots=True)
 class Product:
     """A sellable product. ``base_price`` (minor units of ``currency``) is what it costs before any

@@ -14,8 +14,9 @@ Money never moves by more than was paid: a refund returns exactly what was paid,
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -72,6 +73,10 @@ OPERATOR_MOVES: frozenset[OrderStatus] = frozenset({S.IN_PRODUCTION, S.FULFILLED
 
 class IllegalTransition(Conflict):
     """The order cannot move from its status to the one asked for."""
+
+
+class PrintFilesNotReady(IllegalTransition):
+    """An order goes into production only once every line's print file is ready."""
 
 
 class PaymentMismatch(Conflict):
@@ -160,6 +165,26 @@ def check_contact(email: str, address: ShippingAddress) -> list[Violation]:
     return problems
 
 
+class PrintStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class PrintFile:
+    """A line's design rendered at print resolution, which production works from.
+
+    Rendered once the order is paid (``pending`` until then, and while a rendering is under way),
+    then ``ready``, or ``failed`` with the reason once the renderings tried have all failed. ``id``
+    names one rendering: a reprint gets a new one, and its files.
+    """
+
+    status: PrintStatus = PrintStatus.PENDING
+    id: str | None = None
+    error: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class OrderLine:
     """A carted line frozen into the order: the design, its template snapshot and its price."""
@@ -174,6 +199,7 @@ class OrderLine:
     components: tuple[PriceComponent, ...]
     unit_price: int
     quantity: int
+    print_file: PrintFile = PrintFile()
 
     @property
     def line_total(self) -> int:
@@ -295,6 +321,11 @@ class Order:
         return self.status in PAID_STATES
 
     @property
+    def prints_ready(self) -> bool:
+        """Whether every line's print file is ready (what production needs)."""
+        return all(line.print_file.status is PrintStatus.READY for line in self.lines)
+
+    @property
     def refundable(self) -> int:
         """What a refund would return: what was paid and not yet given back."""
         return self.paid_amount - self.refunded_amount
@@ -354,6 +385,7 @@ class Order:
         Raises:
             IllegalTransition: ``target`` is not a legal next status, or not an operator's move
                 (payment, cancellation and refund have their own paths).
+            PrintFilesNotReady: ``target`` is ``in_production`` and a print file is not ready.
         """
         if target not in OPERATOR_MOVES:
             check_transition(self.status, target)  # an illegal move is reported as such first
@@ -362,11 +394,33 @@ class Order:
                 + ("its payment" if target is S.PAID else "the cancel endpoint")
             )
         check_transition(self.status, target)
+        if target is S.IN_PRODUCTION and not self.prints_ready:
+            waiting = Counter(
+                line.print_file.status.value
+                for line in self.lines
+                if line.print_file.status is not PrintStatus.READY
+            )
+            raise PrintFilesNotReady(
+                "the order goes into production once every print file is ready; "
+                + ", ".join(f"{count} {status}" for status, count in sorted(waiting.items()))
+            )
         if tracking_url is not None:
             self.tracking_url = tracking_url
         self._move(target, at)
         if target is S.SHIPPED:
             self.events.append(OrderShipped(self.id, at, self.tracking_url))
+
+    def set_print_file(self, line_id: str, print_file: PrintFile) -> None:
+        """Record where a line's print file stands (it changes no status and records no event).
+
+        Raises:
+            KeyError: the order has no such line.
+        """
+        if not any(line.id == line_id for line in self.lines):
+            raise KeyError(line_id)
+        self.lines = tuple(
+            replace(line, print_file=print_file) if line.id == line_id else line for line in self.lines
+        )
 
     def cancel(self, reason: str, at: datetime) -> None:
         """An unpaid order is called off; its reserved units are released.

@@ -35,6 +35,16 @@ IMAGE_TYPES: tuple[str, ...] = ("image/png", "image/jpeg", "image/webp")
 ZONE_ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 CANVAS_MAX = 10_000
+#: Print resolution when a canvas states none, and the range a canvas may state.
+DEFAULT_DPI = 300
+DPI_MIN, DPI_MAX = 72, 2400
+#: Largest physical side a canvas may state, in millimetres (5 m), and the most pixels a side of
+#: its print file may have at its resolution.
+PHYSICAL_MAX_MM = 5000
+PRINT_SIDE_MAX = 10_000
+#: How far a canvas's physical proportions may stray from its pixel proportions.
+PROPORTION_TOLERANCE = 0.01
+MM_PER_INCH = 25.4
 ZONES_MAX = 50
 TEXT_LENGTH_LIMIT = 1_000
 IMAGE_BYTES_LIMIT = 50 * 1024 * 1024
@@ -68,9 +78,31 @@ class Area:
 
 @dataclass(frozen=True, slots=True)
 class Canvas:
+    """The design surface, in canvas pixels (the unit of zone areas).
+
+    A canvas may state the physical size it prints at (``width_mm`` × ``height_mm``, in the canvas's
+    proportions) and its print resolution (``dpi``). Its print file is then that size at that
+    resolution; without a physical size, the canvas's pixels are the print file's pixels.
+    """
+
     width: int
     height: int
     background: str = "#ffffff"
+    dpi: int = DEFAULT_DPI
+    width_mm: float | None = None
+    height_mm: float | None = None
+
+    @property
+    def print_size(self) -> tuple[int, int]:
+        """The print file's width and height in pixels: the physical size at ``dpi`` (each side
+        rounded, at least 1), else the canvas's own size."""
+        if self.width_mm is None or self.height_mm is None:
+            return self.width, self.height
+        return _print_pixels(self.width_mm, self.dpi), _print_pixels(self.height_mm, self.dpi)
+
+
+def _print_pixels(millimetres: float, dpi: int) -> int:
+    return max(1, round(millimetres / MM_PER_INCH * dpi))
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,14 +176,20 @@ class TemplateDefinition:
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical JSON form, every default spelled out; ``parse_definition`` reads it back."""
-        return {
-            "canvas": {
-                "width": self.canvas.width,
-                "height": self.canvas.height,
-                "background": self.canvas.background,
-            },
-            "zones": [_zone_to_dict(zone) for zone in self.zones],
+        canvas: dict[str, Any] = {
+            "width": self.canvas.width,
+            "height": self.canvas.height,
+            "background": self.canvas.background,
+            "dpi": self.canvas.dpi,
         }
+        if self.canvas.width_mm is not None and self.canvas.height_mm is not None:
+            canvas |= {"width_mm": _plain(self.canvas.width_mm), "height_mm": _plain(self.canvas.height_mm)}
+        return {"canvas": canvas, "zones": [_zone_to_dict(zone) for zone in self.zones]}
+
+
+def _plain(number: float) -> float | int:
+    """A whole number of millimetres as an int, so that ``297`` stays ``297`` in JSON."""
+    return int(number) if number == int(number) else number
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +323,19 @@ class _Object:
             return fallback
         return value
 
+    def number(self, key: str, lo: float, hi: float) -> float | None:
+        """An optional number (integer or decimal) in ``[lo, hi]``; None when absent or bad."""
+        if key not in self.raw:
+            return None
+        value = self.raw[key]
+        if type(value) not in (int, float) or value != value:  # bool is not a number here; nor NaN
+            self.fail(key, "invalid_type", f"{key} must be a number")
+            return None
+        if not lo <= value <= hi:
+            self.fail(key, "out_of_range", f"{key} must be between {lo:g} and {hi:g}")
+            return None
+        return float(value)
+
     def boolean(self, key: str, default: bool) -> bool:
         value, absent = self._get(key, default, default)
         if absent is not None:
@@ -356,7 +407,7 @@ class _Object:
 
 
 _AREA_KEYS = frozenset({"x", "y", "width", "height"})
-_CANVAS_KEYS = frozenset({"width", "height", "background"})
+_CANVAS_KEYS = frozenset({"width", "height", "background", "dpi", "width_mm", "height_mm"})
 _DEFINITION_KEYS = frozenset({"canvas", "zones"})
 
 
@@ -592,7 +643,9 @@ def _check(
         height = canvas_reader.integer("height", 1, CANVAS_MAX, fallback=1)
         sized = len(problems) == before  # areas can be checked against the canvas only if it has a size
         background = canvas_reader.color("background", default="#ffffff") or "#ffffff"
-        canvas = Canvas(width, height, background) if sized else None
+        dpi = canvas_reader.integer("dpi", DPI_MIN, DPI_MAX, default=DEFAULT_DPI, fallback=DEFAULT_DPI)
+        width_mm, height_mm = _physical_size(canvas_reader, width, height, dpi, sized)
+        canvas = Canvas(width, height, background, dpi, width_mm, height_mm) if sized else None
     zones: list[Zone] = []
     raw_zones = raw.get("zones", _MISSING)
     if raw_zones is _MISSING:
@@ -610,6 +663,38 @@ def _check(
     if problems or canvas is None:
         return None, problems
     return TemplateDefinition(canvas=canvas, zones=tuple(zones)), []
+
+
+def _physical_size(
+    reader: _Object, width: int, height: int, dpi: int, sized: bool
+) -> tuple[float | None, float | None]:
+    """The canvas's physical size: both sides or neither, in the canvas's proportions, and not
+    more than :data:`PRINT_SIDE_MAX` pixels a side at ``dpi``."""
+    width_mm = reader.number("width_mm", 1, PHYSICAL_MAX_MM)
+    height_mm = reader.number("height_mm", 1, PHYSICAL_MAX_MM)
+    given = {key for key in ("width_mm", "height_mm") if key in reader.raw}
+    if len(given) == 1:
+        missing = ({"width_mm", "height_mm"} - given).pop()
+        reader.fail(missing, "required", "a physical size gives both width_mm and height_mm")
+        return None, None
+    if width_mm is None or height_mm is None:
+        return None, None
+    if sized and abs((width_mm / height_mm) / (width / height) - 1) > PROPORTION_TOLERANCE:
+        reader.fail(
+            "height_mm",
+            "proportions",
+            f"{width_mm:g} × {height_mm:g} mm does not have the proportions of the {width}×{height} canvas",
+        )
+        return None, None
+    longest = max(_print_pixels(width_mm, dpi), _print_pixels(height_mm, dpi))
+    if longest > PRINT_SIDE_MAX:
+        reader.fail(
+            "dpi",
+            "too_large",
+            f"at {dpi} DPI the print file would be {longest} pixels a side, above {PRINT_SIDE_MAX}",
+        )
+        return None, None
+    return width_mm, height_mm
 
 
 def parse_definition(

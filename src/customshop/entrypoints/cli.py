@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -20,9 +21,18 @@ from typer.exceptions import TyperException
 from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import UnsupportedDatabase
+from customshop.application.catalog_io import ImportRejected, ProductExport, ProductImport
 from customshop.application.ports import Unavailable
+from customshop.application.reports import SalesReport
 from customshop.domain.errors import DomainError, InvalidInput, Violation
-from customshop.domain.orders import OrderStatus
+from customshop.domain.orders import Order, OrderStatus, PrintStatus
+from customshop.entrypoints.catalog_files import (
+    RichProgress,
+    progress_display,
+    read_catalog_file,
+    read_templates_file,
+    replaced_on_success,
+)
 from customshop.entrypoints.container import Container, build_container, close
 from customshop.entrypoints.demo import seed_demo_catalog, seed_demo_stock
 from customshop.entrypoints.settings import Settings, SettingsError
@@ -45,6 +55,12 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(orders_app, name="orders")
 webhooks_app = typer.Typer(help="Partner webhook deliveries: list attempts, retry one.", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
+report_app = typer.Typer(help="Sales reports of paid orders.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+products_app = typer.Typer(help="The catalog as CSV: products and option sets.", no_args_is_help=True)
+app.add_typer(products_app, name="products")
+templates_app = typer.Typer(help="Template versions from JSON files.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -309,6 +325,12 @@ def orders_show(order_id: Annotated[str, typer.Argument(help="The order's id.")]
             f"  {line.quantity} × {line.product_name} (template v{line.template_version}) "
             f"at {_money(line.unit_price, order.currency)} = {_money(line.line_total, order.currency)}"
         )
+        printed = line.print_file
+        where = f" /print-files/{printed.id}" if printed.status is PrintStatus.READY else ""
+        out.print(
+            f"      print file {printed.status.value}{where}"
+            + (f": {printed.error}" if printed.error else "")
+        )
     out.print(
         f"  subtotal {order.subtotal}, tax {order.tax}, shipping {order.shipping}, "
         f"total {_money(order.total, order.currency)}"
@@ -342,6 +364,74 @@ def orders_advance(
     target = _status(status, "STATUS")
     order = _run(lambda c: c.orders().advance(order_id, target, tracking_url))
     out.print(f"order {order.id} is now {order.status.value}")
+
+
+@orders_app.command("reprint")
+def orders_reprint(order_id: Annotated[str, typer.Argument(help="The order's id.")]) -> None:
+    """Render a paid order's print files again. With Redis, a `customshop worker` renders them;
+    embedded, this command renders them before returning."""
+
+    async def work(container: Container) -> Order:
+        await container.print_files().reprint(order_id)
+        queue = container.queue()
+        if isinstance(queue, InProcessJobQueue):
+            await queue.drain()
+        return await container.orders().get(order_id)
+
+    order = _run(work)
+    for line in order.lines:
+        printed = line.print_file
+        out.print(
+            f"{line.product_name}: print file {printed.status.value}"
+            + (f" ({printed.error})" if printed.error else "")
+        )
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def _report_options(exc: InvalidInput) -> InvalidInput:
+    """The report's bad parameters named as the command's options (``start`` → ``--start``)."""
+    return InvalidInput([replace(v, field=f"--{v.field}") for v in exc.violations], exc.message)
+
+
+@report_app.command("sales")
+def report_sales(
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (UTC), included.")],
+    end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD (UTC), included.")],
+    currency: Annotated[
+        str | None, typer.Option(help="Only orders in this currency (default: the shop's).")
+    ] = None,
+) -> None:
+    """Sales paid from --start to --end (UTC, both included), by product and template version."""
+
+    async def work(container: Container) -> SalesReport:
+        try:
+            return await container.reports().sales(start, end, currency)
+        except InvalidInput as exc:
+            raise _report_options(exc) from None
+
+    report = _run(work)
+    money = report.currency
+    out.print(
+        f"sales paid {report.days.start} to {report.days.end} (UTC, both included): "
+        f"{report.orders} orders, {report.units} units, {_money(report.total_sales, money)}"
+    )
+    table = Table(show_footer=True)
+    table.add_column("product", "total", no_wrap=True, min_width=36)
+    table.add_column("name")
+    table.add_column("template", justify="right")
+    table.add_column("units", str(report.units), justify="right")
+    table.add_column("revenue", _money(report.total_sales, money), justify="right")
+    for sales in report.by_product:
+        table.add_row(
+            sales.product_id,
+            sales.product_name,
+            f"v{sales.template_version}",
+            str(sales.units),
+            _money(sales.revenue, money),
+        )
+    _print_table(table)
 
 
 # -- webhooks -------------------------------------------------------------------------------------
@@ -388,6 +478,73 @@ def webhooks_retry(
         return delivery.id
 
     out.print(f"delivery {_run(work)} is being sent again")
+
+
+# -- products and templates -----------------------------------------------------------------------
+
+CsvPath = Annotated[Path, typer.Argument(help="The CSV file (format: docs/operations.md, Catalog files).")]
+
+
+def _rejected(path: Path, exc: ImportRejected) -> CliError:
+    """Print every problem of a rejected file on stderr, one a line; the error that ends the report."""
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+    return CliError(f"{path}: {exc.message}")
+
+
+@products_app.command("import")
+def products_import(path: CsvPath) -> None:
+    """Create or update products and their option sets from a CSV file: all rows or none.
+
+    Every problem is printed on stderr as `line N: field: why`; then nothing is imported.
+    """
+    try:
+        with progress_display() as display:
+            file = read_catalog_file(path, display)
+            done: ProductImport = _run(
+                lambda c: c.catalog_transfer().import_products(file, RichProgress(display))
+            )
+    except ImportRejected as exc:
+        raise _rejected(path, exc) from None
+    out.print(
+        f"imported {path}: {done.created} products created, {done.updated} updated, "
+        f"{done.unchanged} unchanged; {done.option_sets_created} option sets created, "
+        f"{done.option_sets_updated} updated"
+    )
+
+
+@products_app.command("export")
+def products_export(path: CsvPath) -> None:
+    """Write every product (active or not) with its media and option sets to a CSV file, replacing it."""
+    with progress_display() as display, replaced_on_success(path) as sink:
+        done: ProductExport = _run(
+            lambda c: c.catalog_transfer().export_products(sink, RichProgress(display))
+        )
+    out.print(f"exported {done.products} products and {done.option_sets} option sets to {path}")
+
+
+@templates_app.command("import")
+def templates_import(
+    path: Annotated[
+        Path, typer.Argument(help="A JSON file: one template object or a list (docs/operations.md).")
+    ],
+) -> None:
+    """Add template versions from a JSON file: all of them or none.
+
+    Each problem is one line on stderr naming its template (index from 0) and field; then nothing is imported.
+    """
+    try:
+        with progress_display() as display:
+            items = read_templates_file(path, display)
+            created = _run(lambda c: c.catalog_transfer().import_templates(items, RichProgress(display)))
+    except ImportRejected as exc:
+        raise _rejected(path, exc) from None
+    for template in created:
+        default = ", the default" if template.is_default else ""
+        out.print(
+            f"template {template.id}: version {template.version} of product {template.product_id}{default}"
+        )
+    out.print(f"imported {path}: {len(created)} template{'' if len(created) == 1 else 's'}")
 
 
 # -- errors ----------------------------------------------------------------------------------------

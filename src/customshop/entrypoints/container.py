@@ -35,6 +35,7 @@ from customshop.application.access import AccessKeys
 from customshop.application.cart import Carts
 from customshop.application.catalog import Catalog
 from customshop.application.catalog_cache import CatalogCache
+from customshop.application.catalog_io import CatalogTransfer
 from customshop.application.checkout import Checkout
 from customshop.application.customization import Customization
 from customshop.application.inventory import Inventory
@@ -42,7 +43,9 @@ from customshop.application.notifications import Notifications
 from customshop.application.orders import Orders
 from customshop.application.outbox import OutboxRelay
 from customshop.application.ports import Mailer, PaymentGateway, UrlCheck
-from customshop.application.webhooks import Webhooks
+from customshop.application.prints import PrintFiles
+from customshop.application.reports import Reports
+from customshop.application.webhooks import FulfillmentTarget, Webhooks
 from customshop.entrypoints.jobs import run_job
 from customshop.entrypoints.settings import Settings
 
@@ -109,6 +112,16 @@ def payment_gateways(settings: Settings) -> dict[str, PaymentGateway]:
     return gateways
 
 
+def _fulfills(settings: Settings) -> bool:
+    return _fulfillment_target(settings) is not None
+
+
+def _fulfillment_target(settings: Settings) -> FulfillmentTarget | None:
+    if settings.fulfillment_url is None or settings.fulfillment_secret is None:
+        return None
+    return FulfillmentTarget(settings.fulfillment_url, settings.fulfillment_secret)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -153,6 +166,15 @@ class Container(containers.DeclarativeContainer):
         default_currency=settings.provided.currency,
         on_change=catalog_cache.provided.forget,
     )
+    #: Bulk imports and exports (the CLI); invalidates cached catalogs like ``catalog`` does.
+    catalog_transfer = providers.Singleton(
+        CatalogTransfer,
+        uow=uow.provider,
+        clock=clock,
+        ids=ids,
+        default_currency=settings.provided.currency,
+        on_change=catalog_cache.provided.forget,
+    )
     access = providers.Singleton(AccessKeys, uow=uow.provider, clock=clock, ids=ids)
     tax = providers.Singleton(FixedRateTax, settings.provided.tax_rate_bps)
     shipping = providers.Singleton(
@@ -180,7 +202,7 @@ class Container(containers.DeclarativeContainer):
         reservation_ttl=providers.Callable(_minutes, settings.provided.reservation_ttl_minutes),
         catalog_cache=catalog_cache,
     )
-    orders = providers.Singleton(Orders, uow=uow.provider, clock=clock, gateways=gateways)
+    orders = providers.Singleton(Orders, uow=uow.provider, clock=clock, gateways=gateways, ids=ids)
     outbox_relay = providers.Singleton(OutboxRelay, uow=uow.provider, queue=queue, clock=clock)
     webhook_sender = providers.Singleton(
         HttpWebhookSender,
@@ -196,8 +218,24 @@ class Container(containers.DeclarativeContainer):
         sender=webhook_sender,
         check_url=providers.Callable(_url_check, settings.provided.webhook_allow_private_networks),
         schedule=settings.provided.webhook_retry_schedule,
+        fulfillment=providers.Callable(_fulfillment_target, settings),
+    )
+    print_files = providers.Singleton(
+        PrintFiles,
+        uow=uow.provider,
+        clock=clock,
+        ids=ids,
+        queue=queue,
+        storage=storage,
+        renderer=renderer,
+        webhooks=webhooks,
+        public_url=settings.provided.public_url,
+        render_timeout=providers.Callable(_seconds, settings.provided.render_timeout_seconds),
+        preview_side=settings.provided.preview_size,
+        fulfillment=providers.Callable(_fulfills, settings),
     )
     inventory = providers.Singleton(Inventory, uow=uow.provider, clock=clock)
+    reports = providers.Singleton(Reports, uow=uow.provider, currency=settings.provided.currency)
     mailer = providers.Singleton(make_mailer, settings)
     notifications = providers.Singleton(
         Notifications,

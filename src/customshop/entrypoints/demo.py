@@ -81,7 +81,14 @@ async def _tee(catalog: Catalog) -> Product:
         catalog,
         tee,
         {
-            "canvas": {"width": 1000, "height": 1000, "background": "#ffffff"},
+            # A 28 cm square print area, printed at 300 DPI.
+            "canvas": {
+                "width": 1000,
+                "height": 1000,
+                "background": "#ffffff",
+                "width_mm": 280,
+                "height_mm": 280,
+            },
             "zones": [
                 {
                     "id": "front_text",
@@ -132,7 +139,13 @@ async def _keepsake_box(catalog: Catalog) -> Product:
         catalog,
         box,
         {
-            "canvas": {"width": 800, "height": 600, "background": "#d9b38c"},
+            "canvas": {
+                "width": 800,
+                "height": 600,
+                "background": "#d9b38c",
+                "width_mm": 200,
+                "height_mm": 150,
+            },
             "zones": [
                 {
                     "id": "engraving",
@@ -184,7 +197,13 @@ async def _gift_box(catalog: Catalog) -> Product:
         catalog,
         box,
         {
-            "canvas": {"width": 1000, "height": 1000, "background": "#fdf6e3"},
+            "canvas": {
+                "width": 1000,
+                "height": 1000,
+                "background": "#fdf6e3",
+                "width_mm": 150,
+                "height_mm": 150,
+            },
             "zones": [
                 {
                     "id": "components",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from customshop.application.customization import RENDER_PREVIEW
 from customshop.application.notifications import SEND_EMAIL
 from customshop.application.outbox import DISPATCH_EVENT
+from customshop.application.prints import RENDER_PRINT
 from customshop.application.webhooks import DELIVER_WEBHOOK
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ async def run_job(container: Container, job: str, payload: Mapping[str, Any]) ->
         await _dispatch_event(container, str(payload["event_id"]))
     elif job == DELIVER_WEBHOOK:
         await container.webhooks().deliver(str(payload["delivery_id"]))
+    elif job == RENDER_PRINT:
+        await container.print_files().render(str(payload["line_id"]), str(payload["file_id"]))
     elif job == SEND_EMAIL:
         await container.notifications().send(str(payload["email_id"]), int(payload["attempt"]))
     else:

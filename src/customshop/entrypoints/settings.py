@@ -26,6 +26,9 @@ _META = {"CUSTOMSHOP_CONFIG"}
 NonNegativeMoney = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 
 
+_HTTP_URL = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
+
+
 class SettingsError(ValueError):
     """The configuration cannot be used; the message names the variable."""
 
@@ -53,6 +56,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     mail_from: str = "customshop <shop@localhost>"
     fulfillment_url: str | None = None
     fulfillment_secret: str | None = None
+    #: Where clients reach this server: the base of the links in fulfillment payloads (print files,
+    #: previews, uploaded images), which are made outside any request.
+    public_url: Annotated[str, msgspec.Meta(pattern=_HTTP_URL)] = "http://127.0.0.1:8000"
     test_payments_enabled: bool | None = None
     rate_limit_enabled: bool = True
     webhook_allow_private_networks: bool = False
@@ -99,6 +105,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
                 raise ValueError(
                     "CUSTOMSHOP_FULFILLMENT_SECRET must be a Standard Webhooks secret: whsec_ and base64"
                 ) from None
+        if self.fulfillment_url and not self.fulfillment_secret:
+            raise ValueError("CUSTOMSHOP_FULFILLMENT_SECRET is needed with CUSTOMSHOP_FULFILLMENT_URL")
         paypal = (self.paypal_client_id, self.paypal_client_secret, self.paypal_webhook_id)
         if any(paypal) and not all(paypal):
             raise ValueError(

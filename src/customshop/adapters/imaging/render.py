@@ -84,7 +84,10 @@ class PillowRenderer:
                 _draw_text(image, _box(zone.area, scale, size), value)
 
         out = io.BytesIO()
-        image.save(out, "PNG", compress_level=_PNG_COMPRESS_LEVEL)
+        if request.dpi is None:
+            image.save(out, "PNG", compress_level=_PNG_COMPRESS_LEVEL)
+        else:
+            image.save(out, "PNG", compress_level=_PNG_COMPRESS_LEVEL, dpi=(request.dpi, request.dpi))
         return out.getvalue()
 
 

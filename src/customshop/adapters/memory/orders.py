@@ -8,20 +8,26 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from customshop.application.ports import IdempotencyRecord, Page
+from customshop.application.ports import IdempotencyRecord, Page, PrintJob
 from customshop.domain.errors import Conflict
 from customshop.domain.inventory import StockInconsistent, StockKey, StockLevel, reserve_all
-from customshop.domain.orders import Order, OrderStatus, StockHold
+from customshop.domain.orders import Order, OrderStatus, PrintFile, PrintStatus, StockHold
 from customshop.domain.payments import Payment
 
 if TYPE_CHECKING:
     from customshop.adapters.memory.uow import MemoryStore
 
 
-def _detached(order: Order) -> Order:
-    """A copy the caller may change without touching the store (like a row read from a database)."""
+def _detached(order: Order, prints: Mapping[str, PrintJob] | None = None) -> Order:
+    """A copy the caller may change without touching the store (like a row read from a database),
+    its lines showing their print files as ``prints`` has them."""
     clone = copy.copy(order)
     clone.events = []
+    if prints is not None:
+        clone.lines = tuple(
+            replace(line, print_file=prints[line.id].file) if line.id in prints else line
+            for line in order.lines
+        )
     return clone
 
 
@@ -33,11 +39,13 @@ class MemoryOrderRepository:
 
     async def add(self, order: Order) -> None:
         self._state.orders[order.id] = _detached(order)
+        for line in order.lines:
+            self._state.prints[line.id] = PrintJob(line.id, order.id, line.print_file, 0, None)
         self.seen.append(order)
 
     async def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         order = self._state.orders.get(order_id)
-        return None if order is None else _detached(order)
+        return None if order is None else _detached(order, self._state.prints)
 
     async def lock(self, order_id: str) -> OrderStatus | None:
         order = self._state.orders.get(order_id)
@@ -83,9 +91,51 @@ class MemoryOrderRepository:
             key=lambda o: o.id,
             reverse=True,
         )[: limit + 1]
+        prints = self._state.prints
         if len(chosen) > limit:
-            return Page([_detached(o) for o in chosen[:limit]], chosen[limit - 1].id)
-        return Page([_detached(o) for o in chosen], None)
+            return Page([_detached(o, prints) for o in chosen[:limit]], chosen[limit - 1].id)
+        return Page([_detached(o, prints) for o in chosen], None)
+
+
+class MemoryPrintRepository:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    async def schedule(self, order_id: str, file_ids: Mapping[str, str], at: datetime) -> None:
+        for line_id, file_id in file_ids.items():
+            if line_id in self._state.prints:
+                self._state.prints[line_id] = PrintJob(
+                    line_id, order_id, PrintFile(PrintStatus.PENDING, file_id), 0, at
+                )
+
+    async def due(self, now: datetime, lease_until: datetime, limit: int) -> list[PrintJob]:
+        due = sorted(
+            (
+                job
+                for job in self._state.prints.values()
+                if job.file.status is PrintStatus.PENDING and job.due_at is not None and job.due_at <= now
+            ),
+            key=lambda job: (job.due_at or now, job.line_id),
+        )[:limit]
+        for job in due:
+            self._state.prints[job.line_id] = replace(job, due_at=lease_until)
+        return due
+
+    async def get(self, line_id: str, *, for_update: bool = False) -> PrintJob | None:
+        return self._state.prints.get(line_id)
+
+    async def find(self, file_id: str) -> PrintJob | None:
+        return next((job for job in self._state.prints.values() if job.file.id == file_id), None)
+
+    async def update(self, job: PrintJob) -> None:
+        if job.line_id in self._state.prints:
+            self._state.prints[job.line_id] = job
+
+    async def for_order(self, order_id: str) -> list[PrintJob]:
+        order = self._state.orders.get(order_id)
+        if order is None:
+            return []
+        return [self._state.prints[line.id] for line in order.lines if line.id in self._state.prints]
 
 
 class MemoryPaymentRepository:

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 from customshop.adapters.memory.cart import MemoryCartRepository
+from customshop.adapters.memory.catalog_io import MemoryBulkCatalogRepository
 from customshop.adapters.memory.customization import (
     MemoryAssetRepository,
     MemoryPreviewRepository,
@@ -21,15 +22,18 @@ from customshop.adapters.memory.orders import (
     MemoryInventoryRepository,
     MemoryOrderRepository,
     MemoryPaymentRepository,
+    MemoryPrintRepository,
     MemoryWebhookReceipts,
 )
 from customshop.adapters.memory.outbox import MemoryOutbox, MemoryWebhookRepository
+from customshop.adapters.memory.reports import MemoryReportRepository
 from customshop.application.outbox import stage_events
 from customshop.application.ports import (
     EmailDelivery,
     IdempotencyRecord,
     OutboxMessage,
     Page,
+    PrintJob,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookLog,
@@ -78,6 +82,7 @@ class MemoryStore:
     webhook_deliveries: dict[str, WebhookDelivery] = field(default_factory=dict)
     webhook_logs: dict[str, WebhookLog] = field(default_factory=dict)
     emails: dict[str, EmailDelivery] = field(default_factory=dict)
+    prints: dict[str, PrintJob] = field(default_factory=dict)
     #: A dict like the other collections, so copying and publishing treat it the same way.
     catalog_state: dict[str, int] = field(default_factory=lambda: {"version": 1})
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -103,6 +108,8 @@ class MemoryStore:
         "webhook_deliveries",
         "webhook_logs",
         "emails",
+        "prints",
+        "catalog_state",
     )
 
     def copy(self) -> MemoryStore:
@@ -277,6 +284,9 @@ class MemoryUnitOfWork:
         self.webhooks = MemoryWebhookRepository(self._work)
         self.catalog_version = MemoryCatalogVersion(self._work)
         self.emails = MemoryEmailRepository(self._work)
+        self.reports = MemoryReportRepository(self._work)
+        self.bulk_catalog = MemoryBulkCatalogRepository(self._work)
+        self.prints = MemoryPrintRepository(self._work)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -28,6 +28,8 @@ from customshop.domain.orders import (
     Order,
     OrderLine,
     OrderStatus,
+    PrintFile,
+    PrintStatus,
     ShippingAddress,
     StockHold,
     StockState,
@@ -97,6 +99,9 @@ def _line_values(order_id: str, position: int, line: OrderLine) -> dict[str, Any
         "components": components_json(line.components),
         "unit_price": line.unit_price,
         "quantity": line.quantity,
+        "print_status": line.print_file.status.value,
+        "print_file_id": line.print_file.id,
+        "print_error": line.print_file.error,
     }
 
 
@@ -112,6 +117,9 @@ def _line(row: Sequence[Any]) -> OrderLine:
         components,
         unit_price,
         quantity,
+        print_status,
+        print_file_id,
+        print_error,
     ) = row
     return OrderLine(
         id=id_,
@@ -124,6 +132,7 @@ def _line(row: Sequence[Any]) -> OrderLine:
         components=tuple(PriceComponent(**c) for c in components),
         unit_price=unit_price,
         quantity=quantity,
+        print_file=PrintFile(PrintStatus(print_status), print_file_id, print_error),
     )
 
 
@@ -206,6 +215,9 @@ _LINE_COLUMNS = (
     _L.components,
     _L.unit_price,
     _L.quantity,
+    _L.print_status,
+    _L.print_file_id,
+    _L.print_error,
 )
 _GET_ORDER = sa.select(t.orders).where(_O.id == sa.bindparam("order_id"))
 _GET_ORDER_FOR_UPDATE = _GET_ORDER.with_for_update()  # SQLite has no row locks and ignores it

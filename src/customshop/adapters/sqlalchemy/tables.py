@@ -244,6 +244,13 @@ order_lines = sa.Table(
     sa.Column("components", Json, nullable=False),
     sa.Column("unit_price", sa.BigInteger, nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
+    #: The line's print file: its status, current rendering, last error, renderings started and
+    #: when the next one is due (NULL: none is wanted).
+    sa.Column("print_status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("print_file_id", ID, nullable=True, unique=True, index=True),
+    sa.Column("print_error", sa.Text, nullable=True),
+    sa.Column("print_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("print_due_at", Timestamp, nullable=True, index=True),
 )
 
 payments = sa.Table(
@@ -344,7 +351,8 @@ webhook_deliveries = sa.Table(
     "webhook_deliveries",
     metadata,
     sa.Column("id", ID, primary_key=True),
-    sa.Column("endpoint_id", ID, sa.ForeignKey("webhook_endpoints.id"), nullable=False),
+    #: A stored endpoint's id, or ``fulfillment`` for the configured fulfillment endpoint.
+    sa.Column("endpoint_id", ID, nullable=False),
     sa.Column("event_id", ID, nullable=False),
     sa.Column("event", sa.String(40), nullable=False),
     sa.Column("body", sa.LargeBinary, nullable=False),

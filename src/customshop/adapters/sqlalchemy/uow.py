@@ -9,6 +9,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from customshop.adapters.sqlalchemy.cart import SqlCartRepository
+from customshop.adapters.sqlalchemy.catalog_io import SqlBulkCatalogRepository
 from customshop.adapters.sqlalchemy.customization import (
     SqlAssetRepository,
     SqlPreviewRepository,
@@ -23,6 +24,8 @@ from customshop.adapters.sqlalchemy.orders import (
     SqlWebhookReceipts,
 )
 from customshop.adapters.sqlalchemy.outbox import SqlOutbox, SqlWebhookRepository
+from customshop.adapters.sqlalchemy.prints import SqlPrintRepository
+from customshop.adapters.sqlalchemy.reports import SqlReportRepository
 from customshop.adapters.sqlalchemy.repositories import (
     SqlApiKeyRepository,
     SqlCatalogVersion,
@@ -50,7 +53,10 @@ _REPOSITORIES = (
     "outbox",
     "webhooks",
     "catalog_version",
+    "bulk_catalog",
     "emails",
+    "reports",
+    "prints",
 )
 
 
@@ -142,8 +148,20 @@ class SqlUnitOfWork:
         return SqlCatalogVersion(self._connection())
 
     @cached_property
+    def bulk_catalog(self) -> SqlBulkCatalogRepository:
+        return SqlBulkCatalogRepository(self._connection())
+
+    @cached_property
     def emails(self) -> SqlEmailRepository:
         return SqlEmailRepository(self._connection())
+
+    @cached_property
+    def reports(self) -> SqlReportRepository:
+        return SqlReportRepository(self._connection())
+
+    @cached_property
+    def prints(self) -> SqlPrintRepository:
+        return SqlPrintRepository(self._connection())
 
     def _connection(self) -> AsyncConnection:
         if self._conn is None:

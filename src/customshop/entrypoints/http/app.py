@@ -29,7 +29,9 @@ from customshop.entrypoints.http.controllers.optionsets import OptionSetControll
 from customshop.entrypoints.http.controllers.orders import OrderController
 from customshop.entrypoints.http.controllers.payments import PaymentWebhookController, TestPaymentController
 from customshop.entrypoints.http.controllers.previews import PreviewController
+from customshop.entrypoints.http.controllers.prints import PrintFileController
 from customshop.entrypoints.http.controllers.products import ProductController
+from customshop.entrypoints.http.controllers.reports import ReportController
 from customshop.entrypoints.http.controllers.sessions import SessionController
 from customshop.entrypoints.http.controllers.templates import TemplateController
 from customshop.entrypoints.http.controllers.webhooks import (
@@ -82,15 +84,16 @@ async def sweep_orders(container: Container, *, interval: float) -> None:
 
 
 async def pump_events(container: Container, *, interval: float) -> None:
-    """Every ``interval`` seconds: hand committed events to the job queue (the outbox relay) and
-    send the webhook deliveries and emails that are due. Safe in every process at once: the relay
-    and the senders lock the rows they take and skip those another process holds."""
+    """Every ``interval`` seconds: hand committed events to the job queue (the outbox relay), and
+    the print files to render, webhook deliveries and emails that are due. Safe in every process at
+    once: each step locks the rows it takes and skips those another process holds."""
     log = logging.getLogger("customshop.events")
     while True:
         await asyncio.sleep(interval)
         try:
             while await container.outbox_relay().relay() > 0:
                 pass
+            await container.print_files().render_due()
             await container.webhooks().send_due()
             await container.notifications().send_due()
         except Exception:
@@ -137,10 +140,12 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             OptionSetController,
             SessionController,
             PreviewController,
+            PrintFileController,
             CartController,
             CheckoutController,
             OrderController,
             InventoryController,
+            ReportController,
             PaymentWebhookController,
             FulfillmentWebhookController,
             WebhookEndpointController,
@@ -154,7 +159,9 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             "carts": _bridge(container.carts),
             "checkout": _bridge(container.checkout),
             "orders": _bridge(container.orders),
+            "print_files": _bridge(container.print_files),
             "inventory": _bridge(container.inventory),
+            "reports": _bridge(container.reports),
             "webhooks": _bridge(container.webhooks),
             "catalog_cache": _bridge(container.catalog_cache),
         },

@@ -34,7 +34,15 @@ from customshop.domain.customization import Asset, PreviewJob, PreviewStatus
 from customshop.domain.errors import Violation
 from customshop.domain.inventory import ON_HAND_MAX, StockLevel
 from customshop.domain.money import MAX_AMOUNT
-from customshop.domain.orders import EMAIL_MAX, Order, OrderLine, OrderStatus, ShippingAddress
+from customshop.domain.orders import (
+    EMAIL_MAX,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PrintFile,
+    PrintStatus,
+    ShippingAddress,
+)
 from customshop.domain.pricing import DesignQuote
 from customshop.domain.templates import Template
 from customshop.entrypoints.http.body import RequestBody
@@ -563,10 +571,28 @@ class TimelineOut(msgspec.Struct, omit_defaults=True):
     note: str | None = None
 
 
+class PrintFileOut(msgspec.Struct):
+    """The line's design at print resolution: `pending` until the order is paid and it is rendered,
+    then `ready` (with the print file's `url` and its `preview_url`), or `failed` (with `error`)."""
+
+    status: str
+    url: str | None = None
+    preview_url: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, file: PrintFile) -> PrintFileOut:
+        if file.status is PrintStatus.READY and file.id:
+            return cls(file.status.value, f"/print-files/{file.id}", f"/print-files/{file.id}/preview")
+        return cls(file.status.value, error=file.error)
+
+
 class OrderItemRead(LineRead):
+    print_file: PrintFileOut
+
     @classmethod
     def of(cls, line: OrderLine) -> OrderItemRead:
-        return cls(**_line_fields(line))
+        return cls(**_line_fields(line), print_file=PrintFileOut.of(line.print_file))
 
 
 class OrderPaymentOut(msgspec.Struct):

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from customshop.application.checkout import Checkout
 from customshop.application.orders import Orders
+from customshop.application.prints import PrintFiles
 from customshop.domain.access import Scope
 from customshop.domain.errors import InvalidInput, Violation
 from customshop.domain.orders import OrderStatus
@@ -115,7 +116,8 @@ class OrderController(Controller):
     ) -> OrderRead:
         """Move an order along `paid → in_production → fulfilled → shipped → delivered`
         (`tracking_url` with `shipped`). `cancelled`/`refunded` work as `POST .../cancel`. A move
-        the state machine does not allow is 409."""
+        the state machine does not allow is 409, as is `in_production` before every item's
+        `print_file` is `ready`."""
         return OrderRead.of(await orders.advance(order_id, data.status, data.tracking_url))
 
     @post(
@@ -130,6 +132,25 @@ class OrderController(Controller):
         """Cancel an unpaid order (its stock released, its payment stopped), or refund a paid one in
         full through its payment provider (503, and nothing changes, if the provider is down)."""
         return OrderRead.of(await orders.cancel(order_id))
+
+    @post(
+        "/{order_id:str}/reprint",
+        operation_id="reprintOrder",
+        status_code=202,
+        guards=[requires(Scope.ORDERS_WRITE)],
+        security=ADMIN_SECURITY,
+        responses=problems(403, 404, 409),
+    )
+    async def reprint(
+        self,
+        orders: NamedDependency[Orders],
+        print_files: NamedDependency[PrintFiles],
+        order_id: FromPath[str],
+    ) -> OrderRead:
+        """Render every item's print file of a paid order again (each gets a new `print_file` url
+        once ready); 409 for an order that is not paid or was refunded."""
+        await print_files.reprint(order_id)
+        return OrderRead.of(await orders.get(order_id))
 
     @post(
         "/{order_id:str}/payment",

@@ -1,0 +1,399 @@
+"""Print files: each line of a paid order rendered again, at print resolution, from its snapshot;
+and, once an order's print files are all ready, its delivery to the fulfillment partner.
+
+A rendering runs as a job. It is scheduled in the transaction that records the payment (every line
+pending, due now), handed to the job queue by :meth:`PrintFiles.render_due` (every serving process
+runs it, leasing what it hands on), and made by :meth:`PrintFiles.render`, which draws the line's
+design twice with the renderer of previews: at print resolution (the canvas's physical size at its
+DPI, or its own pixels) and at preview size. A rendering that fails is tried again after a while, at
+most :data:`MAX_ATTEMPTS` times, then the print file is ``failed`` with the reason; a worker that
+dies mid-rendering leaves its lease to run out, and the rendering is handed on again.
+
+Each rendering has its own id, a capability like a preview's: ``/print-files/{id}`` serves the print
+file, ``/print-files/{id}/preview`` the preview and ``/print-files/{id}/assets/{asset_id}`` the
+line's uploaded images. ``orders reprint`` gives every line a new rendering.
+
+The transaction that makes an order's last print file ready (holding the order's row, so that two
+lines finishing at once cannot both miss it) adds the fulfillment delivery: a webhook delivery to the
+configured fulfillment endpoint, signed with its secret, sent, retried and logged like every other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from customshop.application.checkout import OrderNotFound
+from customshop.application.orders import schedule_prints
+from customshop.application.ports import (
+    Clock,
+    FileMissing,
+    FileStorage,
+    IdGenerator,
+    JobQueue,
+    PrintJob,
+    Renderer,
+    RenderRequest,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    WebhookDelivery,
+)
+from customshop.application.webhooks import FULFILLMENT_ENDPOINT, FULFILLMENT_EVENT, Webhooks
+from customshop.domain.customization import Asset
+from customshop.domain.errors import NotFound
+from customshop.domain.orders import (
+    PAID_STATES,
+    IllegalTransition,
+    Order,
+    OrderLine,
+    PrintFile,
+    PrintStatus,
+)
+from customshop.domain.templates import OptionZone, TemplateDefinition, load_definition
+from customshop.domain.validation import AssetInfo, Design, check_design
+
+log = logging.getLogger(__name__)
+
+#: The job that makes one rendering of one line's print file.
+RENDER_PRINT = "render_print"
+#: Seconds to wait after each failed rendering before the next; one more failure and it is given up.
+RETRY_DELAYS = (10, 60, 300)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+
+
+class PrintFileNotFound(NotFound):
+    pass
+
+
+def print_key(file_id: str) -> str:
+    return f"prints/{file_id}.png"
+
+
+def print_preview_key(file_id: str) -> str:
+    return f"prints/{file_id}-preview.png"
+
+
+def image_asset_ids(options: Mapping[str, Any]) -> list[str]:
+    """The ids of the uploaded images a line's design uses, in zone order."""
+    return [
+        str(value["asset_id"])
+        for value in options.values()
+        if isinstance(value, Mapping) and isinstance(value.get("asset_id"), str)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class PrintFileBytes:
+    """A file of a rendering, for HTTP."""
+
+    data: bytes
+    content_type: str
+
+
+class PrintFiles:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        queue: JobQueue,
+        storage: FileStorage,
+        renderer: Renderer,
+        webhooks: Webhooks,
+        *,
+        public_url: str,
+        render_timeout: timedelta,
+        preview_side: int,
+        fulfillment: bool,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+        self._queue = queue
+        self._storage = storage
+        self._renderer = renderer
+        self._webhooks = webhooks
+        self._public_url = public_url.rstrip("/")
+        # The queue stops a rendering at the timeout; one not finished by twice that is gone.
+        self._lease = render_timeout * 2
+        self._preview_side = preview_side
+        self._fulfillment = fulfillment
+
+    # -- scheduling ------------------------------------------------------------------------------
+
+    async def render_due(self, batch: int = 100) -> int:
+        """Hand the renderings that are due (new ones, retries, and those whose worker died) to the
+        job queue; returns how many."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            due = await uow.prints.due(now, now + self._lease, batch)
+            await uow.commit()
+        for job in due:
+            await self._render_later(job)
+        return len(due)
+
+    async def reprint(self, order_id: str) -> list[PrintJob]:
+        """Render every print file of a paid order again, each under a new id (``orders reprint``).
+
+        Raises:
+            OrderNotFound. IllegalTransition: the order is not paid, or was refunded.
+        """
+        now = self._clock.now()
+        async with self._uow() as uow:
+            order = await uow.orders.get(order_id, for_update=True)
+            if order is None:
+                raise OrderNotFound(f"there is no order {order_id!r}")
+            if order.status not in PAID_STATES:
+                raise IllegalTransition(f"an order that is {order.status} has no print files to make")
+            await schedule_prints(uow, order, self._ids, now)
+            jobs = [replace(job, due_at=now + self._lease) for job in await uow.prints.for_order(order_id)]
+            for job in jobs:
+                await uow.prints.update(job)  # leased: sent now, not by the next `render_due` too
+            await uow.commit()
+        for job in jobs:
+            await self._render_later(job)
+        return jobs
+
+    async def _render_later(self, job: PrintJob) -> None:
+        file_id = job.file.id or ""
+        await self._queue.enqueue(
+            RENDER_PRINT,
+            {"line_id": job.line_id, "file_id": file_id},
+            job_id=f"print-{file_id}-{job.attempts + 1}",
+        )
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    async def render(self, line_id: str, file_id: str) -> PrintFile | None:
+        """Make one rendering attempt of a line's print file (the job queue calls this, at least
+        once). Idempotent: a print file that is no longer pending under ``file_id`` (ready, failed,
+        or reprinted since) is left alone, and None returned. Returns where the file stands."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            job = await uow.prints.get(line_id, for_update=True)
+            if job is None or job.file.id != file_id or job.file.status is not PrintStatus.PENDING:
+                return None
+            if job.attempts >= MAX_ATTEMPTS:
+                # Every attempt was started and none reported back: the renderer dies on this design.
+                reason = f"{job.attempts} renderings were started and none finished"
+                return await self._finish(uow, job, PrintFile(PrintStatus.FAILED, file_id, reason), now)
+            job = replace(job, attempts=job.attempts + 1, due_at=now + self._lease)
+            await uow.prints.update(job)
+            order = await uow.orders.get(job.order_id)
+            assets = {a.id: a for aid in _line_assets(order, line_id) if (a := await uow.assets.get(aid))}
+            await uow.commit()
+        line = next((line for line in order.lines if line.id == line_id), None) if order else None
+        if line is None:
+            return None
+        try:
+            print_png, preview_png = await self._draw(line, assets)
+            await self._storage.put(print_key(file_id), print_png, "image/png")
+            await self._storage.put(print_preview_key(file_id), preview_png, "image/png")
+        except Exception as exc:  # a rendering may fail in many ways; each is recorded and retried
+            log.warning("print file %s of line %s failed: %s", file_id, line_id, exc)
+            return await self._failed(line_id, file_id, f"{type(exc).__name__}: {exc}")
+        return await self._ready(line_id, file_id)
+
+    async def _draw(self, line: OrderLine, assets: Mapping[str, Asset]) -> tuple[bytes, bytes]:
+        definition = load_definition(line.template_snapshot)
+        design = _artwork(definition, line.options, assets)
+        images = {asset_id: await self._storage.get(asset.storage_key) for asset_id, asset in assets.items()}
+        width, height = definition.canvas.print_size
+        printed = RenderRequest(definition, design, images, {}, max(width, height), dpi=definition.canvas.dpi)
+        preview = RenderRequest(definition, design, images, {}, self._preview_side)
+        return (
+            await asyncio.to_thread(self._renderer.render, printed),
+            await asyncio.to_thread(self._renderer.render, preview),
+        )
+
+    async def _failed(self, line_id: str, file_id: str, error: str) -> PrintFile | None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            job = await uow.prints.get(line_id, for_update=True)
+            if job is None or job.file.id != file_id or job.file.status is not PrintStatus.PENDING:
+                return None
+            if job.attempts >= MAX_ATTEMPTS:
+                return await self._finish(uow, job, PrintFile(PrintStatus.FAILED, file_id, error), now)
+            retry = now + timedelta(seconds=RETRY_DELAYS[job.attempts - 1])
+            job = replace(job, file=PrintFile(PrintStatus.PENDING, file_id, error), due_at=retry)
+            await uow.prints.update(job)
+            await uow.commit()
+        return job.file
+
+    async def _ready(self, line_id: str, file_id: str) -> PrintFile | None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            status = await uow.prints.get(line_id)
+            # The order's row first (as a reprint takes it), so that of two lines finishing at once
+            # one sees the other ready.
+            if status is None or await uow.orders.lock(status.order_id) is None:
+                return None
+            job = await uow.prints.get(line_id, for_update=True)
+            if job is None or job.file.id != file_id or job.file.status is not PrintStatus.PENDING:
+                return None
+            return await self._finish(uow, job, PrintFile(PrintStatus.READY, file_id), now)
+
+    async def _finish(self, uow: UnitOfWork, job: PrintJob, file: PrintFile, now: datetime) -> PrintFile:
+        """Record the outcome of the rendering and commit; when it was the order's last print file
+        to become ready, add the fulfillment delivery too, and send it."""
+        await uow.prints.update(replace(job, file=file, due_at=None))
+        delivery = None
+        if file.status is PrintStatus.READY and self._fulfillment:
+            order = await uow.orders.get(job.order_id)
+            if order is not None and order.prints_ready and order.status in PAID_STATES:
+                delivery = await self._fulfillment_delivery(uow, order, now)
+        if file.status is PrintStatus.FAILED:
+            log.error("print file %s of order %s failed: %s", file.id, job.order_id, file.error)
+        await uow.commit()
+        if delivery is not None:
+            await self._webhooks.send_later(delivery)
+        return file
+
+    # -- fulfillment -----------------------------------------------------------------------------
+
+    async def _fulfillment_delivery(self, uow: UnitOfWork, order: Order, now: datetime) -> WebhookDelivery:
+        assets: dict[str, Asset] = {}
+        for line in order.lines:
+            for asset_id in image_asset_ids(line.options):
+                if (asset := await uow.assets.get(asset_id)) is not None:
+                    assets[asset_id] = asset
+        event_id = self._ids.new_id()
+        body = json.dumps(
+            {
+                "type": FULFILLMENT_EVENT,
+                "timestamp": now.isoformat().replace("+00:00", "Z"),
+                "data": self.payload(order, assets),
+            },
+            separators=(",", ":"),
+        ).encode("utf-8")
+        delivery = WebhookDelivery(
+            id=self._ids.new_id(),
+            endpoint_id=FULFILLMENT_ENDPOINT,
+            event_id=event_id,
+            event=FULFILLMENT_EVENT,
+            body=body,
+            attempts=0,
+            status="pending",
+            next_attempt_at=now + timedelta(minutes=2),
+            created_at=now,
+            updated_at=now,
+        )
+        await uow.webhooks.add_delivery(delivery)
+        return delivery
+
+    def payload(self, order: Order, assets: Mapping[str, Asset]) -> dict[str, Any]:
+        """What the fulfillment partner gets: the order, its shipping address, and per line the
+        options, template snapshot, uploaded images and the preview and print file, with URLs."""
+        return {
+            "order_id": order.id,
+            "status": order.status.value,
+            "email": order.email,
+            "created_at": _time(order.created_at),
+            "paid_at": _time(order.paid_at) if order.paid_at else None,
+            "currency": order.currency,
+            "subtotal": order.subtotal,
+            "tax": order.tax,
+            "shipping": order.shipping,
+            "total": order.total,
+            "shipping_address": order.shipping_address.to_dict(),
+            "lines": [self._line_payload(line, assets) for line in order.lines],
+        }
+
+    def _line_payload(self, line: OrderLine, assets: Mapping[str, Asset]) -> dict[str, Any]:
+        canvas = load_definition(line.template_snapshot).canvas
+        width, height = canvas.print_size
+        scale = max(width, height) / max(canvas.width, canvas.height)
+        file_id = line.print_file.id or ""
+        base = f"{self._public_url}/print-files/{file_id}"
+        images = []
+        for zone_id, value in line.options.items():
+            if isinstance(value, Mapping) and (asset := assets.get(str(value.get("asset_id")))) is not None:
+                images.append(
+                    {
+                        "zone_id": zone_id,
+                        "asset_id": asset.id,
+                        "content_type": asset.content_type,
+                        "width": asset.width,
+                        "height": asset.height,
+                        "url": f"{base}/assets/{asset.id}",
+                    }
+                )
+        return {
+            "id": line.id,
+            "product_id": line.product_id,
+            "product_name": line.product_name,
+            "template_id": line.template_id,
+            "template_version": line.template_version,
+            "template_snapshot": line.template_snapshot,
+            "options": line.options,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "line_total": line.line_total,
+            "assets": images,
+            "preview_url": f"{base}/preview",
+            "print_file": {
+                "status": line.print_file.status.value,
+                "url": base,
+                "width": max(1, round(canvas.width * scale)),
+                "height": max(1, round(canvas.height * scale)),
+                "dpi": canvas.dpi,
+            },
+        }
+
+    # -- files -----------------------------------------------------------------------------------
+
+    async def file(self, file_id: str, kind: str, asset_id: str | None = None) -> PrintFileBytes:
+        """A ready rendering's print file (``kind="print"``), preview (``"preview"``), or one of the
+        line's uploaded images (``"asset"``, with ``asset_id``).
+
+        Raises:
+            PrintFileNotFound: unknown id, not ready, an asset the line does not use, or a file gone.
+        """
+        async with self._uow(read_only=True) as uow:
+            job = await uow.prints.find(file_id)
+            if job is None or job.file.status is not PrintStatus.READY:
+                raise PrintFileNotFound(f"there is no ready print file {file_id!r}")
+            key, content_type = print_key(file_id), "image/png"
+            if kind == "preview":
+                key = print_preview_key(file_id)
+            elif kind == "asset":
+                order = await uow.orders.get(job.order_id)
+                asset = await uow.assets.get(asset_id or "")
+                if asset is None or asset.id not in _line_assets(order, job.line_id):
+                    raise PrintFileNotFound(
+                        f"the design of print file {file_id!r} uses no image {asset_id!r}"
+                    )
+                key, content_type = asset.storage_key, asset.content_type
+        try:
+            return PrintFileBytes(await self._storage.get(key), content_type)
+        except FileMissing:
+            raise PrintFileNotFound(
+                f"the file of print file {file_id!r} is gone; reprint the order"
+            ) from None
+
+
+def _line_assets(order: Order | None, line_id: str) -> list[str]:
+    line = next((line for line in order.lines if line.id == line_id), None) if order else None
+    return image_asset_ids(line.options) if line else []
+
+
+def _artwork(
+    definition: TemplateDefinition, options: Mapping[str, Any], assets: Mapping[str, Asset]
+) -> Design:
+    """The line's design as the renderer draws it. Option zones draw nothing, so their codes are
+    left out: the option sets may have changed since the order, the snapshot's artwork has not."""
+    artwork = {k: v for k, v in options.items() if not isinstance(definition.zone(k), OptionZone)}
+    infos = {a.id: AssetInfo(a.id, a.content_type, a.width, a.height, a.bytes) for a in assets.values()}
+    design, problems = check_design(definition, {}, artwork, assets=infos)
+    if design is None:
+        raise ValueError(f"the design no longer fits its snapshot: {problems[0].message}")
+    return design
+
+
+def _time(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")

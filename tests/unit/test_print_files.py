@@ -1,0 +1,402 @@
+"""Print files on memory adapters: scheduled when an order is paid, rendered as jobs (retried,
+failed, leased), reprinted, served, and handed to the fulfillment endpoint once all are ready."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from customshop.adapters.imaging.render import PillowRenderer
+from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
+from customshop.adapters.memory.storage import MemoryFileStorage
+from customshop.adapters.system import UuidV7Ids
+from customshop.application.checkout import OrderNotFound
+from customshop.application.orders import schedule_prints
+from customshop.application.ports import DeliveryResult, RenderRequest
+from customshop.application.prints import MAX_ATTEMPTS, RENDER_PRINT, PrintFileNotFound, PrintFiles
+from customshop.application.webhooks import (
+    DELIVER_WEBHOOK,
+    FULFILLMENT_ENDPOINT,
+    FULFILLMENT_EVENT,
+    FulfillmentTarget,
+    Webhooks,
+)
+from customshop.domain.customization import Asset
+from customshop.domain.orders import (
+    IllegalTransition,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PrintFilesNotReady,
+    PrintStatus,
+    ShippingAddress,
+)
+from customshop.domain.pricing import PriceComponent
+from customshop.domain.webhooks import format_secret, verify
+
+T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+IDS = UuidV7Ids()
+SECRET = format_secret(b"f" * 32)
+#: 40 × 60 canvas pixels printed at 20 × 30 mm, 254 DPI: 200 × 300 pixels.
+SNAPSHOT: dict[str, Any] = {
+    "canvas": {
+        "width": 40,
+        "height": 60,
+        "background": "#ffffff",
+        "dpi": 254,
+        "width_mm": 20,
+        "height_mm": 30,
+    },
+    "zones": [
+        {
+            "id": "photo",
+            "type": "image",
+            "label": "Photo",
+            "required": True,
+            "allowed_types": ["image/png"],
+            "max_bytes": 1_000_000,
+            "min_width": 1,
+            "min_height": 1,
+            "price_delta": 0,
+            "area": {"x": 0, "y": 0, "width": 40, "height": 30},
+        },
+        {
+            "id": "name",
+            "type": "text",
+            "label": "Name",
+            "required": False,
+            "min_length": 0,
+            "max_length": 20,
+            "fonts": ["Sans"],
+            "price_delta": 0,
+            "area": {"x": 0, "y": 30, "width": 40, "height": 30},
+        },
+        {
+            "id": "size",
+            "type": "option",
+            "label": "Size",
+            "required": True,
+            "option_set_id": "gone",
+            "multiple": False,
+        },
+    ],
+}
+RED = (200, 0, 0)
+
+
+class JobList:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, dict[str, Any], str]] = []
+
+    async def enqueue(self, job: str, payload: Mapping[str, Any], *, job_id: str) -> None:
+        self.jobs.append((job, dict(payload), job_id))
+
+    def take(self, name: str) -> list[dict[str, Any]]:
+        taken = [payload for job, payload, _ in self.jobs if job == name]
+        self.jobs = [entry for entry in self.jobs if entry[0] != name]
+        return taken
+
+
+class FlakyRenderer:
+    """The real renderer, after failing ``failures`` times."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.dies = False
+        self.requests: list[RenderRequest] = []
+
+    def render(self, request: RenderRequest) -> bytes:
+        self.requests.append(request)
+        if self.dies:
+            raise SystemExit("killed")
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError("the renderer ran out of memory")
+        return PillowRenderer().render(request)
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, str], bytes, bool]] = []
+
+    async def send(
+        self, url: str, headers: Mapping[str, str], body: bytes, *, trusted: bool = False
+    ) -> DeliveryResult:
+        self.sent.append((url, dict(headers), body, trusted))
+        return DeliveryResult(200, None, 1)
+
+
+async def refuse_all(url: str) -> None:
+    raise ValueError("no partner endpoints here")
+
+
+class Setup:
+    def __init__(self, *, failures: int = 0, fulfillment: bool = True) -> None:
+        self.store = MemoryStore()
+        self.clock = ManualClock(T0)
+        self.jobs = JobList()
+        self.storage = MemoryFileStorage()
+        self.renderer = FlakyRenderer(failures)
+        self.receiver = Receiver()
+        uow = partial(MemoryUnitOfWork, self.store)
+        target = FulfillmentTarget("http://10.0.0.7/orders", SECRET) if fulfillment else None
+        self.webhooks = Webhooks(
+            uow, self.clock, IDS, self.jobs, self.receiver, refuse_all, (5,), fulfillment=target
+        )
+        self.prints = PrintFiles(
+            uow,
+            self.clock,
+            IDS,
+            self.jobs,
+            self.storage,
+            self.renderer,
+            self.webhooks,
+            public_url="https://shop.example/",
+            render_timeout=timedelta(seconds=30),
+            preview_side=50,
+            fulfillment=fulfillment,
+        )
+
+    async def paid_order(self, lines: int = 2) -> Order:
+        photo = io.BytesIO()
+        Image.new("RGB", (64, 48), RED).save(photo, "PNG")
+        asset = Asset(
+            "asset-1", "session", "image/png", 64, 48, 999, "digest", "assets/session/asset-1.png", T0
+        )
+        await self.storage.put(asset.storage_key, photo.getvalue(), "image/png")
+        order = Order.place(
+            id=IDS.new_id(),
+            guest="guest",
+            token_hash="",
+            email="ada@example.com",
+            shipping_address=ShippingAddress("Ada", "1 Main St", "Springfield", "12345", "US"),
+            lines=tuple(
+                OrderLine(
+                    id=f"line-{n}",
+                    product_id="tee",
+                    product_name="Tee",
+                    template_id="template",
+                    template_version=3,
+                    template_snapshot=SNAPSHOT,
+                    options={"photo": {"asset_id": asset.id}, "name": {"text": f"Ada {n}"}, "size": "L"},
+                    components=(PriceComponent("size", "L", "Large", 0),),
+                    unit_price=1500,
+                    quantity=1,
+                )
+                for n in range(lines)
+            ),
+            currency="USD",
+            subtotal=1500 * lines,
+            tax=0,
+            shipping=0,
+            stock=(),
+            reserved_until=T0 + timedelta(minutes=30),
+            payment_provider="test",
+            at=T0,
+        )
+        order.payment_started("payment", T0, first=True)
+        order.mark_paid("payment", order.total, "USD", T0)
+        async with MemoryUnitOfWork(self.store) as uow:
+            await uow.assets.add(asset)
+            await uow.orders.add(order)
+            await schedule_prints(uow, order, IDS, T0)  # what taking the payment does
+            await uow.commit()
+        return order
+
+    async def order(self, order_id: str) -> Order:
+        async with MemoryUnitOfWork(self.store, read_only=True) as uow:
+            order = await uow.orders.get(order_id)
+        assert order is not None
+        return order
+
+    async def run_renders(self) -> None:
+        for payload in self.jobs.take(RENDER_PRINT):
+            await self.prints.render(payload["line_id"], payload["file_id"])
+
+
+async def test_a_paid_orders_lines_are_rendered_at_print_resolution_once_each() -> None:
+    setup = Setup(fulfillment=False)
+    order = await setup.paid_order()
+    assert [line.print_file.status for line in (await setup.order(order.id)).lines] == [
+        PrintStatus.PENDING
+    ] * 2
+
+    assert await setup.prints.render_due() == 2
+    assert await setup.prints.render_due() == 0  # leased: handed on once
+    await setup.run_renders()
+
+    order = await setup.order(order.id)
+    assert [line.print_file.status for line in order.lines] == [PrintStatus.READY] * 2
+    assert order.prints_ready
+    for line in order.lines:
+        file_id = line.print_file.id
+        assert file_id is not None
+        printed = await setup.prints.file(file_id, "print")
+        with Image.open(io.BytesIO(printed.data)) as image:
+            assert image.size == (200, 300)  # 20 × 30 mm at 254 DPI
+            assert tuple(round(d) for d in image.info["dpi"]) == (254, 254)
+            assert image.convert("RGB").getpixel((100, 75)) == RED  # the photo fills the top half
+        preview = await setup.prints.file(file_id, "preview")
+        with Image.open(io.BytesIO(preview.data)) as image:
+            assert image.size == (33, 50)
+        asset = await setup.prints.file(file_id, "asset", "asset-1")
+        assert asset.content_type == "image/png" and asset.data == await setup.storage.get(
+            "assets/session/asset-1.png"
+        )
+        with pytest.raises(PrintFileNotFound):
+            await setup.prints.file(file_id, "asset", "someone-elses-asset")
+    # The option zone's code was left out of the drawing: its option set is gone, the artwork is not.
+    assert all("size" not in request.design.values for request in setup.renderer.requests)
+    # Each line was drawn twice (print and preview), and a job run again draws nothing.
+    assert len(setup.renderer.requests) == 4
+    first = order.lines[0]
+    assert await setup.prints.render(first.id, first.print_file.id or "") is None
+    assert len(setup.renderer.requests) == 4
+
+
+async def test_production_waits_for_every_print_file() -> None:
+    setup = Setup(fulfillment=False)
+    order = await setup.paid_order()
+    with pytest.raises(PrintFilesNotReady, match="2 pending"):
+        (await setup.order(order.id)).advance(OrderStatus.IN_PRODUCTION, T0)
+    await setup.prints.render_due()
+    await setup.run_renders()
+    ready = await setup.order(order.id)
+    ready.advance(OrderStatus.IN_PRODUCTION, T0)
+    assert ready.status is OrderStatus.IN_PRODUCTION
+
+
+async def test_a_failed_rendering_is_retried_then_given_up_with_its_reason() -> None:
+    setup = Setup(failures=MAX_ATTEMPTS, fulfillment=False)
+    order = await setup.paid_order(lines=1)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert await setup.prints.render_due() == 1, attempt
+        await setup.run_renders()
+        line = (await setup.order(order.id)).lines[0]
+        assert line.print_file.error == "RuntimeError: the renderer ran out of memory"
+        if attempt < MAX_ATTEMPTS:
+            assert line.print_file.status is PrintStatus.PENDING
+            assert await setup.prints.render_due() == 0  # not before the retry delay
+            setup.clock.advance(minutes=10)
+    assert line.print_file.status is PrintStatus.FAILED
+    setup.clock.advance(hours=1)
+    assert await setup.prints.render_due() == 0
+    with pytest.raises(PrintFilesNotReady, match="1 failed"):
+        (await setup.order(order.id)).advance(OrderStatus.IN_PRODUCTION, T0)
+
+
+async def test_a_rendering_whose_worker_died_is_handed_on_and_given_up_after_the_attempts() -> None:
+    setup = Setup(fulfillment=False)
+    order = await setup.paid_order(lines=1)
+    for _ in range(MAX_ATTEMPTS):
+        assert await setup.prints.render_due() == 1
+        (payload,) = setup.jobs.take(RENDER_PRINT)
+        assert await setup.prints.render_due() == 0  # leased while the worker lives
+        # The worker takes the job and dies mid-rendering (killed: no exception handler runs).
+        setup.renderer.dies = True
+        with pytest.raises(SystemExit):
+            await setup.prints.render(payload["line_id"], payload["file_id"])
+        setup.clock.advance(minutes=2)
+    setup.renderer.dies = False
+    assert await setup.prints.render_due() == 1
+    await setup.run_renders()
+    line = (await setup.order(order.id)).lines[0]
+    assert line.print_file.status is PrintStatus.FAILED
+    assert line.print_file.error == f"{MAX_ATTEMPTS} renderings were started and none finished"
+
+
+async def test_a_reprint_renders_every_line_again_under_new_ids() -> None:
+    setup = Setup(fulfillment=False)
+    order = await setup.paid_order()
+    await setup.prints.render_due()
+    await setup.run_renders()
+    before = [line.print_file.id for line in (await setup.order(order.id)).lines]
+
+    jobs = await setup.prints.reprint(order.id)
+    assert len(jobs) == 2 and await setup.prints.render_due() == 0  # sent at once, not twice
+    pending = (await setup.order(order.id)).lines
+    assert [line.print_file.status for line in pending] == [PrintStatus.PENDING] * 2
+    assert {line.print_file.id for line in pending}.isdisjoint(before)
+    # A job of the earlier rendering, run late, changes nothing.
+    assert await setup.prints.render(pending[0].id, before[0] or "") is None
+    await setup.run_renders()
+    after = (await setup.order(order.id)).lines
+    assert [line.print_file.status for line in after] == [PrintStatus.READY] * 2
+    with pytest.raises(PrintFileNotFound):
+        await setup.prints.file(before[0] or "", "print")
+
+
+async def test_only_a_paid_order_is_reprinted() -> None:
+    setup = Setup(fulfillment=False)
+    order = await setup.paid_order(lines=1)
+    async with MemoryUnitOfWork(setup.store) as uow:
+        stored = await uow.orders.get(order.id)
+        assert stored is not None
+        stored.refund(T0)
+        await uow.orders.update(stored)
+        await uow.commit()
+    with pytest.raises(IllegalTransition):
+        await setup.prints.reprint(order.id)
+    with pytest.raises(OrderNotFound):
+        await setup.prints.reprint("no-such-order")
+
+
+async def test_the_last_ready_print_file_sends_the_order_to_fulfillment_signed_once() -> None:
+    setup = Setup()
+    order = await setup.paid_order()
+    await setup.prints.render_due()
+    first, second = setup.jobs.take(RENDER_PRINT)
+    await setup.prints.render(first["line_id"], first["file_id"])
+    assert setup.store.webhook_deliveries == {}  # one line is still pending
+    await setup.prints.render(second["line_id"], second["file_id"])
+
+    (delivery,) = setup.store.webhook_deliveries.values()
+    assert (delivery.endpoint_id, delivery.event) == (FULFILLMENT_ENDPOINT, FULFILLMENT_EVENT)
+    (payload,) = setup.jobs.take(DELIVER_WEBHOOK)
+    await setup.webhooks.deliver(payload["delivery_id"])
+    ((url, headers, body, trusted),) = setup.receiver.sent
+    assert (url, trusted) == ("http://10.0.0.7/orders", True)
+    assert verify(SECRET, headers, body, int(setup.clock.now().timestamp())) == delivery.event_id
+    sent = json.loads(body)
+    assert sent["type"] == FULFILLMENT_EVENT
+    data = sent["data"]
+    assert (data["order_id"], data["status"], data["total"], data["email"]) == (
+        order.id,
+        "paid",
+        3000,
+        "ada@example.com",
+    )
+    assert data["shipping_address"]["postal_code"] == "12345"
+    ready = await setup.order(order.id)
+    for line, stored in zip(data["lines"], ready.lines, strict=True):
+        base = f"https://shop.example/print-files/{stored.print_file.id}"
+        assert line["print_file"] == {"status": "ready", "url": base, "width": 200, "height": 300, "dpi": 254}
+        assert line["preview_url"] == f"{base}/preview"
+        assert line["assets"] == [
+            {
+                "zone_id": "photo",
+                "asset_id": "asset-1",
+                "content_type": "image/png",
+                "width": 64,
+                "height": 48,
+                "url": f"{base}/assets/asset-1",
+            }
+        ]
+        assert (line["template_snapshot"], line["options"]) == (SNAPSHOT, stored.options)
+    (log,) = setup.store.webhook_logs.values()
+    assert (log.endpoint_id, log.event, log.response_status) == (FULFILLMENT_ENDPOINT, FULFILLMENT_EVENT, 200)
+
+
+async def test_without_a_fulfillment_endpoint_nothing_is_sent() -> None:
+    setup = Setup(fulfillment=False)
+    await setup.paid_order()
+    await setup.prints.render_due()
+    await setup.run_renders()
+    assert setup.store.webhook_deliveries == {} and setup.jobs.jobs == []
