@@ -59,7 +59,7 @@ from customshop.domain.errors import (
     InvalidProduct,
     Violation,
 )
-from customshop.domain.templates import Template, TemplateDefinition, check_definition
+from customshop.domain.templates import VERSION_MAX, Template, TemplateDefinition, check_definition
 
 T = TypeVar("T")
 
@@ -81,7 +81,7 @@ COLUMNS: tuple[str, ...] = (
 )
 
 #: Template versions are numbered 1 to this, as through the HTTP API.
-TEMPLATE_VERSION_MAX = 1_000_000
+TEMPLATE_VERSION_MAX = VERSION_MAX
 #: Objects per write statement (and per step of the progress shown while writing).
 WRITE_BATCH = 5_000
 

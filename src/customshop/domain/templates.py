@@ -35,6 +35,8 @@ IMAGE_TYPES: tuple[str, ...] = ("image/png", "image/jpeg", "image/webp")
 ZONE_ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 CANVAS_MAX = 10_000
+#: Template versions are numbered from 1 up to this.
+VERSION_MAX = 1_000_000
 #: Print resolution when a canvas states none, and the range a canvas may state.
 DEFAULT_DPI = 300
 DPI_MIN, DPI_MAX = 72, 2400

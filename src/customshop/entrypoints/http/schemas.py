@@ -16,9 +16,11 @@ from customshop.application.customization import SessionView
 from customshop.application.ports import WebhookEndpoint, WebhookLog
 from customshop.domain.cart import QUANTITY_MAX, QUANTITY_MIN, CartLine
 from customshop.domain.catalog import (
+    ALT_MAX,
     DESCRIPTION_MAX,
     LABEL_MAX,
     MEDIA_MAX,
+    MEDIA_URL_PATTERN,
     NAME_MAX,
     OPTION_CODE_PATTERN,
     OPTIONS_MAX,
@@ -44,7 +46,7 @@ from customshop.domain.orders import (
     ShippingAddress,
 )
 from customshop.domain.pricing import DesignQuote
-from customshop.domain.templates import Template
+from customshop.domain.templates import VERSION_MAX, Template
 from customshop.entrypoints.http.body import RequestBody
 
 Amount = Annotated[int, Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="Minor units (cents).")]
@@ -103,11 +105,11 @@ class MediaIn(RequestBody):
         Meta(
             min_length=1,
             max_length=URL_MAX,
-            pattern=r"^(https?://|/)\S+$",
+            pattern=MEDIA_URL_PATTERN,
             examples=["https://cdn.example.com/tee-front.jpg"],
         ),
     ]
-    alt: Annotated[str, Meta(max_length=300)] = ""
+    alt: Annotated[str, Meta(max_length=ALT_MAX)] = ""
 
 
 class ProductWrite(RequestBody):
@@ -154,7 +156,7 @@ class OptionSetWrite(RequestBody):
 
 class TemplateCreate(RequestBody):
     product_id: ResourceId
-    version: Annotated[int, Meta(ge=1, le=1_000_000, examples=[1])]
+    version: Annotated[int, Meta(ge=1, le=VERSION_MAX, examples=[1])]
     definition: Definition
     is_default: bool | None = None
 
@@ -293,7 +295,7 @@ DesignOptions = Annotated[
 
 class SessionCreate(RequestBody):
     product_id: ResourceId
-    template_version: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None
+    template_version: Annotated[int, Meta(ge=1, le=VERSION_MAX)] | None = None
 
 
 class SessionUpdate(RequestBody):
