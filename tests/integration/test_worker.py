@@ -57,6 +57,7 @@ async def stack(fresh_postgres_url: str, redis_url: str, tmp_path: Path) -> Asyn
         data_dir=str(tmp_path / "var"),
         render_timeout_seconds=RENDER_TIMEOUT,
         preview_size=3000,
+        test_payments_enabled=True,
     )
     engine = create_engine(fresh_postgres_url)
     await migrate.upgrade(engine)
@@ -189,6 +190,43 @@ async def test_a_worker_killed_mid_render_leaves_the_job_retried_not_stuck(stack
         assert final["error"]
     else:
         assert (await stack.client.get(final["url"])).status_code == 200
+
+
+async def test_a_worker_process_renders_a_paid_orders_print_files(stack: Stack) -> None:
+    tee = await product_id(stack, "classic-tee")
+    design = {"front_text": {"text": "PRINT", "font": "Sans"}, "body_color": "#ffffff", "size": "L"}
+    session, key = await design_session(stack.client, tee, design, photo((800, 800), (255, 0, 0)))
+    assert (
+        await stack.client.post("/cart/items", json={"session_id": session}, headers=key)
+    ).status_code == 200
+    address = {
+        "name": "Ada",
+        "line1": "1 Main St",
+        "city": "Springfield",
+        "postal_code": "12345",
+        "country": "US",
+    }
+    placed = await stack.client.post(
+        "/checkout",
+        json={"email": "ada@example.com", "shipping_address": address, "payment_provider": "test"},
+        headers=key,
+    )
+    assert placed.status_code == 201, placed.text
+    order_id, payment_id = placed.json()["order_id"], placed.json()["payment"]["payment_id"]
+    assert (await stack.client.post(f"/test-payments/{payment_id}/succeed")).status_code == 200
+    await stack.container.print_files().render_due()  # what the serving processes do every second
+    stack.start_worker()
+
+    deadline = time.monotonic() + 60
+    while True:
+        (item,) = (await stack.client.get(f"/orders/{order_id}", headers=key)).json()["items"]
+        if item["print_file"]["status"] != "pending" or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert item["print_file"]["status"] == "ready", item["print_file"]
+    printed = Image.open(io.BytesIO((await stack.client.get(item["print_file"]["url"])).content))
+    assert printed.size == (3307, 3307) and round(printed.info["dpi"][0]) == 300  # 280 mm at 300 DPI
+    assert printed.convert("RGB").getpixel((3307 // 2, round(3307 * 0.55))) == (255, 0, 0)  # the photo
 
 
 async def test_the_worker_needs_redis(tmp_path: Path) -> None:
