@@ -64,6 +64,17 @@ class ProductRepository(Protocol):
         """Products ordered by id, those with an id greater than ``after``, at most ``limit``."""
         ...
 
+    async def list_json(
+        self, *, active_only: bool, after: str | None, limit: int
+    ) -> tuple[bytes, str | None] | None:
+        """The page ``list`` gives, built by the database as a UTF-8 JSON array of products in
+        their public form (``id, slug, name, description, base_price, currency, media: [{url,
+        alt}], active, created_at, updated_at``, times in RFC 3339, UTC), and the id to continue
+        after (``None``: the last page). ``None`` when the backend cannot build it: the caller then
+        uses ``list``. A read model for the catalog's hottest read, which spares building and
+        encoding every product in Python."""
+        ...
+
 
 class OptionSetRepository(Protocol):
     """Option sets. Never commits."""

@@ -73,6 +73,50 @@ def _product_page(active_only: bool, after: bool) -> sa.Select[Any]:
     return query
 
 
+def _utc_text(column: str) -> str:
+    """SQL for a timestamp as msgspec writes a UTC datetime: seconds, microseconds only when not 0."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS')"""
+        f" || CASE WHEN date_part('microseconds', {utc})::bigint % 1000000 = 0 THEN ''"
+        f" ELSE to_char({utc}, '.US') END || 'Z'"
+    )
+
+
+def _product_json_page(active_only: bool, after: bool) -> sa.TextClause:
+    """One row: the page's products (``limit`` at most) as a JSON array of their public form, the
+    id of the page's last product, and how many rows were read (``limit + 1`` when more follow)."""
+    conditions = [c for c, wanted in (("active", active_only), ("id > :after", after)) if wanted]
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    # Only the constant fragments above are interpolated; values are bound parameters.
+    return sa.text(
+        f"""
+        WITH page AS (
+            SELECT *, row_number() OVER (ORDER BY id) AS n
+            FROM (SELECT * FROM products {where} ORDER BY id LIMIT :limit + 1) AS p
+        )
+        SELECT coalesce(json_agg(json_build_object(
+                   'id', id, 'slug', slug, 'name', name, 'description', description,
+                   'base_price', base_price, 'currency', currency,
+                   'media', (SELECT coalesce(json_agg(json_build_object(
+                                 'url', m.value ->> 'url', 'alt', coalesce(m.value ->> 'alt', ''))
+                                 ORDER BY m.ordinality), '[]')
+                             FROM jsonb_array_elements(media) WITH ORDINALITY AS m),
+                   'active', active,
+                   'created_at', {_utc_text("created_at")},
+                   'updated_at', {_utc_text("updated_at")}
+               ) ORDER BY id) FILTER (WHERE n <= :limit), '[]')::text,
+               max(id) FILTER (WHERE n = :limit),
+               count(*)
+        FROM page
+        """  # noqa: S608
+    )
+
+
+_PRODUCT_JSON_PAGES = {
+    (active, after): _product_json_page(active, after) for active in (True, False) for after in (True, False)
+}
+
 #: The four shapes of a product page, built once (building a statement costs more than running it).
 _PRODUCT_PAGES = {
     (active, after): _product_page(active, after) for active in (True, False) for after in (True, False)
@@ -137,6 +181,16 @@ class SqlProductRepository:
         )
         rows, next_after = _page(list(await self._conn.execute(query, params)), limit, "id")
         return Page([_product(row) for row in rows], next_after)
+
+    async def list_json(
+        self, *, active_only: bool, after: str | None, limit: int
+    ) -> tuple[bytes, str | None] | None:
+        if self._conn.dialect.name != "postgresql":
+            return None  # SQLite's JSON functions format numbers and times differently
+        query = _PRODUCT_JSON_PAGES[(active_only, after is not None)]
+        params: dict[str, Any] = {"limit": limit} if after is None else {"limit": limit, "after": after}
+        items, last, count = (await self._conn.execute(query, params)).one()
+        return items.encode(), (last if count > limit else None)
 
 
 # -- option sets -----------------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+"""The product pages PostgreSQL writes as JSON (``ProductRepository.list_json``, the uncached
+``GET /products``) say exactly what the products encoded by the API's own schema say, page by page."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
+from customshop.adapters.system import UuidV7Ids
+from customshop.domain.catalog import MediaItem, Product
+from customshop.entrypoints.http.schemas import ProductRead
+
+IDS = UuidV7Ids()
+T0 = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+
+# NUL never reaches the database: requests carrying one are refused (see `reject_nul_characters`).
+texts = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40
+)
+products = st.builds(
+    lambda n, name, description, price, media, active, micro: (
+        n,
+        name or "p",
+        description,
+        price,
+        media,
+        active,
+        micro,
+    ),
+    st.integers(0, 10**6),
+    texts,
+    texts,
+    st.integers(0, 10**12),
+    st.lists(st.tuples(st.sampled_from(["https://cdn.example/a.png", '/m/b c\\"d.jpg']), texts), max_size=3),
+    st.booleans(),
+    st.sampled_from([0, 1, 999_999, 500_000]),
+)
+
+
+def expected(items: list[Product]) -> list[Any]:
+    return json.loads(msgspec.json.encode([ProductRead.of(p) for p in items]))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(products, min_size=0, max_size=7), limit=st.integers(1, 4))
+async def test_pages_written_by_postgresql_match_the_api_encoding(
+    clean_engine: AsyncEngine, backend: str, specs: list[Any], limit: int
+) -> None:
+    async with clean_engine.begin() as conn:
+        await conn.exec_driver_sql("DELETE FROM products")
+    made = []
+    for index, (n, name, description, price, media, active, micro) in enumerate(specs):
+        at = T0 + timedelta(days=n % 400, microseconds=micro)
+        made.append(
+            Product.restore(
+                IDS.new_id(),
+                f"slug-{index}",
+                name,
+                description,
+                price,
+                "JPY" if n % 2 else "EUR",
+                tuple(MediaItem(url, alt) for url, alt in media),
+                active,
+                at,
+                at + timedelta(seconds=n % 7),
+            )
+        )
+    async with SqlUnitOfWork(clean_engine) as uow:
+        for product in made:
+            await uow.products.add(product)
+        await uow.commit()
+
+    async with SqlUnitOfWork(clean_engine, read_only=True) as uow:
+        for active_only in (True, False):
+            after: str | None = None
+            while True:
+                page = await uow.products.list(active_only=active_only, after=after, limit=limit)
+                built = await uow.products.list_json(active_only=active_only, after=after, limit=limit)
+                if backend != "postgresql":
+                    assert built is None  # SQLite: the caller encodes `list` itself
+                    break
+                assert built is not None
+                items, next_after = built
+                assert json.loads(items) == expected(page.items)
+                assert next_after == page.next_after
+                if next_after is None:
+                    break
+                after = next_after
