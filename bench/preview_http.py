@@ -51,6 +51,7 @@ def main(requests: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMSHOP_")}
         env["CUSTOMSHOP_DATA_DIR"] = folder
+        env["CUSTOMSHOP_RATE_LIMIT_ENABLED"] = "false"  # one client asks for every preview
         server = subprocess.Popen(
             [customshop, "demo", "--port", str(port)],
             env=env,

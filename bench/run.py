@@ -255,6 +255,8 @@ def customshop_server(url: str, data_dir: str, **settings: str) -> Server:
             "CUSTOMSHOP_REDIS_URL": REDIS_URL,
             "CUSTOMSHOP_DATA_DIR": data_dir,
             "CUSTOMSHOP_LOG_LEVEL": "WARNING",
+            # wrk is one client: limits would measure the limiter, not the shop.
+            "CUSTOMSHOP_RATE_LIMIT_ENABLED": "false",
         }
         | {f"CUSTOMSHOP_{k.upper()}": v for k, v in settings.items()}
     )

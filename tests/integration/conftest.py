@@ -140,6 +140,8 @@ def settings(database_url: str, clean_engine: AsyncEngine, tmp_path: Path) -> Se
         test_payments_enabled=True,
         reservation_sweep_seconds=3600,
         outbox_poll_seconds=3600,
+        # One client sends every request of a test; the tests of the limits turn them on themselves.
+        rate_limit_enabled=False,
     )
 
 
@@ -179,9 +181,10 @@ def free_port() -> int:
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """An environment for running ``customshop`` in a subprocess: no inherited CUSTOMSHOP_* variables,
-    data under the test's own folder."""
+    data under the test's own folder, no rate limits."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMSHOP_")}
     env["CUSTOMSHOP_DATA_DIR"] = str(tmp_path / "var")
+    env["CUSTOMSHOP_RATE_LIMIT_ENABLED"] = "false"  # servers of tests serve one client, fast
     env["PATH"] = f"{Path(CUSTOMSHOP).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 

@@ -162,7 +162,12 @@ async def redis_app(
     database_url: str, clean_engine: AsyncEngine, tmp_path: Path
 ) -> AsyncIterator[tuple[Client, Container, PrivateRedis]]:
     redis = PrivateRedis(tmp_path)
-    settings = Settings(database_url=database_url, redis_url=redis.url, data_dir=str(tmp_path / "var"))
+    settings = Settings(
+        database_url=database_url,
+        redis_url=redis.url,
+        data_dir=str(tmp_path / "var"),
+        rate_limit_enabled=False,
+    )
     container = build_container(settings)
     container.engine.override(clean_engine)
     app = create_app(container)

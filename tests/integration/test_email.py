@@ -84,6 +84,7 @@ def settings(
         webhook_retry_schedule=(1, 1, 1),  # emails back off on the same schedule
         outbox_poll_seconds=3600,  # the tests pump events themselves (see `pump`)
         reservation_sweep_seconds=3600,
+        rate_limit_enabled=False,
     )
 
 

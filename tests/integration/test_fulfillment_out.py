@@ -57,6 +57,7 @@ def settings(
         fulfillment_url=receiver.url + "/orders",
         fulfillment_secret=SECRET,
         public_url=PUBLIC_URL,
+        rate_limit_enabled=False,
     )
 
 

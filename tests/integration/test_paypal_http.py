@@ -34,6 +34,7 @@ def settings(
         paypal_client_secret=paypal_api.client_secret,
         paypal_webhook_id=paypal_api.webhook_id,
         paypal_api_base=paypal_api.url,
+        rate_limit_enabled=False,
     )
 
 

@@ -180,6 +180,9 @@ def test_serve_with_two_workers_on_postgres(postgres_server: tuple[Server, str])
     server, key = postgres_server
     admin = {"X-API-Key": key}
     with fresh_client(server.url) as http:
+        plain = http.get("/health/live")
+        assert plain.headers["x-content-type-options"] == "nosniff"
+        assert "strict-transport-security" not in plain.headers, "HSTS is for TLS only"
         statuses = [http.get("/health/live").status_code for _ in range(25)]
         statuses += [http.get("/health/ready").status_code for _ in range(25)]
         assert statuses == [200] * 50
@@ -333,6 +336,12 @@ def test_serve_over_tls(cli_env: dict[str, str], tmp_path: Path) -> None:
             live = https.get("/health/live")
             assert live.status_code == 200
             assert live.json() == {"status": "ok"}
+            # Under TLS every answer tells browsers to use HTTPS from now on (HSTS), beside the other
+            # security headers; over plain HTTP it does not (test_serve_with_two_workers_on_postgres).
+            for answer in (live, https.get("/products"), https.get("/nowhere")):
+                assert answer.headers["strict-transport-security"] == "max-age=31536000"
+                assert answer.headers["x-content-type-options"] == "nosniff"
+                assert answer.headers["x-frame-options"] == "DENY"
             assert https.get("/products").json() == {"items": [], "next_cursor": None}
 
             # Under TLS the guest's session cookie is Secure (contract §1).

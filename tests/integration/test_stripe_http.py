@@ -39,6 +39,7 @@ def settings(
         stripe_secret_key=stripe_api.secret_key,
         stripe_webhook_secret=WEBHOOK_SECRET,
         stripe_api_base=stripe_api.url,
+        rate_limit_enabled=False,
     )
 
 

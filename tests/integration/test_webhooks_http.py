@@ -49,6 +49,7 @@ def settings(database_url: str, clean_engine: AsyncEngine, tmp_path: Path) -> Se
         outbox_poll_seconds=3600,  # the tests pump events themselves (see `pump`)
         reservation_sweep_seconds=3600,
         fulfillment_secret=FULFILLMENT_SECRET,
+        rate_limit_enabled=False,
     )
 
 

@@ -58,6 +58,7 @@ async def stack(fresh_postgres_url: str, redis_url: str, tmp_path: Path) -> Asyn
         render_timeout_seconds=RENDER_TIMEOUT,
         preview_size=3000,
         test_payments_enabled=True,
+        rate_limit_enabled=False,
     )
     engine = create_engine(fresh_postgres_url)
     await migrate.upgrade(engine)

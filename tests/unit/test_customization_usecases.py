@@ -19,11 +19,12 @@ from customshop.adapters.memory.storage import MemoryFileStorage
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.catalog import Catalog, ProductInput, TemplateInput
 from customshop.application.customization import RENDER_PREVIEW, Customization
+from customshop.application.ports import Metrics
 from customshop.domain.customization import MAX_RENDER_ATTEMPTS, PreviewStatus
 
 
 class World:
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None) -> None:
         self.store = MemoryStore()
         self.clock = ManualClock()
         self.files = MemoryFileStorage()
@@ -44,6 +45,7 @@ class World:
             session_ttl=timedelta(days=7),
             render_timeout=timedelta(seconds=30),
             preview_side=200,
+            metrics=metrics,
         )
 
     async def _dispatch(self, job: str, payload: Any) -> None:

@@ -19,7 +19,7 @@ from customshop.adapters.memory.storage import MemoryFileStorage
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.checkout import OrderNotFound
 from customshop.application.orders import schedule_prints
-from customshop.application.ports import DeliveryResult, RenderRequest
+from customshop.application.ports import DeliveryResult, Metrics, RenderRequest
 from customshop.application.prints import MAX_ATTEMPTS, RENDER_PRINT, PrintFileNotFound, PrintFiles
 from customshop.application.webhooks import (
     DELIVER_WEBHOOK,
@@ -138,7 +138,9 @@ async def refuse_all(url: str) -> None:
 
 
 class Setup:
-    def __init__(self, *, failures: int = 0, fulfillment: bool = True) -> None:
+    def __init__(
+        self, *, failures: int = 0, fulfillment: bool = True, metrics: Metrics | None = None
+    ) -> None:
         self.store = MemoryStore()
         self.clock = ManualClock(T0)
         self.jobs = JobList()
@@ -148,7 +150,15 @@ class Setup:
         uow = partial(MemoryUnitOfWork, self.store)
         target = FulfillmentTarget("http://10.0.0.7/orders", SECRET) if fulfillment else None
         self.webhooks = Webhooks(
-            uow, self.clock, IDS, self.jobs, self.receiver, refuse_all, (5,), fulfillment=target
+            uow,
+            self.clock,
+            IDS,
+            self.jobs,
+            self.receiver,
+            refuse_all,
+            (5,),
+            fulfillment=target,
+            metrics=metrics,
         )
         self.prints = PrintFiles(
             uow,
@@ -162,6 +172,7 @@ class Setup:
             render_timeout=timedelta(seconds=30),
             preview_side=50,
             fulfillment=fulfillment,
+            metrics=metrics,
         )
 
     async def paid_order(self, lines: int = 2) -> Order:

@@ -26,7 +26,10 @@ from customshop.application.ports import (
     IdGenerator,
     ImageProcessor,
     JobQueue,
+    Metrics,
+    NoMetrics,
     Renderer,
+    RenderOutcome,
     RenderRequest,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -107,8 +110,10 @@ class Customization:
         render_timeout: timedelta,
         preview_side: int = 1000,
         catalog_cache: CatalogCache | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._cache = catalog_cache
+        self._metrics = metrics or NoMetrics()
         self._uow = uow
         self._clock = clock
         self._ids = ids
@@ -392,6 +397,7 @@ class Customization:
             requeue = job.status is PreviewStatus.QUEUED
             await uow.previews.update(job)
             await uow.commit()
+        self._metrics.render_finished("preview", _outcome(job))
         if requeue:
             await self._queue.enqueue(
                 RENDER_PREVIEW, {"job_id": job_id}, job_id=f"{job_id}-{job.attempts + 1}"
@@ -403,12 +409,15 @@ class Customization:
             now = self._clock.now()
             if job is None or not job.is_stalled(now, self._stall_after):
                 return job
-            if job.status is PreviewStatus.RUNNING:
+            attempted = job.status is PreviewStatus.RUNNING
+            if attempted:
                 job = job.fail("the renderer stopped before finishing", now)
             else:
                 job = replace(job, updated_at=now)
             await uow.previews.update(job)
             await uow.commit()
+        if attempted:  # a job that was never started made no attempt to count
+            self._metrics.render_finished("preview", _outcome(job))
         if job.status is PreviewStatus.QUEUED:
             await self._queue.enqueue(
                 RENDER_PREVIEW, {"job_id": job_id}, job_id=f"{job_id}-r{int(now.timestamp())}"
@@ -459,3 +468,10 @@ class Customization:
             raise SessionNotFound(f"the product of session {session.id!r} is gone")
         assets = {asset.id: asset for asset in await uow.assets.list_for_session(session.id)}
         return _Context(session, source.product, source.template, source.option_sets, assets)
+
+
+def _outcome(job: PreviewJob) -> RenderOutcome:
+    """How the attempt that left ``job`` in its state ended."""
+    if job.status is PreviewStatus.DONE:
+        return "succeeded"
+    return "retried" if job.status is PreviewStatus.QUEUED else "failed"

@@ -36,6 +36,8 @@ from customshop.application.ports import (
     FileStorage,
     IdGenerator,
     JobQueue,
+    Metrics,
+    NoMetrics,
     PrintJob,
     Renderer,
     RenderRequest,
@@ -110,8 +112,10 @@ class PrintFiles:
         render_timeout: timedelta,
         preview_side: int,
         fulfillment: bool,
+        metrics: Metrics | None = None,
     ) -> None:
         self._uow = uow
+        self._metrics = metrics or NoMetrics()
         self._clock = clock
         self._ids = ids
         self._queue = queue
@@ -181,7 +185,8 @@ class PrintFiles:
             if job.attempts >= MAX_ATTEMPTS:
                 # Every attempt was started and none reported back: the renderer dies on this design.
                 reason = f"{job.attempts} renderings were started and none finished"
-                return await self._finish(uow, job, PrintFile(PrintStatus.FAILED, file_id, reason), now)
+                failed = await self._finish(uow, job, PrintFile(PrintStatus.FAILED, file_id, reason), now)
+                return self._observed(failed)
             job = replace(job, attempts=job.attempts + 1, due_at=now + self._lease)
             await uow.prints.update(job)
             order = await uow.orders.get(job.order_id)
@@ -196,8 +201,20 @@ class PrintFiles:
             await self._storage.put(print_preview_key(file_id), preview_png, "image/png")
         except Exception as exc:  # a rendering may fail in many ways; each is recorded and retried
             log.warning("print file %s of line %s failed: %s", file_id, line_id, exc)
-            return await self._failed(line_id, file_id, f"{type(exc).__name__}: {exc}")
-        return await self._ready(line_id, file_id)
+            return self._observed(await self._failed(line_id, file_id, f"{type(exc).__name__}: {exc}"))
+        return self._observed(await self._ready(line_id, file_id))
+
+    def _observed(self, file: PrintFile | None) -> PrintFile | None:
+        """Count the outcome of a rendering attempt that settled ``file`` (None: it settled nothing,
+        the file having moved on meanwhile); returns ``file``."""
+        if file is not None:
+            if file.status is PrintStatus.READY:
+                self._metrics.render_finished("print", "succeeded")
+            elif file.status is PrintStatus.FAILED:
+                self._metrics.render_finished("print", "failed")
+            else:  # still pending: due again after the retry delay
+                self._metrics.render_finished("print", "retried")
+        return file
 
     async def _draw(self, line: OrderLine, assets: Mapping[str, Asset]) -> tuple[bytes, bytes]:
         definition = load_definition(line.template_snapshot)

@@ -20,8 +20,11 @@ from datetime import timedelta
 
 from customshop.application.ports import (
     Clock,
+    GiveUpReason,
     IdGenerator,
     JobQueue,
+    Metrics,
+    NoMetrics,
     Page,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -30,6 +33,7 @@ from customshop.application.ports import (
     WebhookEndpoint,
     WebhookLog,
     WebhookSender,
+    WebhookTarget,
 )
 from customshop.domain.errors import Conflict, InvalidInput, NotFound, Violation
 from customshop.domain.events import EVENT_NAMES
@@ -81,8 +85,10 @@ class Webhooks:
         schedule: Sequence[int],
         jitter: Callable[[], float] = lambda: random.uniform(-0.1, 0.1),  # noqa: S311 - spreading retries
         fulfillment: FulfillmentTarget | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._uow = uow
+        self._metrics = metrics or NoMetrics()
         self._clock = clock
         self._ids = ids
         self._queue = queue
@@ -200,6 +206,7 @@ class Webhooks:
                     replace(delivery, status=FAILED, next_attempt_at=None, updated_at=now)
                 )
                 await uow.commit()
+                self._metrics.webhook_given_up(_target(delivery.endpoint_id), "disabled")
                 return None
             delivery = replace(
                 delivery, attempts=delivery.attempts + 1, next_attempt_at=now + LEASE, updated_at=now
@@ -220,11 +227,13 @@ class Webhooks:
             sent_at=now,
             error=result.error,
         )
+        given_up: GiveUpReason | None = None
         async with self._uow() as uow:
             await uow.webhooks.add_log(log)
             if result.status is not None and 200 <= result.status < 300:
                 delivery = replace(delivery, status=DELIVERED, next_attempt_at=None, updated_at=done)
             elif result.status == 410:
+                given_up = "gone"
                 delivery = replace(delivery, status=FAILED, next_attempt_at=None, updated_at=done)
                 if not trusted:  # the configured fulfillment endpoint stays until it is configured away
                     await uow.webhooks.update_endpoint(
@@ -233,6 +242,7 @@ class Webhooks:
             else:
                 delay = retry_delay(delivery.attempts, self._schedule, self._jitter())
                 if delay is None:
+                    given_up = "exhausted"
                     delivery = replace(delivery, status=FAILED, next_attempt_at=None, updated_at=done)
                 else:
                     delivery = replace(
@@ -240,6 +250,8 @@ class Webhooks:
                     )
             await uow.webhooks.update_delivery(delivery)
             await uow.commit()
+        if given_up is not None:
+            self._metrics.webhook_given_up(_target(endpoint.id), given_up)
         return log
 
     async def send_due(self, batch: int = 100) -> int:
@@ -306,3 +318,7 @@ class Webhooks:
             {"delivery_id": delivery.id},
             job_id=f"delivery-{delivery.id}-{delivery.attempts + 1}",
         )
+
+
+def _target(endpoint_id: str) -> WebhookTarget:
+    return "fulfillment" if endpoint_id == FULFILLMENT_ENDPOINT else "partner"

@@ -19,6 +19,7 @@ from typer.exceptions import Abort as TyperAbort
 from typer.exceptions import TyperException
 
 from customshop.adapters.jobs.inprocess import InProcessJobQueue
+from customshop.adapters.metrics.prometheus import use_multiprocess_directory
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import UnsupportedDatabase
 from customshop.application.catalog_io import ImportRejected, ProductExport, ProductImport
@@ -35,6 +36,7 @@ from customshop.entrypoints.catalog_files import (
 )
 from customshop.entrypoints.container import Container, build_container, close
 from customshop.entrypoints.demo import seed_demo_catalog, seed_demo_stock
+from customshop.entrypoints.logs import granian_log_config
 from customshop.entrypoints.settings import Settings, SettingsError
 from customshop.entrypoints.worker import WorkerNeedsRedis, work
 
@@ -107,6 +109,9 @@ def _serve(host: str, port: int, workers: int, tls_cert: Path | None, tls_key: P
     for path in (tls_cert, tls_key):
         if path is not None and not path.is_file():
             raise CliError(f"{path} is not a readable file")
+    settings = _settings()
+    # Before granian starts its workers: they inherit the directory and count into it.
+    use_multiprocess_directory(settings.metrics_path)
     Granian(
         "customshop.entrypoints.http.app:create_app",
         factory=True,
@@ -121,6 +126,7 @@ def _serve(host: str, port: int, workers: int, tls_cert: Path | None, tls_key: P
         http=HTTPModes.auto if tls_cert else HTTPModes.http1,
         websockets=False,
         log_access=False,
+        log_dictconfig=granian_log_config(settings.log_format),
     ).serve()
 
 

@@ -8,6 +8,7 @@ inside the serving process.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from email.utils import parseaddr
 from functools import partial
@@ -23,10 +24,11 @@ from customshop.adapters.jobs.rq import RqJobQueue
 from customshop.adapters.mail.folder import FolderMailer
 from customshop.adapters.mail.smtp import SmtpMailer
 from customshop.adapters.memory import MemoryCache
+from customshop.adapters.metrics.prometheus import PrometheusMetrics
 from customshop.adapters.payments.sandbox import TestPaymentGateway
 from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.redis.cache import RedisCache
-from customshop.adapters.sqlalchemy.engine import create_engine
+from customshop.adapters.sqlalchemy.engine import create_engine, ping
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.storage.factory import storage_from_url
 from customshop.adapters.system import SystemClock, UuidV7Ids
@@ -139,15 +141,25 @@ class Container(containers.DeclarativeContainer):
     redis = providers.Singleton(Redis.from_url, settings.provided.redis_url)
     #: Runs a job by name inside this process (set by ``build_container``, which knows the container).
     job_runner: providers.Dependency[Any] = providers.Dependency()
+    rq_queue = providers.Singleton(
+        RqJobQueue,
+        redis=redis,
+        entrypoint=WORKER_ENTRYPOINT,
+        job_timeout=settings.provided.render_timeout_seconds,
+    )
+    #: Prometheus metrics; the queue's depth is read from Redis, or kept by the in-process queue.
+    in_process_metrics = providers.Singleton(PrometheusMetrics)
+    metrics = providers.Selector(
+        settings.provided.shared_services,
+        redis=providers.Singleton(PrometheusMetrics, queue_depth=rq_queue.provided.depth),
+        in_process=in_process_metrics,
+    )
     queue = providers.Selector(
         settings.provided.shared_services,
-        redis=providers.Singleton(
-            RqJobQueue,
-            redis=redis,
-            entrypoint=WORKER_ENTRYPOINT,
-            job_timeout=settings.provided.render_timeout_seconds,
+        redis=rq_queue,
+        in_process=providers.Singleton(
+            InProcessJobQueue, dispatch=job_runner, on_depth=in_process_metrics.provided.jobs_pending
         ),
-        in_process=providers.Singleton(InProcessJobQueue, dispatch=job_runner),
     )
 
     shared_cache = providers.Selector(
@@ -219,6 +231,7 @@ class Container(containers.DeclarativeContainer):
         check_url=providers.Callable(_url_check, settings.provided.webhook_allow_private_networks),
         schedule=settings.provided.webhook_retry_schedule,
         fulfillment=providers.Callable(_fulfillment_target, settings),
+        metrics=metrics,
     )
     print_files = providers.Singleton(
         PrintFiles,
@@ -233,6 +246,7 @@ class Container(containers.DeclarativeContainer):
         render_timeout=providers.Callable(_seconds, settings.provided.render_timeout_seconds),
         preview_side=settings.provided.preview_size,
         fulfillment=providers.Callable(_fulfills, settings),
+        metrics=metrics,
     )
     inventory = providers.Singleton(Inventory, uow=uow.provider, clock=clock)
     reports = providers.Singleton(Reports, uow=uow.provider, currency=settings.provided.currency)
@@ -262,6 +276,7 @@ class Container(containers.DeclarativeContainer):
         render_timeout=providers.Callable(_seconds, settings.provided.render_timeout_seconds),
         preview_side=settings.provided.preview_size,
         catalog_cache=catalog_cache,
+        metrics=metrics,
     )
 
 
@@ -269,6 +284,15 @@ def build_container(settings: Settings) -> Container:
     container = Container(settings=settings)
     container.job_runner.override(providers.Object(partial(run_job, container)))
     return container
+
+
+def dependency_probes(container: Container) -> dict[str, Callable[[], Awaitable[None]]]:
+    """What must answer for the process to serve, by name: the database, and the job queue when it
+    is Redis (the in-process queue is part of the process)."""
+    probes: dict[str, Callable[[], Awaitable[None]]] = {"database": partial(ping, container.engine())}
+    if container.settings().redis_url:
+        probes["job queue"] = container.rq_queue().ping
+    return probes
 
 
 async def close(container: Container) -> None:

@@ -8,6 +8,7 @@ variable names without the prefix, in lower case. Environment variables win over
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -27,6 +28,12 @@ NonNegativeMoney = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 
 
 _HTTP_URL = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
+#: A rate limit: ``COUNT/UNIT`` requests per client, UNIT one of second, minute, hour, day.
+RateLimitSpec = Annotated[str, msgspec.Meta(pattern=r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$")]
+#: A CORS origin: ``scheme://host[:port]`` exactly as browsers send it (no path), or ``*``.
+CorsOrigin = Annotated[str, msgspec.Meta(pattern=r"^(\*|https?://[^\s/?#]+)$")]
+#: Settings given as comma-separated lists in environment variables.
+_LISTS = {"webhook_retry_schedule", "cors_origins", "trusted_proxies"}
 
 
 class SettingsError(ValueError):
@@ -61,6 +68,20 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     public_url: Annotated[str, msgspec.Meta(pattern=_HTTP_URL)] = "http://127.0.0.1:8000"
     test_payments_enabled: bool | None = None
     rate_limit_enabled: bool = True
+    #: Per-client limits (see docs/operations.md, "Protection"): every route but health and metrics
+    #: counts against the general one; checkout and payment retries, uploads and preview requests
+    #: also against their own.
+    rate_limit_general: RateLimitSpec = "600/minute"
+    rate_limit_checkout: RateLimitSpec = "10/minute"
+    rate_limit_uploads: RateLimitSpec = "20/minute"
+    rate_limit_previews: RateLimitSpec = "30/minute"
+    #: Addresses or networks of reverse proxies whose ``X-Forwarded-For`` names the client (for rate
+    #: limits); empty: the peer address is the client, and the header is ignored.
+    trusted_proxies: tuple[str, ...] = ()
+    #: The largest request body accepted (uploads have their own, larger limit).
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=100 * 1024 * 1024)] = 1024 * 1024
+    #: Browser origins allowed to call the API (CORS); empty: no CORS headers at all.
+    cors_origins: tuple[CorsOrigin, ...] = ()
     webhook_allow_private_networks: bool = False
     webhook_retry_schedule: tuple[Annotated[int, msgspec.Meta(ge=0)], ...] = (
         5,
@@ -92,8 +113,20 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     paypal_return_url: str | None = None
     paypal_cancel_url: str | None = None
     log_level: Annotated[str, msgspec.Meta(pattern="^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+    #: How `serve` and `worker` write their logs: one JSON object per line, or plain text.
+    log_format: Annotated[str, msgspec.Meta(pattern="^(json|text)$")] = "json"
+    #: Where the processes of one host keep their metrics for `/metrics` to add up (default
+    #: DATA_DIR/metrics); `serve` and the `worker`s of one host must share it.
+    metrics_dir: str | None = None
 
     def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"CUSTOMSHOP_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+                ) from None
         if not is_currency(self.currency):
             raise ValueError(f"CUSTOMSHOP_CURRENCY {self.currency!r} is not an ISO 4217 currency code")
         if self.stripe_secret_key and not self.stripe_webhook_secret:
@@ -138,6 +171,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
         return self.data_path / "storage"
 
     @property
+    def metrics_path(self) -> Path:
+        """The directory of multiprocess metrics (``metrics_dir``, or ``metrics`` in the data folder)."""
+        return Path(self.metrics_dir).resolve() if self.metrics_dir else self.data_path / "metrics"
+
+    @property
     def test_payments(self) -> bool:
         """The ``test`` payment provider is on when asked, and by default only when embedded."""
         return self.embedded if self.test_payments_enabled is None else self.test_payments_enabled
@@ -171,7 +209,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
                 raise SettingsError(f"{name} is not a customshop setting")
             if raw == "":
                 continue  # an empty variable means "not set"
-            if key == "webhook_retry_schedule":
+            if key in _LISTS:
                 values[key] = [part.strip() for part in raw.split(",") if part.strip()]
             else:
                 values[key] = raw

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +18,13 @@ from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
 from customshop.adapters.jobs.rq import QUEUE_NAME
+from customshop.adapters.metrics.prometheus import forget_live_values, use_multiprocess_directory
 from customshop.entrypoints.container import Container, build_container, close
 from customshop.entrypoints.jobs import run_job as dispatch
+from customshop.entrypoints.logs import configure_logging, flush_logs, redact
 from customshop.entrypoints.settings import Settings
+
+log = logging.getLogger("customshop.worker")
 
 
 class WorkerNeedsRedis(ValueError):
@@ -51,7 +56,9 @@ def run_job(job: str, payload: dict[str, Any]) -> None:
 def work(settings: Settings, *, burst: bool = False) -> None:
     """Run a worker until stopped (or, with ``burst``, until the queue is empty).
 
-    Before taking jobs it recovers the jobs that a worker which died left running.
+    Before taking jobs it recovers the jobs that a worker which died left running. Its logs go to
+    stderr (``CUSTOMSHOP_LOG_FORMAT``), and what it counts (renders, deliveries given up) goes to the
+    metrics directory of the host, where ``/metrics`` of a ``serve`` sharing it adds it up.
 
     Raises:
         WorkerNeedsRedis: no ``CUSTOMSHOP_REDIS_URL``; the embedded mode runs jobs inside ``serve``.
@@ -61,7 +68,14 @@ def work(settings: Settings, *, burst: bool = False) -> None:
         raise WorkerNeedsRedis(
             "the worker needs CUSTOMSHOP_REDIS_URL; without it jobs run inside `customshop serve`"
         )
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
+    use_multiprocess_directory(settings.metrics_path)
+    log.info(
+        "worker %d taking jobs from %s; metrics in %s",
+        os.getpid(),
+        redact(settings.redis_url),
+        settings.metrics_path,
+    )
     _runtime = _Runtime(build_container(settings))
     _runtime.runner.run(_runtime.container.customization().recover_stalled())
     redis = Redis.from_url(settings.redis_url)
@@ -72,3 +86,5 @@ def work(settings: Settings, *, burst: bool = False) -> None:
     finally:
         _runtime.runner.run(close(_runtime.container))
         _runtime.runner.close()
+        forget_live_values(settings.metrics_path)
+        flush_logs()

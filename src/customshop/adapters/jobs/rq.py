@@ -30,6 +30,7 @@ class RqJobQueue:
     """
 
     def __init__(self, redis: Redis, entrypoint: str, job_timeout: int, queue_name: str = QUEUE_NAME) -> None:
+        self._redis = redis
         self._entrypoint = entrypoint
         self._job_timeout = job_timeout
         self._queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
@@ -46,5 +47,24 @@ class RqJobQueue:
                 result_ttl=3600,
                 failure_ttl=7 * 24 * 3600,
             )
+        except RedisError as exc:
+            raise QueueUnavailable(f"the job queue is unreachable: {exc}") from exc
+
+    def depth(self) -> int:
+        """How many jobs wait in the queue (not those a worker runs). Blocking: Redis is asked.
+
+        Raises:
+            RedisError: Redis cannot be reached.
+        """
+        return int(self._queue.count)
+
+    async def ping(self) -> None:
+        """Return once Redis answers.
+
+        Raises:
+            QueueUnavailable: Redis cannot be reached.
+        """
+        try:
+            await asyncio.to_thread(self._redis.ping)
         except RedisError as exc:
             raise QueueUnavailable(f"the job queue is unreachable: {exc}") from exc

@@ -6,25 +6,25 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import Callable
-from functools import partial
 from typing import TypeVar
 
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from customshop import __version__
-from customshop.adapters.sqlalchemy.engine import ping
-from customshop.entrypoints.container import Container, build_container, close
+from customshop.adapters.metrics.prometheus import forget_live_values, multiprocess_directory
+from customshop.entrypoints.container import Container, build_container, close, dependency_probes
 from customshop.entrypoints.http.body import RequestBodyPlugin
 from customshop.entrypoints.http.controllers.cart import CartController
 from customshop.entrypoints.http.controllers.checkout import CheckoutController
 from customshop.entrypoints.http.controllers.health import HealthController
 from customshop.entrypoints.http.controllers.inventory import InventoryController
+from customshop.entrypoints.http.controllers.metrics import MetricsController
 from customshop.entrypoints.http.controllers.optionsets import OptionSetController
 from customshop.entrypoints.http.controllers.orders import OrderController
 from customshop.entrypoints.http.controllers.payments import PaymentWebhookController, TestPaymentController
@@ -40,7 +40,11 @@ from customshop.entrypoints.http.controllers.webhooks import (
     WebhookLogController,
 )
 from customshop.entrypoints.http.errors import EXCEPTION_HANDLERS
+from customshop.entrypoints.http.observability import ObservabilityMiddleware
 from customshop.entrypoints.http.params import API_KEY_HEADER, reject_nul_characters
+from customshop.entrypoints.http.rate_limits import rate_limiting
+from customshop.entrypoints.http.security import SecurityHeadersMiddleware, cors_config
+from customshop.entrypoints.logs import configure_logging, flush_logs, redact
 from customshop.entrypoints.settings import Settings
 
 T = TypeVar("T")
@@ -107,6 +111,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
     """
     container = container or build_container(Settings.load())
     settings: Settings = container.settings()
+    configure_logging(settings.log_level, settings.log_format)
 
     async def start_background(app: Litestar) -> None:
         loop = asyncio.get_running_loop()
@@ -133,6 +138,14 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
     async def release(_: Litestar) -> None:
         await close(container)
 
+    async def stop_observing(_: Litestar) -> None:
+        directory = multiprocess_directory()
+        if directory is not None:  # this process's share of the queue depth ends with it
+            forget_live_values(directory)
+        flush_logs()
+
+    limits = rate_limiting(settings)
+
     app = Litestar(
         route_handlers=[
             ProductController,
@@ -152,6 +165,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             WebhookLogController,
             *([TestPaymentController] if "test" in container.gateways() else []),
             HealthController,
+            MetricsController,
         ],
         dependencies={
             "catalog": _bridge(container.catalog),
@@ -168,8 +182,13 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=reject_nul_characters,
         plugins=[RequestBodyPlugin()],
+        # Protection (docs/operations.md, "Protection"): limits per client, body size, headers, CORS.
+        middleware=limits.middleware,
+        stores=limits.stores,
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=cors_config(settings),
         on_startup=[start_background, freeze_startup_objects],
-        on_shutdown=[stop_background, release],
+        on_shutdown=[stop_background, release, limits.close, stop_observing],
         openapi_config=OpenAPIConfig(
             title="customshop",
             version=__version__,
@@ -188,11 +207,9 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
                 }
             ),
         ),
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level, "handlers": ["queue_listener"]},
-            # Unexpected errors are logged once, with their traceback, by the error border.
-            log_exceptions="never",
-        ),
+        # Logs are configured above (entrypoints/logs.py); unexpected errors are logged once, with
+        # their traceback, by the error border.
+        logging_config=None,
         debug=False,
     )
     app.state.container = container
@@ -200,5 +217,17 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
     app.state.catalog_cache = container.catalog_cache()
     app.state.fulfillment_secret = settings.fulfillment_secret
     app.state.clock = container.clock()
-    app.state.readiness = {"database": partial(ping, container.engine())} if readiness_probes else {}
+    app.state.readiness = dependency_probes(container) if readiness_probes else {}
+    metrics = app.state.metrics = container.metrics()
+    # Security headers on every answer, those of the router and of CORS included.
+    app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler)
+    # Outermost, around routing and the error border: every answer is counted and carries its id.
+    app.asgi_handler = ObservabilityMiddleware(app.asgi_handler, metrics.observe_request)
+    logging.getLogger("customshop.http").info(
+        "process %d ready: database %s, job queue %s, metrics %s",
+        os.getpid(),
+        redact(settings.resolved_database_url),
+        redact(settings.redis_url) if settings.redis_url else "in process",
+        multiprocess_directory() or "in process",
+    )
     return app

@@ -24,6 +24,7 @@ from litestar.plugins import OpenAPISchemaPlugin, SerializationPlugin
 from litestar.typing import FieldDefinition
 
 from customshop.domain.errors import InvalidInput, Violation
+from customshop.entrypoints.http.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -150,13 +151,35 @@ def _nul_violations(value: Any, path: str) -> Iterator[Violation]:
             yield from _nul_violations(item, _join(path, f"[{index}]"))
 
 
+def check_json_depth(raw: bytes) -> None:
+    """Refuse a JSON body nesting arrays and objects deeper than :data:`MAX_JSON_DEPTH`, before any
+    decoder recurses into it. For every route that reads JSON, :func:`decode_body` included.
+
+    Raises:
+        InvalidInput: one violation at ``body`` (code ``too_deep``).
+    """
+    if nests_deeper_than(raw, MAX_JSON_DEPTH):
+        raise InvalidInput(
+            [
+                Violation(
+                    "body",
+                    "too_deep",
+                    f"the body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep",
+                )
+            ],
+            "The request body is invalid.",
+        )
+
+
 def decode_body(model: type[S], raw: bytes) -> S:
     """Decode a JSON body into ``model``.
 
     Raises:
         InvalidInput: one violation per offending field (paths like ``media[0].url``); a body that
-            is not JSON, or not an object, is one violation at ``body``.
+            is not JSON, or not an object, or nests deeper than :data:`MAX_JSON_DEPTH`, is one
+            violation at ``body``.
     """
+    check_json_depth(raw)
     invalid_json = InvalidInput([Violation("body", "invalid_json", "the body is not valid JSON")])
     try:
         decoded = msgspec.json.decode(raw, type=model)

@@ -14,8 +14,9 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from customshop.application.ports import InvalidSignature, PaymentRejected, Unavailable
@@ -144,8 +145,21 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         return problem_response(404, "There is nothing at this address.")
     if exc.status_code == HTTP_500_INTERNAL_SERVER_ERROR:
         return handle_unexpected(request, exc)
+    if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        return problem_response(413, _too_large(request))
     headers = dict(exc.headers) if exc.headers else None
     return problem_response(exc.status_code, str(exc.detail), headers=headers)
+
+
+def _too_large(request: Request[Any, Any, Any]) -> str:
+    """The 413 detail, naming the limit of the route (reading stopped there: the rest was never read)."""
+    route_handler = request.scope.get("route_handler")
+    limit = (
+        route_handler.resolve_request_max_body_size() if isinstance(route_handler, HTTPRouteHandler) else None
+    )
+    if limit is None:
+        return "The request body is too large."
+    return f"The request body is larger than the {limit} bytes this address accepts."
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
@@ -173,6 +187,8 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         403: "Missing, invalid, revoked or out-of-scope API key.",
         404: "Unknown resource.",
         409: "Conflict with the current state.",
+        413: "The request body is larger than this address accepts.",
+        429: "Too many requests from this client; `Retry-After` says when to try again.",
         503: "A dependency is unavailable.",
     }
     return {

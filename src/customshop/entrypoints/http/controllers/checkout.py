@@ -12,6 +12,7 @@ from customshop.application.checkout import Checkout
 from customshop.domain.errors import InvalidInput, Violation
 from customshop.entrypoints.http.controllers.sessions import presented_session_key
 from customshop.entrypoints.http.errors import problems
+from customshop.entrypoints.http.rate_limits import CHECKOUT, RATE_LIMIT
 from customshop.entrypoints.http.schemas import CheckoutCreate, CheckoutRead
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -53,7 +54,13 @@ class CheckoutController(Controller):
     tags = ("checkout",)
     dependencies = {"session_key": Provide(presented_session_key)}  # noqa: RUF012 - Litestar's layer API
 
-    @post("/", operation_id="checkout", status_code=201, responses=problems(400, 409, 503))
+    @post(
+        "/",
+        operation_id="checkout",
+        status_code=201,
+        responses=problems(400, 409, 429, 503),
+        opt={RATE_LIMIT: CHECKOUT},
+    )
     async def checkout(
         self,
         request: Request[Any, Any, Any],

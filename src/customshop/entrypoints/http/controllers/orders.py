@@ -27,6 +27,7 @@ from customshop.entrypoints.http.params import (
     is_allowed,
     requires,
 )
+from customshop.entrypoints.http.rate_limits import CHECKOUT, RATE_LIMIT
 from customshop.entrypoints.http.schemas import (
     OrderList,
     OrderRead,
@@ -156,7 +157,8 @@ class OrderController(Controller):
         "/{order_id:str}/payment",
         operation_id="retryPayment",
         status_code=201,
-        responses=problems(400, 404, 409, 503),
+        responses=problems(400, 404, 409, 429, 503),
+        opt={RATE_LIMIT: CHECKOUT},
     )
     async def retry_payment(
         self,

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from customshop.application.orders import NoticeOutcome, Orders
+from customshop.entrypoints.http.body import check_json_depth
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.schemas import NoticeRead, SandboxPaymentRead
 
@@ -28,13 +29,17 @@ class PaymentWebhookController(Controller):
         """Stripe events, verified by their `Stripe-Signature` (bad or stale: 400, nothing changes).
         `payment_intent.succeeded` pays the order; `payment_intent.payment_failed` records the failure
         on it; a redelivered event is a no-op."""
-        return _read(await orders.receive("stripe", await request.body(), dict(request.headers)))
+        body = await request.body()
+        check_json_depth(body)  # the provider's SDK decodes it with no depth limit of its own
+        return _read(await orders.receive("stripe", body, dict(request.headers)))
 
     @post("/paypal", operation_id="paypalWebhook", status_code=200, responses=problems(400, 404, 503))
     async def paypal(self, request: Request[Any, Any, Any], orders: NamedDependency[Orders]) -> NoticeRead:
         """PayPal events, verified with PayPal. An approved order is captured; a completed capture pays
         the order; a redelivered event is a no-op."""
-        return _read(await orders.receive("paypal", await request.body(), dict(request.headers)))
+        body = await request.body()
+        check_json_depth(body)  # the provider's SDK decodes it with no depth limit of its own
+        return _read(await orders.receive("paypal", body, dict(request.headers)))
 
 
 _PAGE = """<!doctype html>

@@ -16,6 +16,7 @@ from litestar.params import CookieParameter, FromPath, HeaderParameter, JSONBody
 from customshop.application.customization import Customization
 from customshop.domain.templates import IMAGE_BYTES_LIMIT
 from customshop.entrypoints.http.errors import problems
+from customshop.entrypoints.http.rate_limits import PREVIEWS, RATE_LIMIT, UPLOADS
 from customshop.entrypoints.http.schemas import (
     AssetRead,
     PreviewRead,
@@ -113,8 +114,9 @@ class SessionController(Controller):
     @post(
         "/{session_id:str}/assets",
         operation_id="uploadAsset",
-        responses=problems(400, 404, 503),
+        responses=problems(400, 404, 429, 503),
         request_max_body_size=IMAGE_BYTES_LIMIT + ENVELOPE,
+        opt={RATE_LIMIT: UPLOADS},
     )
     async def upload(
         self,
@@ -137,7 +139,8 @@ class SessionController(Controller):
         "/{session_id:str}/preview",
         operation_id="requestPreview",
         status_code=202,
-        responses=problems(404, 503),
+        responses=problems(404, 429, 503),
+        opt={RATE_LIMIT: PREVIEWS},
     )
     async def preview(
         self,

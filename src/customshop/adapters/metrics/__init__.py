@@ -1,0 +1,1 @@
+"""Metrics backends: Prometheus (``prometheus.py``)."""
