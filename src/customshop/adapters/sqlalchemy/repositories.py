@@ -75,12 +75,8 @@ def _product_page(active_only: bool, after: bool) -> sa.Select[Any]:
 
 def _utc_text(column: str) -> str:
     """SQL for a timestamp as msgspec writes a UTC datetime: seconds, microseconds only when not 0."""
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (
-        f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS')"""
-        f" || CASE WHEN date_part('microseconds', {utc})::bigint % 1000000 = 0 THEN ''"
-        f" ELSE to_char({utc}, '.US') END || 'Z'"
-    )
+    text = f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    return f"replace({text}, '.000000Z', 'Z')"
 
 
 def _product_json_page(active_only: bool, after: bool) -> sa.TextClause:
@@ -88,7 +84,8 @@ def _product_json_page(active_only: bool, after: bool) -> sa.TextClause:
     id of the page's last product, and how many rows were read (``limit + 1`` when more follow)."""
     conditions = [c for c, wanted in (("active", active_only), ("id > :after", after)) if wanted]
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    # Only the constant fragments above are interpolated; values are bound parameters.
+    # Only the constant fragments above are interpolated; values are bound parameters. Media are
+    # stored as the API shows them, a list of {url, alt} (see _product_values), so they go as they are.
     return sa.text(
         f"""
         WITH page AS (
@@ -98,10 +95,7 @@ def _product_json_page(active_only: bool, after: bool) -> sa.TextClause:
         SELECT coalesce(json_agg(json_build_object(
                    'id', id, 'slug', slug, 'name', name, 'description', description,
                    'base_price', base_price, 'currency', currency,
-                   'media', (SELECT coalesce(json_agg(json_build_object(
-                                 'url', m.value ->> 'url', 'alt', coalesce(m.value ->> 'alt', ''))
-                                 ORDER BY m.ordinality), '[]')
-                             FROM jsonb_array_elements(media) WITH ORDINALITY AS m),
+                   'media', media,
                    'active', active,
                    'created_at', {_utc_text("created_at")},
                    'updated_at', {_utc_text("updated_at")}
