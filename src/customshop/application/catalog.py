@@ -46,8 +46,10 @@ class TemplateInput:
     is_default: bool | None = None
 
 
-def _referenced_option_sets(raw: Mapping[str, Any]) -> set[str]:
-    zones = raw.get("zones")
+def referenced_option_sets(raw: object) -> set[str]:
+    """The option set ids a raw (unchecked) template definition names, to look them up before
+    checking it."""
+    zones = raw.get("zones") if isinstance(raw, Mapping) else None
     if not isinstance(zones, list):
         return set()
     return {
@@ -181,7 +183,7 @@ class Catalog:
         """
         async with self._uow() as uow:
             await self._known_product_field(uow, data.product_id)
-            option_sets = await uow.option_sets.get_many(_referenced_option_sets(data.definition))
+            option_sets = await uow.option_sets.get_many(referenced_option_sets(data.definition))
             definition = parse_definition(
                 data.definition, product_id=data.product_id, option_sets=option_sets
             )

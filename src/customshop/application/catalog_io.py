@@ -36,6 +36,7 @@ from enum import StrEnum
 from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
+from customshop.application.catalog import referenced_option_sets
 from customshop.application.ports import (
     BulkCatalogRepository,
     BulkCatalogUnitOfWork,
@@ -552,17 +553,6 @@ def _item_problem(owner_line: int, items: Sequence[MediaRow] | Sequence[OptionRo
     return _at_line(owner_line, v.field, v.code, v.message)
 
 
-def _referenced_option_sets(raw: object) -> set[str]:
-    zones = raw.get("zones") if isinstance(raw, Mapping) else None
-    if not isinstance(zones, list):
-        return set()
-    return {
-        zone["option_set_id"]
-        for zone in zones
-        if isinstance(zone, Mapping) and isinstance(zone.get("option_set_id"), str)
-    }
-
-
 class CatalogTransfer:
     """Imports and exports of the catalog in bulk.
 
@@ -989,7 +979,7 @@ class CatalogTransfer:
         if "definition" not in raw:
             fail("definition", "required", "definition is required")
         else:
-            option_sets = await uow.option_sets.get_many(_referenced_option_sets(raw["definition"]))
+            option_sets = await uow.option_sets.get_many(referenced_option_sets(raw["definition"]))
             definition, violations = check_definition(
                 raw["definition"], product_id=product.id if product else "", option_sets=option_sets
             )

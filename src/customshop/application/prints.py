@@ -26,7 +26,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from customshop.application.checkout import OrderNotFound
 from customshop.application.orders import schedule_prints
@@ -180,7 +180,7 @@ class PrintFiles:
         now = self._clock.now()
         async with self._uow() as uow:
             job = await uow.prints.get(line_id, for_update=True)
-            if job is None or job.file.id != file_id or job.file.status is not PrintStatus.PENDING:
+            if not _awaited(job, file_id):
                 return None
             if job.attempts >= MAX_ATTEMPTS:
                 # Every attempt was started and none reported back: the renderer dies on this design.
@@ -232,7 +232,7 @@ class PrintFiles:
         now = self._clock.now()
         async with self._uow() as uow:
             job = await uow.prints.get(line_id, for_update=True)
-            if job is None or job.file.id != file_id or job.file.status is not PrintStatus.PENDING:
+            if not _awaited(job, file_id):
                 return None
             if job.attempts >= MAX_ATTEMPTS:
                 return await self._finish(uow, job, PrintFile(PrintStatus.FAILED, file_id, error), now)
@@ -251,7 +251,7 @@ class PrintFiles:
             if status is None or await uow.orders.lock(status.order_id) is None:
                 return None
             job = await uow.prints.get(line_id, for_update=True)
-            if job is None or job.file.id != file_id or job.file.status is not PrintStatus.PENDING:
+            if not _awaited(job, file_id):
                 return None
             return await self._finish(uow, job, PrintFile(PrintStatus.READY, file_id), now)
 
@@ -392,6 +392,11 @@ class PrintFiles:
             raise PrintFileNotFound(
                 f"the file of print file {file_id!r} is gone; reprint the order"
             ) from None
+
+
+def _awaited(job: PrintJob | None, file_id: str) -> TypeGuard[PrintJob]:
+    """Whether ``job`` still waits for the rendering ``file_id`` (not made since, nor reprinted)."""
+    return job is not None and job.file.id == file_id and job.file.status is PrintStatus.PENDING
 
 
 def _line_assets(order: Order | None, line_id: str) -> list[str]:
