@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from operator import itemgetter
-from typing import Any, Protocol, TypeVar
+from typing import IO, Any, TypeVar
 
 from customshop.application.catalog import referenced_option_sets
 from customshop.application.ports import (
@@ -410,17 +410,11 @@ def _read_row(
     return option_set
 
 
-class TextSink(Protocol):
-    """Where text goes: an open text file, ``io.StringIO``..."""
-
-    def write(self, text: str, /) -> object: ...
-
-
 class CatalogCsvWriter:
     """Writes the catalog CSV: the header row at once, then each product with its media and option
     sets (RFC 4180: ``\\r\\n`` line ends, cells quoted only when they must be)."""
 
-    def __init__(self, out: TextSink) -> None:
+    def __init__(self, out: IO[str]) -> None:
         self._writer = csv.writer(out, lineterminator="\r\n")
         self._writer.writerow(COLUMNS)
 
@@ -850,7 +844,7 @@ class CatalogTransfer:
             await write(batch)
             progress.advance(len(batch))
 
-    async def export_products(self, out: TextSink, progress: Progress = SILENT) -> ProductExport:
+    async def export_products(self, out: IO[str], progress: Progress = SILENT) -> ProductExport:
         """Write every product (active or not) with its media and option sets to ``out`` as the
         catalog CSV: products by id, each one's option sets by id. Importing the file into an empty
         catalog and exporting again gives the same file."""

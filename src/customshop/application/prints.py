@@ -21,7 +21,6 @@ configured fulfillment endpoint, signed with its secret, sent, retried and logge
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -45,7 +44,15 @@ from customshop.application.ports import (
     UnitOfWorkFactory,
     WebhookDelivery,
 )
-from customshop.application.webhooks import FULFILLMENT_ENDPOINT, FULFILLMENT_EVENT, Webhooks
+from customshop.application.webhooks import (
+    FULFILLMENT_ENDPOINT,
+    FULFILLMENT_EVENT,
+    LEASE,
+    PENDING,
+    Webhooks,
+    delivery_body,
+    rfc3339,
+)
 from customshop.domain.customization import Asset
 from customshop.domain.errors import NotFound
 from customshop.domain.orders import (
@@ -280,14 +287,7 @@ class PrintFiles:
                 if (asset := await uow.assets.get(asset_id)) is not None:
                     assets[asset_id] = asset
         event_id = self._ids.new_id()
-        body = json.dumps(
-            {
-                "type": FULFILLMENT_EVENT,
-                "timestamp": now.isoformat().replace("+00:00", "Z"),
-                "data": self.payload(order, assets),
-            },
-            separators=(",", ":"),
-        ).encode("utf-8")
+        body = delivery_body(FULFILLMENT_EVENT, now, self.payload(order, assets))
         delivery = WebhookDelivery(
             id=self._ids.new_id(),
             endpoint_id=FULFILLMENT_ENDPOINT,
@@ -295,8 +295,8 @@ class PrintFiles:
             event=FULFILLMENT_EVENT,
             body=body,
             attempts=0,
-            status="pending",
-            next_attempt_at=now + timedelta(minutes=2),
+            status=PENDING,
+            next_attempt_at=now + LEASE,  # sent at once below; due again if that send is lost
             created_at=now,
             updated_at=now,
         )
@@ -310,8 +310,8 @@ class PrintFiles:
             "order_id": order.id,
             "status": order.status.value,
             "email": order.email,
-            "created_at": _time(order.created_at),
-            "paid_at": _time(order.paid_at) if order.paid_at else None,
+            "created_at": rfc3339(order.created_at),
+            "paid_at": rfc3339(order.paid_at) if order.paid_at else None,
             "currency": order.currency,
             "subtotal": order.subtotal,
             "tax": order.tax,
@@ -415,7 +415,3 @@ def _artwork(
     if design is None:
         raise ValueError(f"the design no longer fits its snapshot: {problems[0].message}")
     return design
-
-
-def _time(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")

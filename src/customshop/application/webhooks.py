@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import random
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from customshop.application.ports import (
     Clock,
@@ -59,6 +60,16 @@ class FulfillmentTarget:
 
     url: str
     secret: str
+
+
+def rfc3339(at: datetime) -> str:
+    """A UTC time as webhook bodies write it: ISO 8601 with ``Z``."""
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def delivery_body(event: str, at: datetime, data: Mapping[str, Any]) -> bytes:
+    """The JSON body of a delivery: ``{"type", "timestamp", "data"}``, compact."""
+    return json.dumps({"type": event, "timestamp": rfc3339(at), "data": data}, separators=(",", ":")).encode()
 
 
 class EndpointNotFound(NotFound):
@@ -161,14 +172,7 @@ class Webhooks:
             message = await uow.outbox.get(event_id)
             if message is None:
                 return 0
-            body = json.dumps(
-                {
-                    "type": message.name,
-                    "timestamp": message.created_at.isoformat().replace("+00:00", "Z"),
-                    "data": message.payload,
-                },
-                separators=(",", ":"),
-            ).encode("utf-8")
+            body = delivery_body(message.name, message.created_at, message.payload)
             for endpoint in await uow.webhooks.list_endpoints():
                 if not endpoint.active or message.name not in endpoint.events:
                     continue
