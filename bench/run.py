@@ -2,6 +2,8 @@
 
 Each scenario starts its server alone (granian, uvloop, ``--workers``), warms it up, and drives it
 with wrk from a separate process on loopback for a fixed time; servers never compete for the CPU.
+customshop runs in its default configuration (INFO logs with an access line per request, metrics,
+request ids, security headers) with its rate limits off, since all the load comes from one address.
 Scenarios:
 
 * ``ping``: a bare Litestar ``/ping`` app, the framework's own ceiling on this machine;
@@ -9,6 +11,9 @@ Scenarios:
 * ``core select``: a bare Litestar app running the same 50-row SELECT through SQLAlchemy Core, the
   database path's own ceiling;
 * ``products cached`` / ``products uncached`` (cache off): ``GET /products`` with 50 products;
+* ``pieces``: the cached ``GET /products`` again without the access log (``LOG_LEVEL=WARNING``), and
+  with the rate limits on (counted in Redis; a limit far above what wrk sends), so that what each
+  piece of the default configuration costs is measured beside the ceiling, in the same run;
 * ``product``: ``GET /products/{id}`` (cached);
 * ``add to cart``: ``POST /cart/items`` (a design given directly), 1000 guests in turn;
 * ``cart``: ``GET /cart`` of those guests;
@@ -22,8 +27,8 @@ Run ``make bench`` (or ``.venv/bin/python bench/run.py``); figures go to stdout 
 ``bench/results/latest.json``. Needs PostgreSQL (``TEST_POSTGRES_URL``, default 127.0.0.1:5432),
 Redis (``TEST_REDIS_URL``, database 14 is used) and wrk. ``BENCH_ONLY`` runs some groups of
 scenarios, comma-separated, besides ``ping`` (always run: it is the ceiling of the ratios):
-``fastapi``, ``catalog`` (products, product, add to cart, cart), ``core``, ``uncached``,
-``checkout``; e.g. ``BENCH_ONLY=checkout .venv/bin/python bench/run.py``.
+``fastapi``, ``catalog`` (products, product, add to cart, cart), ``pieces``, ``core``,
+``uncached``, ``checkout``; e.g. ``BENCH_ONLY=checkout .venv/bin/python bench/run.py``.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 GUESTS = 1000
-GROUPS = ("fastapi", "catalog", "core", "uncached", "checkout")
+GROUPS = ("fastapi", "catalog", "pieces", "core", "uncached", "checkout")
 ONLY = {g.strip() for g in os.environ.get("BENCH_ONLY", ",".join(GROUPS)).split(",") if g.strip()}
 #: Sizes the guests prepared for checkout: expected orders/s x seconds x 1.5 (a faster run uses them
 #: all and is reported as not valid, never as a success).
@@ -254,8 +259,9 @@ def customshop_server(url: str, data_dir: str, **settings: str) -> Server:
             "CUSTOMSHOP_DATABASE_URL": url,
             "CUSTOMSHOP_REDIS_URL": REDIS_URL,
             "CUSTOMSHOP_DATA_DIR": data_dir,
-            "CUSTOMSHOP_LOG_LEVEL": "WARNING",
-            # wrk is one client: limits would measure the limiter, not the shop.
+            # The default configuration (INFO: an access line per request, metrics, request ids,
+            # security headers), but for the rate limits: wrk is one client, and limits would
+            # measure the limiter refusing it, not the shop. The "pieces" group measures them.
             "CUSTOMSHOP_RATE_LIMIT_ENABLED": "false",
         }
         | {f"CUSTOMSHOP_{k.upper()}": v for k, v in settings.items()}
@@ -544,6 +550,19 @@ def main() -> None:
             )
         finally:
             server.stop()
+    if "pieces" in ONLY:
+        for name, settings in (
+            ("products, no access log", {"log_level": "WARNING"}),
+            (
+                "products, rate limits on",
+                {"rate_limit_enabled": "true", "rate_limit_general": "9999999/minute"},
+            ),
+        ):
+            server = customshop_server(url, data_dir, **settings)
+            try:
+                results.append(wrk(name, f"http://127.0.0.1:{server.port}/products", "report.lua"))
+            finally:
+                server.stop()
     if "core" in ONLY:
         core = reference_server("apps.core_select:app", BENCH_DATABASE_URL=url)
         try:

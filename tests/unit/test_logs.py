@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from customshop.entrypoints.logs import (
+    LOG_FORMATS,
     REQUEST_ID,
+    AccessLog,
     JsonFormatter,
     RedactSecrets,
     RequestContext,
+    access_log,
     configure_logging,
     flush_logs,
     granian_log_config,
@@ -195,3 +202,62 @@ def test_unknown_formats_are_refused_and_granian_follows_the_format() -> None:
     assert config is not None and config["formatters"]["generic"]["()"] is JsonFormatter
     assert config["filters"]["redact"]["()"] is RedactSecrets
     assert all(handler["filters"] == ["redact"] for handler in config["handlers"].values())
+
+
+ROUTES = st.sampled_from(["/products", "/orders/{order_id}", "(unmatched)", '/odd "route" \\ é'])
+REQUEST_IDS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:+/=-]{0,127}", fullmatch=True)
+
+
+@given(
+    method=st.sampled_from(["GET", "POST", "OTHER"]),
+    route=ROUTES,
+    status=st.integers(100, 599),
+    seconds=st.floats(0, 100, allow_nan=False),
+    request_id=REQUEST_IDS,
+    log_format=st.sampled_from(LOG_FORMATS),
+)
+def test_an_access_line_is_what_the_formatter_writes_for_the_same_record(
+    method: str, route: str, status: int, seconds: float, request_id: str, log_format: str
+) -> None:
+    lines: list[str] = []
+    before = time.time()
+    AccessLog(lines.append, log_format)(method, route, status, seconds, request_id)
+    (line,) = lines
+    duration_ms = round(seconds * 1000, 2)
+    entry = logging.LogRecord(
+        "customshop.access",
+        logging.INFO,
+        __file__,
+        1,
+        "%s %s %d %.2f ms",
+        (method, route, status, duration_ms),
+        None,
+    )
+    entry.method, entry.route, entry.status, entry.duration_ms = method, route, status, duration_ms
+    entry.request_id = request_id
+    if log_format == "json":
+        written = json.loads(line)
+        expected = json.loads(JsonFormatter().format(entry))
+        assert before - 1 <= datetime.fromisoformat(written.pop("time")).timestamp() <= time.time()
+        expected.pop("time")
+        assert written == expected
+        assert isinstance(written["duration_ms"], float)
+    else:
+        stamp, rest = line[:23], line[24:]
+        assert rest == make_formatter("text").format(entry)[24:]
+        assert time.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.usefixtures("installed")
+def test_access_lines_follow_the_access_loggers_level(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", "json")
+    access_log("GET", "/products", 200, 0.001, "first")
+    logging.getLogger("customshop.access").setLevel(logging.WARNING)
+    try:
+        access_log("GET", "/products", 200, 0.001, "silenced")
+    finally:
+        logging.getLogger("customshop.access").setLevel(logging.NOTSET)
+    configure_logging("WARNING", "json")
+    access_log("GET", "/products", 200, 0.001, "below the level")
+    flush_logs()
+    assert [json.loads(line)["request_id"] for line in capsys.readouterr().err.splitlines()] == ["first"]

@@ -7,7 +7,6 @@ at the cost of a few attribute lookups, two clock reads and three counter update
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -17,7 +16,7 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from customshop.entrypoints.logs import REQUEST_ID
+from customshop.entrypoints.logs import REQUEST_ID, access_log
 
 #: The request and response header carrying a request's id.
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -32,8 +31,6 @@ _SANE_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:+/=-]{0,127}")
 
 #: ``observe(method, route, status, seconds)``: records one answered request.
 Observe = Callable[[str, str, int, float], None]
-
-access_log = logging.getLogger("customshop.access")
 
 
 def route_label(scope: Scope | dict[str, Any]) -> str:
@@ -67,7 +64,7 @@ class ObservabilityMiddleware:
     """Gives each HTTP request an id (its sane ``X-Request-ID``, else a new one), echoed in the
     answer's ``X-Request-ID`` and set in :data:`~customshop.entrypoints.logs.REQUEST_ID` while it
     is handled, so that every log line it causes carries it; once answered, records it with
-    ``observe`` and writes its line to the ``customshop.access`` log (at INFO).
+    ``observe`` and writes its access line (:func:`~customshop.entrypoints.logs.access_log`).
 
     Args:
         app: the application to wrap.
@@ -102,14 +99,5 @@ class ObservabilityMiddleware:
             seconds = perf_counter() - started
             method, route = method_label(scope["method"]), route_label(scope)
             self._observe(method, route, status, seconds)
-            if access_log.isEnabledFor(logging.INFO):
-                duration_ms = round(seconds * 1000, 2)
-                access_log.info(
-                    "%s %s %d %.2f ms",
-                    method,
-                    route,
-                    status,
-                    duration_ms,
-                    extra={"method": method, "route": route, "status": status, "duration_ms": duration_ms},
-                )
+            access_log(method, route, status, seconds, request_id)
             REQUEST_ID.reset(token)
