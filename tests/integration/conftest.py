@@ -32,8 +32,25 @@ from customshop.entrypoints.http.app import create_app
 from customshop.entrypoints.settings import Settings
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-#: The Redis server of the tests; they use database numbers 11 to 13 of it and nothing else.
+#: The Redis server of the tests. They use three database numbers of it and nothing else: 11 to 13,
+#: or, run in parallel (pytest-xdist), three of their own for each worker process (see redis_db).
 REDIS_SERVER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+#: The database numbers of each parallel worker (gw0, gw1...); the first is that of a serial run.
+_REDIS_DBS = ((11, 12, 13), (8, 9, 10), (5, 6, 7), (2, 3, 4))
+
+
+def redis_db(n: int) -> int:
+    """The number of this process's Redis database ``n`` (0, 1 or 2): parallel test processes
+    (``PYTEST_XDIST_WORKER`` = ``gw<k>``) never share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    if index >= len(_REDIS_DBS):
+        pytest.fail(
+            f"at most {len(_REDIS_DBS)} parallel test processes share one Redis server", pytrace=False
+        )
+    return _REDIS_DBS[index][n]
+
+
 CUSTOMSHOP = str(Path(sys.executable).with_name("customshop"))
 
 
@@ -45,9 +62,10 @@ def postgres_or_fail() -> None:
         pytest.fail(f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL}: {reason}", pytrace=False)
 
 
-def redis_or_fail(db: int) -> str:
-    """The URL of Redis database ``db`` (emptied), or a one-line failure when Redis is unreachable."""
-    url = f"{REDIS_SERVER_URL}/{db}"
+def redis_or_fail(n: int) -> str:
+    """The URL of this process's Redis database ``n`` (0, 1 or 2; see :func:`redis_db`), emptied, or
+    a one-line failure when Redis is unreachable."""
+    url = f"{REDIS_SERVER_URL}/{redis_db(n)}"
     try:
         with Redis.from_url(url, socket_connect_timeout=3) as client:
             client.flushdb()
@@ -58,8 +76,8 @@ def redis_or_fail(db: int) -> str:
 
 @pytest.fixture
 def redis_url() -> str:
-    """An empty Redis database of the tests' own (number 11)."""
-    return redis_or_fail(11)
+    """An empty Redis database of the tests' own (this process's first)."""
+    return redis_or_fail(0)
 
 
 class PostgresDatabases:

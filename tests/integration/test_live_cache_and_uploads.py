@@ -30,7 +30,7 @@ def test_every_worker_sees_a_catalog_write_within_a_second(
     env: dict[str, str], tmp_path: Path, shared: str
 ) -> None:
     if shared == "redis":
-        env = env | {"CUSTOMSHOP_REDIS_URL": redis_or_fail(12)}
+        env = env | {"CUSTOMSHOP_REDIS_URL": redis_or_fail(1)}
     key = {"X-API-Key": create_key(env, tmp_path, "catalog:write")}
     with serving("serve", "--workers", "2", env=env, cwd=tmp_path) as server:
         # Separate connections are spread over both workers; fill both caches.

@@ -43,7 +43,7 @@ def test_events_committed_before_a_sigkill_are_delivered_after_restart_exactly_o
 ) -> None:
     env = cli_env | {
         "CUSTOMSHOP_DATABASE_URL": fresh_postgres_url,
-        "CUSTOMSHOP_REDIS_URL": redis_or_fail(13),
+        "CUSTOMSHOP_REDIS_URL": redis_or_fail(2),
         "CUSTOMSHOP_TEST_PAYMENTS_ENABLED": "true",
         "CUSTOMSHOP_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         "CUSTOMSHOP_RESERVATION_SWEEP_SECONDS": "3600",

@@ -27,7 +27,7 @@ import ipaddress
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -201,6 +201,10 @@ class RedisWindowStore(RedisStore):
         return int(count), max(1, math.ceil(int(left_ms) / 1000))
 
 
+#: The time in UTC, as windows are counted.
+_utc_now = functools.partial(datetime.now, tz=UTC)
+
+
 class MemoryWindowStore(MemoryStore):
     """Litestar's in-memory store plus a window counter (:meth:`hit`): counts of this process only.
 
@@ -208,13 +212,15 @@ class MemoryWindowStore(MemoryStore):
     not accumulate.
     """
 
-    __slots__ = ("_hits",)
+    __slots__ = ("_hits", "_now")
 
     _PRUNE_EVERY = 4096
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], datetime] = _utc_now) -> None:
+        """``now`` tells the time (an aware datetime); tests give a clock of their own."""
         super().__init__()
         self._hits = 0
+        self._now = now
 
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int] | None:
         """Count one request of ``key``: ``(requests counted in its window, seconds until it ends)``.
@@ -223,7 +229,7 @@ class MemoryWindowStore(MemoryStore):
         the read and the write (and the store's anyio lock would cost more than the rest of a
         request's limit check).
         """
-        now = datetime.now(tz=UTC)
+        now = self._now()
         entry = self._store.get(key)
         if entry is not None and entry.expires_at is not None and entry.expires_at > now:
             count, ends = int(entry.data) + 1, entry.expires_at
@@ -232,7 +238,7 @@ class MemoryWindowStore(MemoryStore):
         self._store[key] = StorageObject(expires_at=ends, data=b"%d" % count)
         self._hits += 1
         if self._hits % self._PRUNE_EVERY == 0:
-            self._store = {k: v for k, v in self._store.items() if not v.expired}
+            self._store = {k: v for k, v in self._store.items() if v.expires_at is None or v.expires_at > now}
         return count, max(1, math.ceil((ends - now).total_seconds()))
 
 
