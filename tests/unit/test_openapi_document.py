@@ -19,6 +19,7 @@ import pytest
 from litestar import Litestar, get
 from litestar.params import FromPath
 from litestar.serialization import encode_json
+from openapi_spec_validator import validate
 
 from customshop.entrypoints.container import build_container
 from customshop.entrypoints.http import openapi
@@ -37,6 +38,7 @@ from customshop.entrypoints.container import build_container
 from customshop.entrypoints.http.app import create_app
 from customshop.entrypoints.settings import Settings
 from litestar.serialization import encode_json
+from openapi_spec_validator import validate
 with tempfile.TemporaryDirectory() as data_dir:
     settings = Settings(data_dir=data_dir, database_url="sqlite:///" + data_dir + "/x.db",
                         test_payments_enabled=True)
@@ -70,6 +72,11 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
 
 def statuses(operation: dict[str, Any]) -> set[int]:
     return {int(status) for status in operation["responses"]}
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    assert document["openapi"] == "3.1.0"
+    validate(document)  # raises on the first violation of the OpenAPI 3.1 schema
 
 
 def test_every_error_answer_is_a_problem_document(document: dict[str, Any]) -> None:
