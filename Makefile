@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# openapi-python-client (tests/integration/test_openapi_client.py generates a client with it) pins
+# typer<0.28, which our own typer pin excludes: it gets a virtualenv of its own.
+OPENAPI_CLIENT_VERSION := 0.29.1
+OPENAPI_CLIENT_VENV ?= .venv-openapi-client
+OPENAPI_CLIENT_STAMP := $(OPENAPI_CLIENT_VENV)/.installed-$(OPENAPI_CLIENT_VERSION)
 
 .PHONY: install demo test lint unit integration format bench clean
 
@@ -13,7 +18,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(OPENAPI_CLIENT_STAMP):
+	$(PYTHON) -m venv $(OPENAPI_CLIENT_VENV)
+	$(OPENAPI_CLIENT_VENV)/bin/python -m pip install --quiet 'openapi-python-client==$(OPENAPI_CLIENT_VERSION)'
+	touch $(OPENAPI_CLIENT_STAMP)
+
+install: $(STAMP) $(OPENAPI_CLIENT_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/customshop demo
@@ -27,7 +37,7 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-integration: $(STAMP)
+integration: $(STAMP) $(OPENAPI_CLIENT_STAMP)
 	$(BIN)/pytest -q tests/integration
 
 test: lint unit integration
@@ -44,4 +54,4 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache
+	rm -rf $(VENV) $(OPENAPI_CLIENT_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache

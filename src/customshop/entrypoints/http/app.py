@@ -12,7 +12,6 @@ from typing import TypeVar
 
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -41,6 +40,7 @@ from customshop.entrypoints.http.controllers.webhooks import (
 )
 from customshop.entrypoints.http.errors import EXCEPTION_HANDLERS
 from customshop.entrypoints.http.observability import ObservabilityMiddleware
+from customshop.entrypoints.http.openapi import ProblemDocumentsOpenAPIConfig
 from customshop.entrypoints.http.params import API_KEY_HEADER, reject_nul_characters
 from customshop.entrypoints.http.rate_limits import rate_limiting
 from customshop.entrypoints.http.security import SecurityHeadersMiddleware, cors_config
@@ -189,7 +189,8 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
         cors_config=cors_config(settings),
         on_startup=[start_background, freeze_startup_objects],
         on_shutdown=[stop_background, release, limits.close, stop_observing],
-        openapi_config=OpenAPIConfig(
+        # Finished by http/openapi.py: every status documented with the body the server sends.
+        openapi_config=ProblemDocumentsOpenAPIConfig(
             title="customshop",
             version=__version__,
             description=DESCRIPTION,
