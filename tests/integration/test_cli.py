@@ -137,6 +137,37 @@ CASES = [
         ["CUSTOMSHOP_TAX_RATE"],
     ),
     Case("serve unmigrated", ["serve", "--port", "1"], {}, ["customshop db upgrade"]),
+    # A partial payment configuration stops start-up, naming what is missing.
+    Case(
+        "stripe key without webhook secret",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_STRIPE_SECRET_KEY": "sk_test_x"},
+        ["Stripe", "CUSTOMSHOP_STRIPE_WEBHOOK_SECRET is missing"],
+    ),
+    Case(
+        "stripe webhook secret without key",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_STRIPE_WEBHOOK_SECRET": "whsec_x"},
+        ["CUSTOMSHOP_STRIPE_SECRET_KEY is missing"],
+    ),
+    Case(
+        "stripe api base alone",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_STRIPE_API_BASE": "http://127.0.0.1:1"},
+        ["CUSTOMSHOP_STRIPE_SECRET_KEY, CUSTOMSHOP_STRIPE_WEBHOOK_SECRET are missing"],
+    ),
+    Case(
+        "paypal without its webhook id",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_PAYPAL_CLIENT_ID": "id", "CUSTOMSHOP_PAYPAL_CLIENT_SECRET": "secret"},
+        ["PayPal", "CUSTOMSHOP_PAYPAL_WEBHOOK_ID is missing"],
+    ),
+    Case(
+        "paypal return url alone",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_PAYPAL_RETURN_URL": "https://shop.example/back"},
+        ["CUSTOMSHOP_PAYPAL_CLIENT_ID", "set: CUSTOMSHOP_PAYPAL_RETURN_URL"],
+    ),
     Case("downgrade an empty database", ["db", "downgrade", "-1"]),
     Case(
         "config file with an unknown key",
