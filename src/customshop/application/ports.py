@@ -512,6 +512,10 @@ class WebhookRepository(Protocol):
         """Every endpoint, oldest first (active or disabled; deleted ones are gone)."""
         ...
 
+    async def endpoint_page(self, *, after: str | None, limit: int) -> Page[WebhookEndpoint]:
+        """Up to ``limit`` endpoints with ids after ``after``, oldest first, as ``list_endpoints``."""
+        ...
+
     async def update_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
 
     async def delete_endpoint(self, endpoint_id: str) -> None:

@@ -84,6 +84,12 @@ class MemoryWebhookRepository:
     async def list_endpoints(self) -> list[WebhookEndpoint]:
         return sorted(self._state.webhook_endpoints.values(), key=lambda e: e.id)
 
+    async def endpoint_page(self, *, after: str | None, limit: int) -> Page[WebhookEndpoint]:
+        chosen = [e for e in await self.list_endpoints() if after is None or e.id > after][: limit + 1]
+        if len(chosen) > limit:
+            return Page(chosen[:limit], chosen[limit - 1].id)
+        return Page(chosen, None)
+
     async def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
         stored = self._state.webhook_endpoints.get(endpoint.id)
         if stored is not None:  # like SQL UPDATE: an unknown id changes nothing

@@ -136,6 +136,10 @@ def _endpoint_values(endpoint: WebhookEndpoint) -> dict[str, Any]:
 _INSERT_ENDPOINT = t.webhook_endpoints.insert()
 _GET_ENDPOINT = sa.select(t.webhook_endpoints).where(_E.id == sa.bindparam("endpoint_id"))
 _LIST_ENDPOINTS = sa.select(t.webhook_endpoints).order_by(_E.id)
+_ENDPOINT_PAGES = {
+    False: _LIST_ENDPOINTS.limit(sa.bindparam("limit")),
+    True: _LIST_ENDPOINTS.where(_E.id > sa.bindparam("after")).limit(sa.bindparam("limit")),
+}
 _UPDATE_ENDPOINT = t.webhook_endpoints.update().where(_E.id == sa.bindparam("endpoint_id"))
 _DELETE_ENDPOINT_LOGS = t.webhook_logs.delete().where(_G.endpoint_id == sa.bindparam("endpoint_id"))
 _DELETE_ENDPOINT_DELIVERIES = t.webhook_deliveries.delete().where(
@@ -242,6 +246,16 @@ class SqlWebhookRepository:
 
     async def list_endpoints(self) -> list[WebhookEndpoint]:
         return [_endpoint(row) for row in await self._conn.execute(_LIST_ENDPOINTS)]
+
+    async def endpoint_page(self, *, after: str | None, limit: int) -> Page[WebhookEndpoint]:
+        params: dict[str, Any] = {"limit": limit + 1}
+        if after is not None:
+            params["after"] = after
+        found = await self._conn.execute(_ENDPOINT_PAGES[after is not None], params)
+        rows = [_endpoint(row) for row in found]
+        if len(rows) > limit:
+            return Page(rows[:limit], rows[limit - 1].id)
+        return Page(rows, None)
 
     async def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
         await self._conn.execute(_UPDATE_ENDPOINT, {"endpoint_id": endpoint.id, **_endpoint_values(endpoint)})
