@@ -137,6 +137,13 @@ CASES = [
         ["CUSTOMSHOP_TAX_RATE"],
     ),
     Case("serve unmigrated", ["serve", "--port", "1"], {}, ["customshop db upgrade"]),
+    Case("purge unmigrated", ["purge"], {}, ["customshop db upgrade"]),
+    Case(
+        "idempotency keys kept less than promised",
+        ["purge", "--dry-run"],
+        {"CUSTOMSHOP_RETENTION_IDEMPOTENCY_HOURS": "12"},
+        ["CUSTOMSHOP_RETENTION_IDEMPOTENCY_HOURS", "24"],
+    ),
     # A partial payment configuration stops start-up, naming what is missing.
     Case(
         "stripe key without webhook secret",
@@ -237,6 +244,23 @@ def test_serve_refuses_an_incomplete_tls_configuration(cli_env: dict[str, str], 
         env=cli_env, cwd=tmp_path, timeout=30,
     )  # fmt: skip
     assert_one_line_error(missing, "nope.pem")
+
+
+def test_purge_counts_and_deletes(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """A fresh database has nothing to purge; the counts are printed per kind, and a kind kept
+    forever says so. (What is purged is tested on the repositories and the use case.)"""
+    ok("db", "upgrade", env=cli_env, cwd=tmp_path)
+    env = cli_env | {"CUSTOMSHOP_RETENTION_WEBHOOK_LOGS_DAYS": "0"}
+    dry = ok("purge", "--dry-run", env=env, cwd=tmp_path).stdout.splitlines()
+    assert dry == [
+        "outbox: would delete 0",
+        "webhook_deliveries: would delete 0",
+        "webhook_logs: kept forever",
+        "emails: would delete 0",
+        "idempotency: would delete 0",
+    ]
+    done = ok("purge", env=env, cwd=tmp_path).stdout.splitlines()
+    assert done[0] == "outbox: deleted 0" and done[2] == "webhook_logs: kept forever"
 
 
 def test_db_upgrade_current_and_downgrade(cli_env: dict[str, str], tmp_path: Path) -> None:

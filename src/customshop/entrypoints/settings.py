@@ -24,6 +24,9 @@ PREFIX = "CUSTOMSHOP_"
 #: Variables that steer loading itself rather than being settings.
 _META = {"CUSTOMSHOP_CONFIG"}
 
+#: The API promises that an ``Idempotency-Key`` is remembered at least this long.
+MIN_IDEMPOTENCY_HOURS = 24
+
 NonNegativeMoney = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 
 
@@ -109,6 +112,16 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     reservation_ttl_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] = 30
     #: How often each serving process looks for expired reservations.
     reservation_sweep_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 30
+    #: How long finished records are kept before the periodic purge deletes them (0: forever):
+    #: dispatched outbox events, finished webhook deliveries, attempt logs, sent or failed emails,
+    #: and idempotency keys (at least 24 hours, as the API promises).
+    retention_outbox_days: Annotated[int, msgspec.Meta(ge=0)] = 30
+    retention_webhook_deliveries_days: Annotated[int, msgspec.Meta(ge=0)] = 30
+    retention_webhook_logs_days: Annotated[int, msgspec.Meta(ge=0)] = 30
+    retention_emails_days: Annotated[int, msgspec.Meta(ge=0)] = 30
+    retention_idempotency_hours: Annotated[int, msgspec.Meta(ge=0)] = 48
+    #: The least time between two purges by one serving process.
+    retention_interval_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] = 60
     #: Where PayPal sends the buyer back after approving or cancelling (optional).
     paypal_return_url: str | None = None
     paypal_cancel_url: str | None = None
@@ -127,6 +140,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
                 raise ValueError(
                     f"CUSTOMSHOP_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
                 ) from None
+        if 0 < self.retention_idempotency_hours < MIN_IDEMPOTENCY_HOURS:
+            raise ValueError(
+                f"CUSTOMSHOP_RETENTION_IDEMPOTENCY_HOURS: idempotency keys are kept at least "
+                f"{MIN_IDEMPOTENCY_HOURS} hours (or 0: forever), not {self.retention_idempotency_hours}"
+            )
         if not is_currency(self.currency):
             raise ValueError(f"CUSTOMSHOP_CURRENCY {self.currency!r} is not an ISO 4217 currency code")
         _require_together(

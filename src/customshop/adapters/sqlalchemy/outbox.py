@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.orders import _insert_if_new, _is_postgresql
+from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.ports import (
     OutboxMessage,
@@ -36,6 +37,7 @@ _IDS = UuidV7Ids()
 
 #: A delivery still to attempt (the other states, ``delivered`` and ``failed``, are final).
 PENDING = "pending"
+FINISHED = ("delivered", "failed")
 
 # -- outbox ----------------------------------------------------------------------------------------
 
@@ -67,6 +69,9 @@ _MARK_RELAYED = (
     .where(_M.id.in_(sa.bindparam("message_ids", expanding=True)))
     .values(relayed_at=sa.bindparam("at", type_=t.Timestamp))
 )
+_RELAYED_BEFORE = (_M.relayed_at.is_not(None), _M.relayed_at < cutoff())
+_PURGE_RELAYED = batch_delete(t.outbox, (_M.id,), *_RELAYED_BEFORE)
+_COUNT_RELAYED = count(t.outbox, *_RELAYED_BEFORE)
 
 
 class SqlOutbox:
@@ -104,6 +109,13 @@ class SqlOutbox:
         ids = list(message_ids)
         if ids:
             await self._conn.execute(_MARK_RELAYED, {"message_ids": ids, "at": at})
+
+    async def purge_relayed(self, relayed_before: datetime, limit: int) -> int:
+        deleted = await self._conn.execute(_PURGE_RELAYED, {BEFORE: relayed_before, LIMIT: limit})
+        return int(deleted.rowcount)
+
+    async def count_relayed(self, relayed_before: datetime) -> int:
+        return int((await self._conn.execute(_COUNT_RELAYED, {BEFORE: relayed_before})).scalar_one())
 
 
 # -- webhook endpoints -----------------------------------------------------------------------------
@@ -223,6 +235,14 @@ def _log_page(event: bool, before: bool) -> sa.Select[Any]:
     return query
 
 
+_FINISHED_BEFORE = (_D.status.in_(FINISHED), _D.updated_at < cutoff())
+_PURGE_DELIVERIES = batch_delete(t.webhook_deliveries, (_D.id,), *_FINISHED_BEFORE)
+_COUNT_DELIVERIES = count(t.webhook_deliveries, *_FINISHED_BEFORE)
+_PENDING_DELIVERY = sa.exists().where(_D.id == _G.delivery_id, _D.status == PENDING)
+_SENT_BEFORE = (_G.sent_at < cutoff(), ~_PENDING_DELIVERY)
+_PURGE_LOGS = batch_delete(t.webhook_logs, (_G.id,), *_SENT_BEFORE)
+_COUNT_LOGS = count(t.webhook_logs, *_SENT_BEFORE)
+
 #: The listing for each combination of filters, built once.
 _LOG_PAGES = {
     (event, before): _log_page(event, before) for event in (True, False) for before in (True, False)
@@ -319,3 +339,17 @@ class SqlWebhookRepository:
             rows = rows[:limit]
             next_after = rows[-1][0] if rows else None
         return Page([_log(row) for row in rows], next_after)
+
+    async def purge_finished_deliveries(self, finished_before: datetime, limit: int) -> int:
+        deleted = await self._conn.execute(_PURGE_DELIVERIES, {BEFORE: finished_before, LIMIT: limit})
+        return int(deleted.rowcount)
+
+    async def count_finished_deliveries(self, finished_before: datetime) -> int:
+        return int((await self._conn.execute(_COUNT_DELIVERIES, {BEFORE: finished_before})).scalar_one())
+
+    async def purge_logs(self, sent_before: datetime, limit: int) -> int:
+        deleted = await self._conn.execute(_PURGE_LOGS, {BEFORE: sent_before, LIMIT: limit})
+        return int(deleted.rowcount)
+
+    async def count_logs(self, sent_before: datetime) -> int:
+        return int((await self._conn.execute(_COUNT_LOGS, {BEFORE: sent_before})).scalar_one())
