@@ -292,7 +292,7 @@ async def test_every_kind_of_non_public_address_is_refused(url: str, reason: str
     "url",
     [
         "https://8.8.8.8/hooks",
-        "http://93.184.215.14:8080/hooks",
+        "https://93.184.215.14:8080/hooks",
         "https://[2606:4700:4700::1111]/hooks",
         "https://[::ffff:8.8.8.8]/hooks",
     ],
