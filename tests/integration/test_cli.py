@@ -246,21 +246,51 @@ def test_serve_refuses_an_incomplete_tls_configuration(cli_env: dict[str, str], 
     assert_one_line_error(missing, "nope.pem")
 
 
-def test_purge_counts_and_deletes(cli_env: dict[str, str], tmp_path: Path) -> None:
-    """A fresh database has nothing to purge; the counts are printed per kind, and a kind kept
-    forever says so. (What is purged is tested on the repositories and the use case.)"""
+async def _old_emails(data_dir: str, sent: int) -> None:
+    """``sent`` emails sent 40 days ago, and one pending as long, in the embedded database."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from customshop.adapters.system import UuidV7Ids
+    from customshop.application.ports import EmailDelivery
+    from customshop.entrypoints.container import build_container, close
+    from customshop.entrypoints.settings import Settings
+
+    ids = UuidV7Ids()
+    at = datetime.now(UTC) - timedelta(days=40)
+    pending = EmailDelivery(
+        ids.new_id(), "order_confirmation", ids.new_id(), ids.new_id(), 1, "pending", at, None, at, at
+    )
+    container = build_container(Settings(data_dir=data_dir))
+    try:
+        async with container.uow() as uow:
+            await uow.emails.add(pending)
+            for _ in range(sent):
+                await uow.emails.add(replace(pending, id=ids.new_id(), event_id=ids.new_id(), status="sent"))
+            await uow.commit()
+    finally:
+        await close(container)
+
+
+async def test_purge_counts_and_deletes(cli_env: dict[str, str], tmp_path: Path) -> None:
     ok("db", "upgrade", env=cli_env, cwd=tmp_path)
+    await _old_emails(cli_env["CUSTOMSHOP_DATA_DIR"], sent=3)
     env = cli_env | {"CUSTOMSHOP_RETENTION_WEBHOOK_LOGS_DAYS": "0"}
     dry = ok("purge", "--dry-run", env=env, cwd=tmp_path).stdout.splitlines()
     assert dry == [
         "outbox: would delete 0",
         "webhook_deliveries: would delete 0",
         "webhook_logs: kept forever",
-        "emails: would delete 0",
+        "emails: would delete 3",
         "idempotency: would delete 0",
     ]
+    assert "emails: would delete 3" in ok("purge", "--dry-run", env=env, cwd=tmp_path).stdout
     done = ok("purge", env=env, cwd=tmp_path).stdout.splitlines()
-    assert done[0] == "outbox: deleted 0" and done[2] == "webhook_logs: kept forever"
+    assert done[3] == "emails: deleted 3" and done[2] == "webhook_logs: kept forever"
+    # The pending email is never purged, however old.
+    assert "emails: would delete 0" in ok("purge", "--dry-run", env=env, cwd=tmp_path).stdout
+    kept = ok("purge", env=cli_env | {"CUSTOMSHOP_RETENTION_EMAILS_DAYS": "0"}, cwd=tmp_path).stdout
+    assert "emails: kept forever" in kept
 
 
 def test_db_upgrade_current_and_downgrade(cli_env: dict[str, str], tmp_path: Path) -> None:
