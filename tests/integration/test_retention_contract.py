@@ -4,6 +4,7 @@ older than the cut-off are deleted, in batches of at most the limit; pending wor
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -229,3 +230,27 @@ async def test_retention_purges_each_kind_past_its_own_retention(uow_factory: Un
 def test_a_purge_batch_has_at_least_one_row(uow_factory: UnitOfWorkFactory) -> None:
     with pytest.raises(ValueError, match="at least one row"):
         Retention(uow_factory, ManualClock(), RetentionPolicy(), batch=0)
+
+
+async def test_a_purge_skips_rows_another_transaction_holds(
+    backend: str, uow_factory: UnitOfWorkFactory
+) -> None:
+    """On PostgreSQL a batch never waits for a row a sender holds: it deletes the others and
+    leaves that one for a later run. (SQLite and the memory store have one writer at a time.)"""
+    if backend != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    base = now()
+    old = base - 40 * DAY
+    held, *others = [replace(make_email(status="sent"), updated_at=old) for _ in range(3)]
+    async with uow_factory() as uow:
+        for email in (held, *others):
+            await uow.emails.add(email)
+        await uow.commit()
+    async with uow_factory() as holder:
+        assert await holder.emails.get(held.id, for_update=True) == held
+        async with asyncio.timeout(5), uow_factory() as uow:
+            assert await uow.emails.purge_finished(base - 30 * DAY, 10) == 2
+            await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.emails.get(held.id) == held
+        assert await uow.emails.purge_finished(base - 30 * DAY, 10) == 1
