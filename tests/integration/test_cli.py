@@ -137,6 +137,44 @@ CASES = [
         ["CUSTOMSHOP_TAX_RATE"],
     ),
     Case("serve unmigrated", ["serve", "--port", "1"], {}, ["customshop db upgrade"]),
+    Case("purge unmigrated", ["purge"], {}, ["customshop db upgrade"]),
+    Case(
+        "idempotency keys kept less than promised",
+        ["purge", "--dry-run"],
+        {"CUSTOMSHOP_RETENTION_IDEMPOTENCY_HOURS": "12"},
+        ["CUSTOMSHOP_RETENTION_IDEMPOTENCY_HOURS", "24"],
+    ),
+    # A partial payment configuration stops start-up, naming what is missing.
+    Case(
+        "stripe key without webhook secret",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_STRIPE_SECRET_KEY": "sk_test_x"},
+        ["Stripe", "CUSTOMSHOP_STRIPE_WEBHOOK_SECRET is missing"],
+    ),
+    Case(
+        "stripe webhook secret without key",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_STRIPE_WEBHOOK_SECRET": "whsec_x"},
+        ["CUSTOMSHOP_STRIPE_SECRET_KEY is missing"],
+    ),
+    Case(
+        "stripe api base alone",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_STRIPE_API_BASE": "http://127.0.0.1:1"},
+        ["CUSTOMSHOP_STRIPE_SECRET_KEY, CUSTOMSHOP_STRIPE_WEBHOOK_SECRET are missing"],
+    ),
+    Case(
+        "paypal without its webhook id",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_PAYPAL_CLIENT_ID": "id", "CUSTOMSHOP_PAYPAL_CLIENT_SECRET": "secret"},
+        ["PayPal", "CUSTOMSHOP_PAYPAL_WEBHOOK_ID is missing"],
+    ),
+    Case(
+        "paypal return url alone",
+        ["serve", "--port", "1"],
+        {"CUSTOMSHOP_PAYPAL_RETURN_URL": "https://shop.example/back"},
+        ["CUSTOMSHOP_PAYPAL_CLIENT_ID", "set: CUSTOMSHOP_PAYPAL_RETURN_URL"],
+    ),
     Case("downgrade an empty database", ["db", "downgrade", "-1"]),
     Case(
         "config file with an unknown key",
@@ -206,6 +244,53 @@ def test_serve_refuses_an_incomplete_tls_configuration(cli_env: dict[str, str], 
         env=cli_env, cwd=tmp_path, timeout=30,
     )  # fmt: skip
     assert_one_line_error(missing, "nope.pem")
+
+
+async def _old_emails(data_dir: str, sent: int) -> None:
+    """``sent`` emails sent 40 days ago, and one pending as long, in the embedded database."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from customshop.adapters.system import UuidV7Ids
+    from customshop.application.ports import EmailDelivery
+    from customshop.entrypoints.container import build_container, close
+    from customshop.entrypoints.settings import Settings
+
+    ids = UuidV7Ids()
+    at = datetime.now(UTC) - timedelta(days=40)
+    pending = EmailDelivery(
+        ids.new_id(), "order_confirmation", ids.new_id(), ids.new_id(), 1, "pending", at, None, at, at
+    )
+    container = build_container(Settings(data_dir=data_dir))
+    try:
+        async with container.uow() as uow:
+            await uow.emails.add(pending)
+            for _ in range(sent):
+                await uow.emails.add(replace(pending, id=ids.new_id(), event_id=ids.new_id(), status="sent"))
+            await uow.commit()
+    finally:
+        await close(container)
+
+
+async def test_purge_counts_and_deletes(cli_env: dict[str, str], tmp_path: Path) -> None:
+    ok("db", "upgrade", env=cli_env, cwd=tmp_path)
+    await _old_emails(cli_env["CUSTOMSHOP_DATA_DIR"], sent=3)
+    env = cli_env | {"CUSTOMSHOP_RETENTION_WEBHOOK_LOGS_DAYS": "0"}
+    dry = ok("purge", "--dry-run", env=env, cwd=tmp_path).stdout.splitlines()
+    assert dry == [
+        "outbox: would delete 0",
+        "webhook_deliveries: would delete 0",
+        "webhook_logs: kept forever",
+        "emails: would delete 3",
+        "idempotency: would delete 0",
+    ]
+    assert "emails: would delete 3" in ok("purge", "--dry-run", env=env, cwd=tmp_path).stdout
+    done = ok("purge", env=env, cwd=tmp_path).stdout.splitlines()
+    assert done[3] == "emails: deleted 3" and done[2] == "webhook_logs: kept forever"
+    # The pending email is never purged, however old.
+    assert "emails: would delete 0" in ok("purge", "--dry-run", env=env, cwd=tmp_path).stdout
+    kept = ok("purge", env=cli_env | {"CUSTOMSHOP_RETENTION_EMAILS_DAYS": "0"}, cwd=tmp_path).stdout
+    assert "emails: kept forever" in kept
 
 
 def test_db_upgrade_current_and_downgrade(cli_env: dict[str, str], tmp_path: Path) -> None:

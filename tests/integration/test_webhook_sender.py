@@ -8,18 +8,29 @@ off and show that nothing leaves for a refused address.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import re
 import secrets
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpcore
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from standardwebhooks import Webhook
 
 from customshop.adapters.webhooks.sender import (
     MAX_RESPONSE_BYTES,
     HttpWebhookSender,
+    IPAddress,
     UnsafeDestination,
     check_destination,
 )
@@ -292,7 +303,7 @@ async def test_every_kind_of_non_public_address_is_refused(url: str, reason: str
     "url",
     [
         "https://8.8.8.8/hooks",
-        "http://93.184.215.14:8080/hooks",
+        "https://93.184.215.14:8080/hooks",
         "https://[2606:4700:4700::1111]/hooks",
         "https://[::ffff:8.8.8.8]/hooks",
     ],
@@ -310,3 +321,139 @@ async def test_private_destinations_pass_when_allowed(receiver: WebhookReceiver)
 
 def _never(request: httpx.Request) -> httpx.Response:
     raise AssertionError(f"nothing may be sent, yet {request.url} was")
+
+
+# -- pinned connections ------------------------------------------------------------------------------
+
+PUBLIC = ipaddress.ip_address("93.184.215.14")
+LOOPBACK = ipaddress.ip_address("127.0.0.1")
+
+
+class RecordingNetwork(httpcore.AsyncMockBackend):
+    """Answers 204 on every connection, and records where each connection was asked to go."""
+
+    def __init__(self) -> None:
+        super().__init__([b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"])
+        self.connected: list[tuple[str, int]] = []
+
+    async def connect_tcp(  # type: ignore[override]
+        self, host: str, port: int, *args: object, **kwargs: object
+    ) -> httpcore.AsyncNetworkStream:
+        self.connected.append((host, port))
+        return await super().connect_tcp(host, port)
+
+
+async def test_a_name_checked_public_cannot_rebind_the_connection_to_loopback() -> None:
+    """The resolver answers a public address for the check, then loopback to anyone asking again:
+    the connection goes to the checked address, and the name is resolved once per attempt."""
+    answers: list[list[IPAddress]] = [[PUBLIC]]
+    asked: list[str] = []
+
+    async def rebinding(host: str, port: int) -> list[IPAddress]:
+        asked.append(host)
+        return answers.pop(0) if answers else [LOOPBACK]
+
+    network = RecordingNetwork()
+    sender = HttpWebhookSender(allow_private_networks=False, resolve=rebinding, network=network)
+    try:
+        first = await sender.send("https://partner.example/hooks", {}, BODY)
+        second = await sender.send("https://partner.example/hooks", {}, BODY)
+    finally:
+        await sender.close()
+    assert first.status == 204, first
+    assert network.connected == [(str(PUBLIC), 443)], "the connection went where the check said"
+    assert second.status is None and second.error is not None
+    assert "resolves to 127.0.0.1, which is a loopback address" in second.error
+    assert asked == ["partner.example", "partner.example"], "one resolution per attempt"
+    assert network.connected == [(str(PUBLIC), 443)], "nothing more was connected"
+
+
+async def test_http_is_refused_unless_private_networks_are_allowed() -> None:
+    async def public(host: str, port: int) -> list[IPAddress]:
+        return [PUBLIC]
+
+    with pytest.raises(UnsafeDestination, match="must be https"):
+        await check_destination("http://partner.example/hooks", allow_private=False, resolve=public)
+    await check_destination("http://partner.example/hooks", allow_private=True, resolve=public)
+    network = RecordingNetwork()
+    sender = HttpWebhookSender(allow_private_networks=False, resolve=public, network=network)
+    try:
+        refused = await sender.send("http://partner.example/hooks", {}, BODY)
+    finally:
+        await sender.close()
+    assert refused.status is None and refused.error is not None and "must be https" in refused.error
+    assert network.connected == []
+
+
+def certificate_for(hostname: str, directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate naming ``hostname`` (subject alternative name), and its key."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    moment = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(moment - timedelta(minutes=5))
+        .not_valid_after(moment + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(private, hashes.SHA256())
+    )
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert, key
+
+
+async def test_the_pinned_connection_reaches_the_checked_address_as_the_hostname(tmp_path: Path) -> None:
+    """A real TLS server on loopback with a certificate for ``partner.test`` (a name no DNS knows):
+    the sender reaches it only through the injected resolution, with the hostname's Host header, SNI
+    and certificate check."""
+    cert, key = certificate_for("partner.test", tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    server_tls.sni_callback = lambda _sock, name, _ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+    requests: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+        requests.append(head + await reader.readexactly(length))
+        writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+    asked: list[str] = []
+
+    async def local(host: str, port: int) -> list[IPAddress]:
+        asked.append(host)
+        return [LOOPBACK]
+
+    client_tls = ssl.create_default_context(cafile=str(cert))
+    sender = HttpWebhookSender(allow_private_networks=True, resolve=local, verify=client_tls)
+    try:
+        result = await sender.send(f"https://partner.test:{port}/hooks", {"webhook-id": "msg_1"}, BODY)
+        # The certificate is checked against the name in the URL, not the address connected to.
+        by_address = await sender.send(f"https://127.0.0.1:{port}/hooks", {}, BODY)
+    finally:
+        await sender.close()
+        server.close()
+        await server.wait_closed()
+    assert result.status == 204, result
+    assert asked == ["partner.test"]
+    assert names[0] == "partner.test"
+    head, _, body = requests[0].partition(b"\r\n\r\n")
+    assert f"host: partner.test:{port}".encode() in head.lower()
+    assert body == BODY
+    assert by_address.status is None and by_address.error is not None, by_address
+    assert len(requests) == 1

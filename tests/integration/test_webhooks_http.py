@@ -170,6 +170,38 @@ async def test_bad_endpoints_are_refused(client: Client, admin: dict[str, str]) 
     assert (await client.delete("/webhook-endpoints/nope", headers=admin)).status_code == 404
 
 
+async def test_endpoints_are_listed_a_page_at_a_time(
+    client: Client, admin: dict[str, str], receiver: WebhookReceiver
+) -> None:
+    created = [
+        (await subscribe(client, admin, f"{receiver.url}?n={n}", "order.paid"))["id"] for n in range(5)
+    ]
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        query = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        response = await client.get("/webhook-endpoints", params=query, headers=admin)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert len(page["items"]) <= 2
+        assert all("secret" in item and "url" in item for item in page["items"])
+        seen += [item["id"] for item in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        assert cursor not in seen, "the cursor is opaque, not an id"
+    assert seen == created, "every endpoint once, oldest first"
+    assert pages == 3
+    everything = (await client.get("/webhook-endpoints", headers=admin)).json()
+    assert [item["id"] for item in everything["items"]] == created and everything["next_cursor"] is None
+    for bad in ({"limit": "0"}, {"limit": "201"}, {"cursor": "not a cursor!"}):
+        refused = await client.get("/webhook-endpoints", params=bad, headers=admin)
+        assert refused.status_code == 400, (bad, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+
+
 # -- fulfillment in ---------------------------------------------------------------------------------
 
 

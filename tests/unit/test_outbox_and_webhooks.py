@@ -180,7 +180,7 @@ async def test_an_endpoint_answering_410_is_disabled_and_bad_endpoints_refused()
         (message,) = await uow.outbox.pending(10, T0)
     await hooks.fan_out(message.id)
     await hooks.deliver(queue.jobs[0][1]["delivery_id"])
-    (stored,) = await hooks.list_endpoints()
+    (stored,) = (await hooks.list_endpoints()).items
     assert not stored.active and stored.disabled_reason == "the endpoint answered 410 Gone"
 
     with pytest.raises(InvalidInput) as refused:

@@ -12,7 +12,7 @@ concurrent repeat waits on the claim (a unique index) rather than doing the work
 failure rolls the claim back with everything else. A repeat with the same body replays the first
 result, waiting for it while the first is still running; a different body is a 409. A claim whose
 process died is taken over after a lease and the work resumed where it stopped; keys are kept for
-48 hours.
+``CUSTOMSHOP_RETENTION_IDEMPOTENCY_HOURS`` (48 by default), then the retention purge forgets them.
 """
 
 from __future__ import annotations
@@ -62,8 +62,6 @@ log = logging.getLogger("customshop.checkout")
 
 #: How every order token starts.
 ORDER_TOKEN_PREFIX = "otk_"  # noqa: S105 - a prefix, not a secret
-#: How long idempotency keys are remembered (the contract promises at least 24 hours).
-IDEMPOTENCY_RETENTION = timedelta(hours=48)
 
 
 class OrderNotFound(NotFound):
@@ -548,13 +546,6 @@ class Checkout:
                     await uow.carts.add(_back_in_cart(order, line, self._ids.new_id(), now))
                 await uow.orders.delete(order.id)
                 await uow.commit()
-
-    async def purge_keys(self) -> int:
-        """Forget idempotency keys older than the retention; returns how many."""
-        async with self._uow() as uow:
-            count = await uow.idempotency.purge(self._clock.now() - IDEMPOTENCY_RETENTION)
-            await uow.commit()
-        return count
 
 
 def owns(order: Order, session_key: str | None, token: str | None) -> bool:

@@ -394,8 +394,13 @@ class IdempotencyRepository(Protocol):
 
     async def delete(self, scope: str, key: str) -> None: ...
 
-    async def purge(self, created_before: datetime) -> int:
-        """Forget keys created before the cut-off; returns how many."""
+    async def purge(self, created_before: datetime, limit: int | None = None) -> int:
+        """Forget keys created before the cut-off, at most ``limit`` of them (all when ``None``);
+        returns how many."""
+        ...
+
+    async def count_purgeable(self, created_before: datetime) -> int:
+        """How many keys ``purge`` would forget."""
         ...
 
 
@@ -446,6 +451,15 @@ class Outbox(Protocol):
 
     async def mark_relayed(self, message_ids: Iterable[str], at: datetime) -> None:
         """These messages were dispatched: they are never pending again."""
+        ...
+
+    async def purge_relayed(self, relayed_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` messages dispatched before the cut-off (never a pending one), oldest
+        first; returns how many. Rows another transaction holds are skipped, not waited for."""
+        ...
+
+    async def count_relayed(self, relayed_before: datetime) -> int:
+        """How many messages ``purge_relayed`` would delete, all batches together."""
         ...
 
 
@@ -512,6 +526,10 @@ class WebhookRepository(Protocol):
         """Every endpoint, oldest first (active or disabled; deleted ones are gone)."""
         ...
 
+    async def endpoint_page(self, *, after: str | None, limit: int) -> Page[WebhookEndpoint]:
+        """Up to ``limit`` endpoints with ids after ``after``, oldest first, as ``list_endpoints``."""
+        ...
+
     async def update_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
 
     async def delete_endpoint(self, endpoint_id: str) -> None:
@@ -535,6 +553,25 @@ class WebhookRepository(Protocol):
 
     async def list_logs(self, *, event: str | None, before: str | None, limit: int) -> Page[WebhookLog]:
         """Attempts newest first (by id), of one event type when ``event`` is given."""
+        ...
+
+    async def purge_finished_deliveries(self, finished_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` deliveries that ended (``delivered`` or ``failed``) before the
+        cut-off, by ``updated_at``; a pending one never. Returns how many; rows another transaction
+        holds are skipped."""
+        ...
+
+    async def count_finished_deliveries(self, finished_before: datetime) -> int:
+        """How many deliveries ``purge_finished_deliveries`` would delete, all batches together."""
+        ...
+
+    async def purge_logs(self, sent_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` attempt logs sent before the cut-off, except those of a delivery
+        still pending; returns how many."""
+        ...
+
+    async def count_logs(self, sent_before: datetime) -> int:
+        """How many logs ``purge_logs`` would delete, all batches together."""
         ...
 
 
@@ -962,6 +999,16 @@ class EmailRepository(Protocol):
     async def due(self, now: datetime, limit: int) -> list[EmailDelivery]:
         """Pending emails whose next attempt is due, oldest first, locked until the transaction ends;
         concurrent callers skip each other's (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+        ...
+
+    async def purge_finished(self, finished_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` emails that ended (``sent`` or ``failed``) before the cut-off, by
+        ``updated_at``; a pending one never. Returns how many; rows another transaction holds are
+        skipped."""
+        ...
+
+    async def count_finished(self, finished_before: datetime) -> int:
+        """How many emails ``purge_finished`` would delete, all batches together."""
         ...
 
 

@@ -149,9 +149,10 @@ class Webhooks:
             await uow.commit()
         return endpoint
 
-    async def list_endpoints(self) -> list[WebhookEndpoint]:
+    async def list_endpoints(self, *, after: str | None = None, limit: int = 50) -> Page[WebhookEndpoint]:
+        """A page of endpoints, oldest first, from the one after ``after``."""
         async with self._uow(read_only=True) as uow:
-            return await uow.webhooks.list_endpoints()
+            return await uow.webhooks.endpoint_page(after=after, limit=limit)
 
     async def delete_endpoint(self, endpoint_id: str) -> None:
         """Remove an endpoint, its deliveries and logs. Raises ``EndpointNotFound``."""

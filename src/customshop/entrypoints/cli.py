@@ -25,6 +25,7 @@ from customshop.adapters.sqlalchemy.engine import UnsupportedDatabase
 from customshop.application.catalog_io import ImportRejected, ProductExport, ProductImport
 from customshop.application.ports import Unavailable
 from customshop.application.reports import SalesReport
+from customshop.application.retention import RecordKind
 from customshop.domain.errors import DomainError, InvalidInput, Violation
 from customshop.domain.orders import Order, OrderStatus, PrintStatus
 from customshop.entrypoints.catalog_files import (
@@ -484,6 +485,27 @@ def webhooks_retry(
         return delivery.id
 
     out.print(f"delivery {_run(work)} is being sent again")
+
+
+# -- retention -------------------------------------------------------------------------------------
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
+) -> None:
+    """Delete finished records past their retention (CUSTOMSHOP_RETENTION_*): dispatched outbox
+    events, finished webhook deliveries and their logs, sent or failed emails, old idempotency keys.
+    Pending work is never deleted. The serving processes also do this on their own, hourly."""
+
+    async def work(container: Container) -> dict[RecordKind, int]:
+        await _require_migrated(container)
+        return await container.retention().purge(dry_run=dry_run)
+
+    counts = _run(work)
+    verb = "would delete" if dry_run else "deleted"
+    for kind in RecordKind:
+        out.print(f"{kind.value}: {verb} {counts[kind]}" if kind in counts else f"{kind.value}: kept forever")
 
 
 # -- products and templates -----------------------------------------------------------------------

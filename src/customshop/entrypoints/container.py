@@ -47,6 +47,7 @@ from customshop.application.outbox import OutboxRelay
 from customshop.application.ports import Mailer, PaymentGateway, UrlCheck
 from customshop.application.prints import PrintFiles
 from customshop.application.reports import Reports
+from customshop.application.retention import Retention, RetentionPolicy
 from customshop.application.webhooks import FulfillmentTarget, Webhooks
 from customshop.entrypoints.jobs import run_job
 from customshop.entrypoints.settings import Settings
@@ -65,6 +66,17 @@ def _minutes(value: int) -> timedelta:
 
 def _url_check(allow_private: bool) -> UrlCheck:
     return partial(check_destination, allow_private=allow_private)
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    """The ``CUSTOMSHOP_RETENTION_*`` settings (0 keeps a kind forever)."""
+    return RetentionPolicy(
+        outbox=timedelta(days=settings.retention_outbox_days),
+        webhook_deliveries=timedelta(days=settings.retention_webhook_deliveries_days),
+        webhook_logs=timedelta(days=settings.retention_webhook_logs_days),
+        emails=timedelta(days=settings.retention_emails_days),
+        idempotency=timedelta(hours=settings.retention_idempotency_hours),
+    )
 
 
 def make_mailer(settings: Settings) -> Mailer:
@@ -262,6 +274,13 @@ class Container(containers.DeclarativeContainer):
         # Emails back off like webhook deliveries: the same schedule for every outgoing message.
         retry_schedule=settings.provided.webhook_retry_schedule,
         message_domain=providers.Callable(_mail_domain, settings.provided.mail_from),
+    )
+    retention = providers.Singleton(
+        Retention,
+        uow=uow.provider,
+        clock=clock,
+        policy=providers.Callable(retention_policy, settings),
+        interval=providers.Callable(_minutes, settings.provided.retention_interval_minutes),
     )
     customization = providers.Singleton(
         Customization,

@@ -24,6 +24,9 @@ PREFIX = "CUSTOMSHOP_"
 #: Variables that steer loading itself rather than being settings.
 _META = {"CUSTOMSHOP_CONFIG"}
 
+#: The API promises that an ``Idempotency-Key`` is remembered at least this long.
+MIN_IDEMPOTENCY_HOURS = 24
+
 NonNegativeMoney = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 
 
@@ -109,6 +112,16 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     reservation_ttl_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] = 30
     #: How often each serving process looks for expired reservations.
     reservation_sweep_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 30
+    #: How long finished records are kept before the periodic purge deletes them (0: forever):
+    #: dispatched outbox events, finished webhook deliveries, attempt logs, sent or failed emails,
+    #: and idempotency keys (at least 24 hours, as the API promises).
+    retention_outbox_days: Annotated[int, msgspec.Meta(ge=0)] = 30
+    retention_webhook_deliveries_days: Annotated[int, msgspec.Meta(ge=0)] = 30
+    retention_webhook_logs_days: Annotated[int, msgspec.Meta(ge=0)] = 30
+    retention_emails_days: Annotated[int, msgspec.Meta(ge=0)] = 30
+    retention_idempotency_hours: Annotated[int, msgspec.Meta(ge=0)] = 48
+    #: The least time between two purges by one serving process.
+    retention_interval_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] = 60
     #: Where PayPal sends the buyer back after approving or cancelling (optional).
     paypal_return_url: str | None = None
     paypal_cancel_url: str | None = None
@@ -127,10 +140,21 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
                 raise ValueError(
                     f"CUSTOMSHOP_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
                 ) from None
+        if 0 < self.retention_idempotency_hours < MIN_IDEMPOTENCY_HOURS:
+            raise ValueError(
+                f"CUSTOMSHOP_RETENTION_IDEMPOTENCY_HOURS: idempotency keys are kept at least "
+                f"{MIN_IDEMPOTENCY_HOURS} hours (or 0: forever), not {self.retention_idempotency_hours}"
+            )
         if not is_currency(self.currency):
             raise ValueError(f"CUSTOMSHOP_CURRENCY {self.currency!r} is not an ISO 4217 currency code")
-        if self.stripe_secret_key and not self.stripe_webhook_secret:
-            raise ValueError("CUSTOMSHOP_STRIPE_WEBHOOK_SECRET is needed with CUSTOMSHOP_STRIPE_SECRET_KEY")
+        _require_together(
+            "Stripe",
+            {
+                "CUSTOMSHOP_STRIPE_SECRET_KEY": self.stripe_secret_key,
+                "CUSTOMSHOP_STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
+            },
+            {"CUSTOMSHOP_STRIPE_API_BASE": self.stripe_api_base},
+        )
         if self.fulfillment_secret is not None:
             try:
                 secret_bytes(self.fulfillment_secret)
@@ -140,12 +164,19 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
                 ) from None
         if self.fulfillment_url and not self.fulfillment_secret:
             raise ValueError("CUSTOMSHOP_FULFILLMENT_SECRET is needed with CUSTOMSHOP_FULFILLMENT_URL")
-        paypal = (self.paypal_client_id, self.paypal_client_secret, self.paypal_webhook_id)
-        if any(paypal) and not all(paypal):
-            raise ValueError(
-                "PayPal needs CUSTOMSHOP_PAYPAL_CLIENT_ID, CUSTOMSHOP_PAYPAL_CLIENT_SECRET and "
-                "CUSTOMSHOP_PAYPAL_WEBHOOK_ID together"
-            )
+        _require_together(
+            "PayPal",
+            {
+                "CUSTOMSHOP_PAYPAL_CLIENT_ID": self.paypal_client_id,
+                "CUSTOMSHOP_PAYPAL_CLIENT_SECRET": self.paypal_client_secret,
+                "CUSTOMSHOP_PAYPAL_WEBHOOK_ID": self.paypal_webhook_id,
+            },
+            {
+                "CUSTOMSHOP_PAYPAL_API_BASE": self.paypal_api_base,
+                "CUSTOMSHOP_PAYPAL_RETURN_URL": self.paypal_return_url,
+                "CUSTOMSHOP_PAYPAL_CANCEL_URL": self.paypal_cancel_url,
+            },
+        )
 
     @property
     def data_path(self) -> Path:
@@ -217,6 +248,26 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
             return msgspec.convert(values, cls, strict=False)
         except msgspec.ValidationError as exc:
             raise SettingsError(_explain(str(exc))) from None
+
+
+def _require_together(
+    provider: str, needed: Mapping[str, str | None], extras: Mapping[str, str | None]
+) -> None:
+    """Refuse a partial payment configuration: a provider is configured by all of ``needed`` or by
+    none of them, and ``extras`` (which only tune it) only beside all of them. Half a provider would
+    start payments that are never confirmed (no webhook secret), or not be enabled at all while its
+    settings suggest it is.
+
+    Raises:
+        ValueError: naming the variables that are missing, and those that are set.
+    """
+    given = [name for name, value in {**needed, **extras}.items() if value]
+    missing = [name for name, value in needed.items() if not value]
+    if given and missing:
+        raise ValueError(
+            f"{provider} needs {', '.join(needed)} together: {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing (set: {', '.join(given)})"
+        )
 
 
 def _explain(message: str) -> str:

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from customshop.adapters.memory.purge import purge_some
 from customshop.application.ports import EmailDelivery
 
 if TYPE_CHECKING:
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 
 #: An email still to send (the other states, ``sent`` and ``failed``, are final).
 PENDING = "pending"
+FINISHED = ("sent", "failed")
 
 
 class MemoryEmailRepository:
@@ -50,3 +52,12 @@ class MemoryEmailRepository:
         ]
         due.sort(key=lambda e: (e.next_attempt_at, e.id))
         return due[:limit]
+
+    async def purge_finished(self, finished_before: datetime, limit: int) -> int:
+        return purge_some(self._state.emails, self._finished(finished_before), limit)
+
+    async def count_finished(self, finished_before: datetime) -> int:
+        return len(self._finished(finished_before))
+
+    def _finished(self, before: datetime) -> list[str]:
+        return [e.id for e in self._state.emails.values() if e.status in FINISHED and e.updated_at < before]

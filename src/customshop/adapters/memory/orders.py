@@ -257,11 +257,14 @@ class MemoryIdempotencyRepository:
     async def delete(self, scope: str, key: str) -> None:
         self._state.idempotency.pop((scope, key), None)
 
-    async def purge(self, created_before: datetime) -> int:
+    async def purge(self, created_before: datetime, limit: int | None = None) -> int:
         old = [k for k, r in self._state.idempotency.items() if r.created_at < created_before]
-        for k in old:
+        for k in old[:limit]:
             del self._state.idempotency[k]
-        return len(old)
+        return len(old[:limit])
+
+    async def count_purgeable(self, created_before: datetime) -> int:
+        return sum(1 for r in self._state.idempotency.values() if r.created_at < created_before)
 
 
 class MemoryWebhookReceipts:

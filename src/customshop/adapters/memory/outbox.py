@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from customshop.adapters.memory.purge import purge_some
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.ports import (
     OutboxMessage,
@@ -24,6 +25,7 @@ _IDS = UuidV7Ids()
 
 #: A delivery still to attempt (the other states, ``delivered`` and ``failed``, are final).
 PENDING = "pending"
+FINISHED = ("delivered", "failed")
 
 
 class MemoryOutbox:
@@ -70,6 +72,20 @@ class MemoryOutbox:
             if message is not None:
                 self._state.outbox[message_id] = replace(message, relayed_at=at)
 
+    async def purge_relayed(self, relayed_before: datetime, limit: int) -> int:
+        purged = purge_some(self._state.outbox, self._relayed(relayed_before), limit)
+        for message_id in [m for m in self._state.outbox_leases if m not in self._state.outbox]:
+            del self._state.outbox_leases[message_id]
+        return purged
+
+    async def count_relayed(self, relayed_before: datetime) -> int:
+        return len(self._relayed(relayed_before))
+
+    def _relayed(self, before: datetime) -> list[str]:
+        return [
+            m.id for m in self._state.outbox.values() if m.relayed_at is not None and m.relayed_at < before
+        ]
+
 
 class MemoryWebhookRepository:
     def __init__(self, state: MemoryStore) -> None:
@@ -83,6 +99,12 @@ class MemoryWebhookRepository:
 
     async def list_endpoints(self) -> list[WebhookEndpoint]:
         return sorted(self._state.webhook_endpoints.values(), key=lambda e: e.id)
+
+    async def endpoint_page(self, *, after: str | None, limit: int) -> Page[WebhookEndpoint]:
+        chosen = [e for e in await self.list_endpoints() if after is None or e.id > after][: limit + 1]
+        if len(chosen) > limit:
+            return Page(chosen[:limit], chosen[limit - 1].id)
+        return Page(chosen, None)
 
     async def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
         stored = self._state.webhook_endpoints.get(endpoint.id)
@@ -146,3 +168,31 @@ class MemoryWebhookRepository:
         if len(chosen) > limit:
             return Page(chosen[:limit], chosen[limit - 1].id if limit else None)
         return Page(chosen, None)
+
+    async def purge_finished_deliveries(self, finished_before: datetime, limit: int) -> int:
+        return purge_some(self._state.webhook_deliveries, self._finished(finished_before), limit)
+
+    async def count_finished_deliveries(self, finished_before: datetime) -> int:
+        return len(self._finished(finished_before))
+
+    async def purge_logs(self, sent_before: datetime, limit: int) -> int:
+        return purge_some(self._state.webhook_logs, self._old_logs(sent_before), limit)
+
+    async def count_logs(self, sent_before: datetime) -> int:
+        return len(self._old_logs(sent_before))
+
+    def _finished(self, before: datetime) -> list[str]:
+        return [
+            d.id
+            for d in self._state.webhook_deliveries.values()
+            if d.status in FINISHED and d.updated_at < before
+        ]
+
+    def _old_logs(self, before: datetime) -> list[str]:
+        deliveries = self._state.webhook_deliveries
+        return [
+            log.id
+            for log in self._state.webhook_logs.values()
+            if log.sent_at < before
+            and not (log.delivery_id in deliveries and deliveries[log.delivery_id].status == PENDING)
+        ]

@@ -16,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.orders import _insert_if_new, _is_postgresql
+from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
 from customshop.application.ports import EmailDelivery
 
 _C = t.emails.c
 
 #: An email still to send (the other states, ``sent`` and ``failed``, are final).
 PENDING = "pending"
+FINISHED = ("sent", "failed")
 
 
 def _email(row: Sequence[Any]) -> EmailDelivery:
@@ -65,6 +67,9 @@ _DUE = (
     .limit(sa.bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
+_FINISHED_BEFORE = (_C.status.in_(FINISHED), _C.updated_at < cutoff())
+_PURGE_FINISHED = batch_delete(t.emails, (_C.id,), *_FINISHED_BEFORE)
+_COUNT_FINISHED = count(t.emails, *_FINISHED_BEFORE)
 
 
 class SqlEmailRepository:
@@ -97,3 +102,10 @@ class SqlEmailRepository:
     async def due(self, now: datetime, limit: int) -> list[EmailDelivery]:
         rows = await self._conn.execute(_DUE, {"now": now, "limit": limit})
         return [_email(row) for row in rows]
+
+    async def purge_finished(self, finished_before: datetime, limit: int) -> int:
+        deleted = await self._conn.execute(_PURGE_FINISHED, {BEFORE: finished_before, LIMIT: limit})
+        return int(deleted.rowcount)
+
+    async def count_finished(self, finished_before: datetime) -> int:
+        return int((await self._conn.execute(_COUNT_FINISHED, {BEFORE: finished_before})).scalar_one())

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.cart import components_json
+from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
 from customshop.adapters.sqlalchemy.repositories import _guarded
 from customshop.application.ports import IdempotencyRecord, Page
 from customshop.domain.errors import Conflict
@@ -691,6 +692,9 @@ _TAKE_OVER = (
 _UPDATE_RECORD = t.idempotency_keys.update().where(_THIS_RECORD)
 _DELETE_RECORD = t.idempotency_keys.delete().where(_THIS_RECORD)
 _PURGE_RECORDS = t.idempotency_keys.delete().where(_I.created_at < sa.bindparam("created_before"))
+_CREATED_BEFORE = (_I.created_at < cutoff(),)
+_PURGE_RECORD_BATCH = batch_delete(t.idempotency_keys, (_I.scope, _I.key), *_CREATED_BEFORE)
+_COUNT_PURGEABLE_RECORDS = count(t.idempotency_keys, *_CREATED_BEFORE)
 
 
 class SqlIdempotencyRepository:
@@ -727,9 +731,16 @@ class SqlIdempotencyRepository:
     async def delete(self, scope: str, key: str) -> None:
         await self._conn.execute(_DELETE_RECORD, {"record_scope": scope, "record_key": key})
 
-    async def purge(self, created_before: datetime) -> int:
-        deleted = await self._conn.execute(_PURGE_RECORDS, {"created_before": created_before})
+    async def purge(self, created_before: datetime, limit: int | None = None) -> int:
+        if limit is None:
+            deleted = await self._conn.execute(_PURGE_RECORDS, {"created_before": created_before})
+        else:
+            deleted = await self._conn.execute(_PURGE_RECORD_BATCH, {BEFORE: created_before, LIMIT: limit})
         return int(deleted.rowcount)
+
+    async def count_purgeable(self, created_before: datetime) -> int:
+        found = await self._conn.execute(_COUNT_PURGEABLE_RECORDS, {BEFORE: created_before})
+        return int(found.scalar_one())
 
 
 # -- webhook receipts ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.orders import _insert_if_new, _is_postgresql
+from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.ports import (
     OutboxMessage,
@@ -36,6 +37,7 @@ _IDS = UuidV7Ids()
 
 #: A delivery still to attempt (the other states, ``delivered`` and ``failed``, are final).
 PENDING = "pending"
+FINISHED = ("delivered", "failed")
 
 # -- outbox ----------------------------------------------------------------------------------------
 
@@ -67,6 +69,9 @@ _MARK_RELAYED = (
     .where(_M.id.in_(sa.bindparam("message_ids", expanding=True)))
     .values(relayed_at=sa.bindparam("at", type_=t.Timestamp))
 )
+_RELAYED_BEFORE = (_M.relayed_at.is_not(None), _M.relayed_at < cutoff())
+_PURGE_RELAYED = batch_delete(t.outbox, (_M.id,), *_RELAYED_BEFORE)
+_COUNT_RELAYED = count(t.outbox, *_RELAYED_BEFORE)
 
 
 class SqlOutbox:
@@ -105,6 +110,13 @@ class SqlOutbox:
         if ids:
             await self._conn.execute(_MARK_RELAYED, {"message_ids": ids, "at": at})
 
+    async def purge_relayed(self, relayed_before: datetime, limit: int) -> int:
+        deleted = await self._conn.execute(_PURGE_RELAYED, {BEFORE: relayed_before, LIMIT: limit})
+        return int(deleted.rowcount)
+
+    async def count_relayed(self, relayed_before: datetime) -> int:
+        return int((await self._conn.execute(_COUNT_RELAYED, {BEFORE: relayed_before})).scalar_one())
+
 
 # -- webhook endpoints -----------------------------------------------------------------------------
 
@@ -136,6 +148,10 @@ def _endpoint_values(endpoint: WebhookEndpoint) -> dict[str, Any]:
 _INSERT_ENDPOINT = t.webhook_endpoints.insert()
 _GET_ENDPOINT = sa.select(t.webhook_endpoints).where(_E.id == sa.bindparam("endpoint_id"))
 _LIST_ENDPOINTS = sa.select(t.webhook_endpoints).order_by(_E.id)
+_ENDPOINT_PAGES = {
+    False: _LIST_ENDPOINTS.limit(sa.bindparam("limit")),
+    True: _LIST_ENDPOINTS.where(_E.id > sa.bindparam("after")).limit(sa.bindparam("limit")),
+}
 _UPDATE_ENDPOINT = t.webhook_endpoints.update().where(_E.id == sa.bindparam("endpoint_id"))
 _DELETE_ENDPOINT_LOGS = t.webhook_logs.delete().where(_G.endpoint_id == sa.bindparam("endpoint_id"))
 _DELETE_ENDPOINT_DELIVERIES = t.webhook_deliveries.delete().where(
@@ -219,6 +235,14 @@ def _log_page(event: bool, before: bool) -> sa.Select[Any]:
     return query
 
 
+_FINISHED_BEFORE = (_D.status.in_(FINISHED), _D.updated_at < cutoff())
+_PURGE_DELIVERIES = batch_delete(t.webhook_deliveries, (_D.id,), *_FINISHED_BEFORE)
+_COUNT_DELIVERIES = count(t.webhook_deliveries, *_FINISHED_BEFORE)
+_PENDING_DELIVERY = sa.exists().where(_D.id == _G.delivery_id, _D.status == PENDING)
+_SENT_BEFORE = (_G.sent_at < cutoff(), ~_PENDING_DELIVERY)
+_PURGE_LOGS = batch_delete(t.webhook_logs, (_G.id,), *_SENT_BEFORE)
+_COUNT_LOGS = count(t.webhook_logs, *_SENT_BEFORE)
+
 #: The listing for each combination of filters, built once.
 _LOG_PAGES = {
     (event, before): _log_page(event, before) for event in (True, False) for before in (True, False)
@@ -242,6 +266,16 @@ class SqlWebhookRepository:
 
     async def list_endpoints(self) -> list[WebhookEndpoint]:
         return [_endpoint(row) for row in await self._conn.execute(_LIST_ENDPOINTS)]
+
+    async def endpoint_page(self, *, after: str | None, limit: int) -> Page[WebhookEndpoint]:
+        params: dict[str, Any] = {"limit": limit + 1}
+        if after is not None:
+            params["after"] = after
+        found = await self._conn.execute(_ENDPOINT_PAGES[after is not None], params)
+        rows = [_endpoint(row) for row in found]
+        if len(rows) > limit:
+            return Page(rows[:limit], rows[limit - 1].id)
+        return Page(rows, None)
 
     async def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
         await self._conn.execute(_UPDATE_ENDPOINT, {"endpoint_id": endpoint.id, **_endpoint_values(endpoint)})
@@ -305,3 +339,17 @@ class SqlWebhookRepository:
             rows = rows[:limit]
             next_after = rows[-1][0] if rows else None
         return Page([_log(row) for row in rows], next_after)
+
+    async def purge_finished_deliveries(self, finished_before: datetime, limit: int) -> int:
+        deleted = await self._conn.execute(_PURGE_DELIVERIES, {BEFORE: finished_before, LIMIT: limit})
+        return int(deleted.rowcount)
+
+    async def count_finished_deliveries(self, finished_before: datetime) -> int:
+        return int((await self._conn.execute(_COUNT_DELIVERIES, {BEFORE: finished_before})).scalar_one())
+
+    async def purge_logs(self, sent_before: datetime, limit: int) -> int:
+        deleted = await self._conn.execute(_PURGE_LOGS, {BEFORE: sent_before, LIMIT: limit})
+        return int(deleted.rowcount)
+
+    async def count_logs(self, sent_before: datetime) -> int:
+        return int((await self._conn.execute(_COUNT_LOGS, {BEFORE: sent_before})).scalar_one())

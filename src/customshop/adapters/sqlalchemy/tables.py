@@ -331,6 +331,8 @@ outbox = sa.Table(
         postgresql_where=sa.text("relayed_at IS NULL"),
         sqlite_where=sa.text("relayed_at IS NULL"),
     ),
+    #: The retention purge: dispatched messages by when they were dispatched.
+    sa.Index("ix_outbox_relayed_at", "relayed_at"),
 )
 
 #: Partners' endpoints; ``events`` is the list of event names subscribed to.
@@ -365,6 +367,8 @@ webhook_deliveries = sa.Table(
     sa.UniqueConstraint("endpoint_id", "event_id"),
     #: The sender's scan: pending deliveries by when they are due.
     sa.Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    #: The retention purge: finished deliveries by when they finished.
+    sa.Index("ix_webhook_deliveries_status_updated_at", "status", "updated_at"),
 )
 
 #: Every attempt to deliver. No foreign keys: ``delete_endpoint`` removes an endpoint's logs itself.
@@ -381,6 +385,8 @@ webhook_logs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     #: The log listing filtered by event type, newest first.
     sa.Index("ix_webhook_logs_event_id", "event", "id"),
+    #: The retention purge: logs by when they were sent.
+    sa.Index("ix_webhook_logs_sent_at", "sent_at"),
 )
 
 # -- emails to guests ------------------------------------------------------------------------------
@@ -403,4 +409,6 @@ emails = sa.Table(
     sa.UniqueConstraint("event_id", "kind"),
     #: The sender's scan: pending emails by when they are due.
     sa.Index("ix_emails_status_next_attempt_at", "status", "next_attempt_at"),
+    #: The retention purge: finished emails by when they finished.
+    sa.Index("ix_emails_status_updated_at", "status", "updated_at"),
 )

@@ -4,16 +4,25 @@ Partners register the URLs webhooks go to, so a URL is untrusted input that make
 connections: pointed at ``127.0.0.1``, an internal service or a cloud metadata address
 (``169.254.169.254``), a webhook would be a server-side request forgery. :func:`check_destination`
 refuses such URLs, when they are registered and again before every attempt.
+
+Each attempt resolves the host once, checks every address it resolves to, and connects to one of
+those very addresses (the connection is *pinned*): a name that resolves to a public address for the
+check cannot send the connection to another (DNS rebinding). The request still names the host: the
+``Host`` header, TLS SNI and the certificate check are the hostname's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ipaddress
 import socket
+import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 
+import httpcore
 import httpx
 
 from customshop.application.ports import DeliveryResult
@@ -32,31 +41,70 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
+#: Resolves a host name for a port to its addresses; raises ``UnsafeDestination`` when it cannot.
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where one attempt may connect: the URL's host and port, and the addresses that were checked."""
+
+    host: str
+    port: int
+    addresses: tuple[IPAddress, ...]
+
+
+#: The destination of the attempt running in this task; the connection is made to its addresses.
+_PINNED: contextvars.ContextVar[Destination | None] = contextvars.ContextVar(
+    "pinned_destination", default=None
+)
+
 
 class UnsafeDestination(ValueError):
     """A URL a webhook may not be sent to; the message says why, in words a partner understands."""
 
 
-async def check_destination(url: str, *, allow_private: bool) -> None:
-    """Refuse a webhook URL that is malformed or leads into a private network.
+async def check_destination(url: str, *, allow_private: bool, resolve: Resolver | None = None) -> None:
+    """Refuse a webhook URL that is malformed or leads into a private network (at registration).
 
     The URL must be ``http`` or ``https``, name a host and carry no credentials. Unless
-    ``allow_private``, every address its host resolves to (with the running loop's resolver; an IP
-    literal is its own address) must be public: not loopback, private, link-local, multicast,
-    reserved, unspecified or otherwise not globally routable. An IPv6 address that embeds an IPv4
-    one (IPv4-mapped ``::ffff:a.b.c.d``, 6to4, NAT64) is judged by the IPv4 address too.
+    ``allow_private``, every address its host resolves to (with ``resolve``, by default the running
+    loop's resolver; an IP literal is its own address) must be public: not loopback, private,
+    link-local, multicast, reserved, unspecified or otherwise not globally routable, and the URL
+    must be ``https``. An IPv6 address that embeds an IPv4 one (IPv4-mapped ``::ffff:a.b.c.d``,
+    6to4, NAT64) is judged by the IPv4 address too.
 
     The URL is parsed by ``httpx``, the parser of the request that follows, so that both agree on
     which host it names.
 
     Args:
         url: The destination.
-        allow_private: Skip the address check (and so the name resolution), for development and
-            tests that deliver to local receivers.
+        allow_private: Skip the address check (and so the name resolution) and allow ``http``, for
+            development and tests that deliver to local receivers.
+        resolve: How host names are resolved (tests).
 
     Raises:
         UnsafeDestination: the URL is refused; also when its host does not resolve.
     """
+    parsed = _parse(url)
+    if not allow_private:
+        await _checked(parsed, allow_private=False, resolve=resolve or resolve_host)
+
+
+async def pinned_destination(
+    url: str, *, allow_private: bool, resolve: Resolver | None = None
+) -> Destination:
+    """Resolve the URL's host once and check it as :func:`check_destination` does; the addresses
+    returned are those the connection must go to. With ``allow_private`` the name is resolved all
+    the same (the connection is pinned too), but any address and ``http`` pass.
+
+    Raises:
+        UnsafeDestination: the URL is refused; also when its host does not resolve.
+    """
+    return await _checked(_parse(url), allow_private=allow_private, resolve=resolve or resolve_host)
+
+
+def _parse(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -67,20 +115,86 @@ async def check_destination(url: str, *, allow_private: bool) -> None:
         raise UnsafeDestination("the URL names no host")
     if parsed.userinfo:
         raise UnsafeDestination("the URL may not carry credentials (user:password@)")
-    if allow_private:
-        return
+    return parsed
+
+
+async def _checked(parsed: httpx.URL, *, allow_private: bool, resolve: Resolver) -> Destination:
     host = parsed.raw_host.decode("ascii")
+    port = parsed.port or _DEFAULT_PORTS[parsed.scheme]
     literal = _ip_literal(host)
-    addresses = (
-        [literal]
-        if literal is not None
-        else await _resolve(host, parsed.port or _DEFAULT_PORTS[parsed.scheme])
+    addresses = [literal] if literal is not None else await resolve(host, port)
+    if not allow_private:
+        for address in addresses:
+            reason = _refusal(address)
+            if reason is not None:
+                where = host if literal is not None else f"{host} resolves to {address}, which"
+                raise UnsafeDestination(f"{where} is {reason}: webhooks go to public addresses only")
+        if parsed.scheme != "https":
+            raise UnsafeDestination("the URL must be https (http only when private networks are allowed)")
+    return Destination(host, port, tuple(addresses))
+
+
+class PinnedNetwork(httpcore.AsyncNetworkBackend):
+    """An ``httpcore`` network backend that connects only to the checked addresses of the attempt
+    under way (:data:`_PINNED`), trying them in order; never to whatever the host name resolves to
+    now. A connection asked for any other host or port, or outside an attempt, is refused."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        pinned = _PINNED.get()
+        if pinned is None or (pinned.host, pinned.port) != (host, port):
+            raise httpcore.ConnectError(f"no checked address to connect to {host}:{port}")
+        failure: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in pinned.addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("webhooks are not sent over Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _pinned_transport(
+    verify: ssl.SSLContext | bool, network: httpcore.AsyncNetworkBackend | None
+) -> httpx.AsyncHTTPTransport:
+    """An ``httpx`` transport whose connections go through :class:`PinnedNetwork`. httpx takes no
+    network backend of its own, so its connection pool is replaced by one made with the same
+    defaults (a test sends through it to a local TLS server, so a change in httpx shows)."""
+    transport = httpx.AsyncHTTPTransport(verify=verify, trust_env=False)
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=PinnedNetwork(network),
     )
-    for address in addresses:
-        reason = _refusal(address)
-        if reason is not None:
-            where = host if literal is not None else f"{host} resolves to {address}, which"
-            raise UnsafeDestination(f"{where} is {reason}: webhooks go to public addresses only")
+    return transport
 
 
 class HttpWebhookSender:
@@ -89,8 +203,9 @@ class HttpWebhookSender:
     Contract:
         * ``send`` makes one POST of the body with ``Content-Type: application/json`` and the given
           headers (which win over it). A redirect is not followed: the 3xx is the result.
-        * Before each request the destination goes through :func:`check_destination`, not only when
-          it was registered: the name may resolve elsewhere since.
+        * Before each request the destination is checked again (:func:`pinned_destination`), not only
+          when it was registered: the name may resolve elsewhere since. The connection goes to an
+          address that passed that check, never to a second resolution of the name.
         * The whole attempt (check, connection, request and answer) ends within ``timeout_seconds``,
           however slowly the receiver answers.
         * At most :data:`MAX_RESPONSE_BYTES` of the answer are read, as they come (no decompression),
@@ -109,6 +224,9 @@ class HttpWebhookSender:
         timeout_seconds: float = 10.0,
         allow_private_networks: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolve: Resolver | None = None,
+        verify: ssl.SSLContext | bool = True,
+        network: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         """Send with a limit of ``timeout_seconds`` per attempt.
 
@@ -116,7 +234,10 @@ class HttpWebhookSender:
             timeout_seconds: Limit of a whole attempt, from the destination check to the answer.
             allow_private_networks: Allow destinations on loopback and private networks (development,
                 tests, receivers inside the same network on purpose).
-            transport: An ``httpx`` transport to use instead of the network (tests).
+            transport: An ``httpx`` transport to use instead of the network (tests; no pinning).
+            resolve: How host names are resolved (default: the running loop's resolver).
+            verify: TLS certificate verification: the system's CAs, or a context (tests).
+            network: The ``httpcore`` network backend the pinned connections are made with (tests).
 
         Raises:
             ValueError: ``timeout_seconds`` is not positive.
@@ -125,11 +246,12 @@ class HttpWebhookSender:
             raise ValueError(f"the webhook timeout must be positive, not {timeout_seconds}")
         self._timeout_seconds = timeout_seconds
         self._allow_private = allow_private_networks
+        self._resolve = resolve or resolve_host
         self._client = httpx.AsyncClient(
             timeout=timeout_seconds,
             follow_redirects=False,
             trust_env=False,
-            transport=transport,
+            transport=transport or _pinned_transport(verify, network),
         )
 
     async def close(self) -> None:
@@ -156,12 +278,16 @@ class HttpWebhookSender:
         try:
             async with asyncio.timeout(self._timeout_seconds):
                 # Checked on every attempt, so a name that has come to resolve to a private address
-                # since it was registered is refused. httpx resolves the name again to connect,
-                # which leaves a short window for DNS rebinding; checking the address the
-                # connection is actually made to (in the transport) would close it, and is left for
-                # later.
-                await check_destination(url, allow_private=self._allow_private or trusted)
-                status = await self._post(url, headers, body)
+                # since it was registered is refused; and the connection goes to the addresses
+                # checked here (PinnedNetwork), so there is no second resolution to rebind.
+                destination = await pinned_destination(
+                    url, allow_private=self._allow_private or trusted, resolve=self._resolve
+                )
+                pinned = _PINNED.set(destination)
+                try:
+                    status = await self._post(url, headers, body)
+                finally:
+                    _PINNED.reset(pinned)
         except UnsafeDestination as exc:
             return _result(started, None, f"destination refused: {exc}")
         except (TimeoutError, httpx.TimeoutException):
@@ -192,7 +318,7 @@ def _ip_literal(host: str) -> IPAddress | None:
         return None
 
 
-async def _resolve(host: str, port: int) -> list[IPAddress]:
+async def resolve_host(host: str, port: int) -> list[IPAddress]:
     """Every address ``host`` resolves to (a name, or an IP address in a form such as ``127.1``)."""
     loop = asyncio.get_running_loop()
     try:

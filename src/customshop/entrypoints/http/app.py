@@ -71,20 +71,23 @@ def _bridge(provider: Callable[[], T]) -> Provide:
 
 async def sweep_orders(container: Container, *, interval: float) -> None:
     """Every ``interval`` seconds: cancel unpaid orders whose reservation ran out (their stock goes
-    back) and forget old idempotency keys. Every serving process runs it; the work is safe to run
+    back); and at most once per retention interval, delete finished records past their retention
+    (idempotency keys among them). Every serving process runs it; the work is safe to run
     concurrently (each order is changed under its row lock, and re-checked there)."""
     log = logging.getLogger("customshop.orders")
     while True:
         await asyncio.sleep(interval)
         try:
             expired = await container.orders().expire_reservations()
-            await container.checkout().purge_keys()
             await container.orders().forget_old_receipts()
+            purged = await container.retention().purge_if_due()
         except Exception:
             log.exception("the reservation sweep failed; it runs again in %s s", interval)
         else:
             if expired:
                 log.info("cancelled %d orders whose payment did not arrive in time", expired)
+            if purged and any(purged.values()):
+                log.info("deleted records past their retention: %s", purged)
 
 
 async def pump_events(container: Container, *, interval: float) -> None:

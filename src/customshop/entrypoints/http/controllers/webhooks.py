@@ -54,10 +54,16 @@ class WebhookEndpointController(Controller):
         are refused unless the server allows private networks."""
         return WebhookEndpointRead.of(await webhooks.create_endpoint(data.url, data.events))
 
-    @get("/", operation_id="listWebhookEndpoints", responses=problems(403))
-    async def list_endpoints(self, webhooks: NamedDependency[Webhooks]) -> WebhookEndpointList:
-        """Every endpoint, oldest first; a disabled one says why."""
-        return WebhookEndpointList([WebhookEndpointRead.of(e) for e in await webhooks.list_endpoints()])
+    @get("/", operation_id="listWebhookEndpoints", responses=problems(400, 403))
+    async def list_endpoints(
+        self, webhooks: NamedDependency[Webhooks], limit: Limit = 50, cursor: CursorParam = None
+    ) -> WebhookEndpointList:
+        """The endpoints, oldest first, a page at a time (`next_cursor` is null on the last page);
+        a disabled one says why."""
+        page = await webhooks.list_endpoints(after=decode_cursor(cursor), limit=limit)
+        return WebhookEndpointList(
+            [WebhookEndpointRead.of(e) for e in page.items], encode_cursor(page.next_after)
+        )
 
     @delete("/{endpoint_id:str}", operation_id="deleteWebhookEndpoint", responses=problems(403, 404))
     async def remove(self, webhooks: NamedDependency[Webhooks], endpoint_id: FromPath[str]) -> None:
