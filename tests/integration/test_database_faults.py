@@ -107,8 +107,17 @@ async def test_pooled_connections_dropped_while_idle_are_replaced_before_use(pg_
         pid = await backend_pid(uow)
     terminate(pid)  # the pooled connection is now dead, unknown to the pool
     time.sleep(1.1)  # idle for longer than IDLE_BEFORE_PING_SECONDS
-    async with SqlUnitOfWork(pg_engine) as uow:
+    async with SqlUnitOfWork(pg_engine, read_only=True) as uow:
         assert await backend_pid(uow) != pid  # pinged, found dead, replaced: no error for the caller
+    # Alive connections that sat idle are pinged and handed out as they were: in autocommit for a
+    # read, in a transaction of its own for a write.
+    time.sleep(1.1)
+    async with SqlUnitOfWork(pg_engine, read_only=True) as uow:
+        await backend_pid(uow)
+    time.sleep(1.1)
+    mug = product()
+    await store(pg_engine, mug)
+    assert await stored(pg_engine, mug.id)
     await pg_engine.dispose()
 
 

@@ -14,7 +14,7 @@ import msgspec
 import psycopg
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -114,7 +114,7 @@ def create_engine(
         **json_options,
     )
     event.listen(engine.sync_engine.pool, "checkin", _note_idle)
-    event.listen(engine.sync_engine.pool, "checkout", _ping_after_idle)
+    event.listen(engine.sync_engine.pool, "checkout", partial(_ping_after_idle, dialect=engine.dialect))
     return engine
 
 
@@ -122,20 +122,18 @@ def _note_idle(_dbapi_connection: Any, record: Any) -> None:
     record.info["idle_since"] = time.monotonic()
 
 
-def _ping_after_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+def _ping_after_idle(dbapi_connection: Any, record: Any, _proxy: Any, *, dialect: Dialect) -> None:
     """Check a connection that sat idle before it is handed out; one that fails is replaced.
 
-    Raising ``DisconnectionError`` from a checkout listener makes the pool discard the connection and
-    open a new one (which raises as usual if the server is still down)."""
+    The dialect's own ping runs outside any transaction (psycopg in autocommit for the ``SELECT 1``),
+    so the connection is handed out as it was. Raising ``DisconnectionError`` from a checkout
+    listener makes the pool discard the connection and open a new one (which raises as usual if the
+    server is still down)."""
     idle_since = record.info.pop("idle_since", None)
     if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING_SECONDS:
         return
     try:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("SELECT 1")
-        finally:
-            cursor.close()
+        dialect.do_ping(dbapi_connection)
     except Exception as exc:
         raise DisconnectionError(f"a pooled connection was dropped while idle: {exc}") from exc
 

@@ -70,7 +70,9 @@ class SqlUnitOfWork:
     The border of database failures: when the database cannot be reached (no connection in time,
     connection refused or lost, server shutting down, statement timeout, SQLite locked), entering
     the block or leaving it with such an error raises ``DatabaseUnavailable`` (chained to the
-    driver's error) instead; nothing of the transaction was committed. Other errors pass unchanged.
+    driver's error) instead, and the transaction is not committed (unless the connection broke while
+    the commit itself was answered: then, as with any database, the outcome is unknown). Other
+    errors, integrity and programming errors included, pass unchanged.
     """
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
