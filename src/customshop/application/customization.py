@@ -28,6 +28,7 @@ from customshop.application.ports import (
     JobQueue,
     Metrics,
     NoMetrics,
+    QueueUnavailable,
     Renderer,
     RenderOutcome,
     RenderRequest,
@@ -282,7 +283,8 @@ class Customization:
         (done, or still in progress) instead of rendering it twice.
 
         Raises:
-            SessionNotFound; QueueUnavailable (the job is recorded and picked up once the queue is back).
+            SessionNotFound; QueueUnavailable (the job is recorded as failed, so that the next request
+            for the design makes a new one).
         """
         async with self._uow() as uow:
             ctx = await self._context(uow, session_id, session_key)
@@ -304,7 +306,14 @@ class Customization:
             )
             await uow.previews.add(job)
             await uow.commit()
-        await self._queue.enqueue(RENDER_PREVIEW, {"job_id": job.id}, job_id=job.id)
+        try:
+            await self._queue.enqueue(RENDER_PREVIEW, {"job_id": job.id}, job_id=job.id)
+        except QueueUnavailable:
+            # The guest is told to try again; a job nobody will run must not answer that retry.
+            async with self._uow() as uow:
+                await uow.previews.update(job.abandon("the job queue was unreachable", self._clock.now()))
+                await uow.commit()
+            raise
         return job
 
     async def preview(self, job_id: str) -> PreviewJob:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from types import TracebackType
-from typing import IO, Any, Generic, Literal, Protocol, Self, TypeVar
+from typing import IO, Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
 from customshop.domain.access import ApiKey
 from customshop.domain.cart import CartLine
@@ -682,11 +682,27 @@ class Cache(Protocol):
 
 
 class Unavailable(Exception):
-    """A backend the operation needs cannot be reached; trying again later may succeed."""
+    """A backend the operation needs cannot be reached; trying again later may succeed.
+
+    ``dependency`` names the backend the way a client may be told ("the database"); the message is
+    for the operator's log and may carry what the driver said (addresses, error codes), which
+    clients never see.
+    """
+
+    dependency: ClassVar[str] = "a service this request needs"
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached, or did not answer in time (it is down, restarting, out of
+    connections, or locked by another writer for longer than the configured wait)."""
+
+    dependency = "the database"
 
 
 class CacheUnavailable(Unavailable):
     """The cache backend cannot be reached."""
+
+    dependency = "the cache"
 
 
 class FileMissing(Exception):
@@ -695,6 +711,8 @@ class FileMissing(Exception):
 
 class StorageUnavailable(Unavailable):
     """The storage backend cannot be reached."""
+
+    dependency = "file storage"
 
 
 class FileStorage(Protocol):
@@ -780,6 +798,8 @@ class JobQueue(Protocol):
 class QueueUnavailable(Unavailable):
     """The job queue cannot be reached."""
 
+    dependency = "the job queue"
+
 
 class TaxPolicy(Protocol):
     """The tax due on a cart's subtotal, in its currency; never negative."""
@@ -846,7 +866,10 @@ class InvalidSignature(Exception):
 
 
 class PaymentUnavailable(Unavailable):
-    """The payment provider cannot be reached or answered with an error of its own."""
+    """The payment provider cannot be reached, did not answer in time, or answered with an error of
+    its own."""
+
+    dependency = "the payment provider"
 
 
 class PaymentRejected(Exception):
@@ -941,6 +964,8 @@ class EmailMessage:
 
 class MailUnavailable(Unavailable):
     """The mail server cannot be reached, or refused the message for now; sending later may succeed."""
+
+    dependency = "the mail server"
 
 
 class MailRejected(Exception):

@@ -100,6 +100,13 @@ class PreviewJob:
             return replace(self, status=PreviewStatus.QUEUED, error=reason, updated_at=now)
         return replace(self, status=PreviewStatus.FAILED, error=reason, updated_at=now)
 
+    def abandon(self, reason: str, now: datetime) -> PreviewJob:
+        """A queued job that could not be handed to the job queue: failed at once, without an attempt,
+        so that a new request for the design makes a new job instead of waiting on this one."""
+        if self.status is not PreviewStatus.QUEUED:
+            raise Conflict(f"preview {self.id} is {self.status}, not queued")
+        return replace(self, status=PreviewStatus.FAILED, error=reason, updated_at=now)
+
     def is_stalled(self, now: datetime, timeout: timedelta) -> bool:
         """Queued or running for longer than ``timeout`` without news: its runner is gone."""
         return (

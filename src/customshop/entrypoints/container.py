@@ -15,7 +15,6 @@ from functools import partial
 from typing import Any
 
 from dependency_injector import containers, providers
-from redis import Redis
 
 from customshop.adapters.imaging.render import PillowRenderer
 from customshop.adapters.imaging.sanitize import PillowImageProcessor
@@ -28,6 +27,7 @@ from customshop.adapters.metrics.prometheus import PrometheusMetrics
 from customshop.adapters.payments.sandbox import TestPaymentGateway
 from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.redis.cache import RedisCache
+from customshop.adapters.redis.client import queue_client
 from customshop.adapters.sqlalchemy.engine import create_engine, ping
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.storage.factory import storage_from_url
@@ -111,6 +111,7 @@ def payment_gateways(settings: Settings) -> dict[str, PaymentGateway]:
             secret_key=settings.stripe_secret_key,
             webhook_secret=settings.stripe_webhook_secret,
             api_base=settings.stripe_api_base,
+            timeout_seconds=settings.payment_timeout_seconds,
         )
     if settings.paypal_client_id and settings.paypal_client_secret and settings.paypal_webhook_id:
         from customshop.adapters.payments.paypal import PayPalPaymentGateway
@@ -122,6 +123,7 @@ def payment_gateways(settings: Settings) -> dict[str, PaymentGateway]:
             api_base=settings.paypal_api_base or "https://api-m.paypal.com",
             return_url=settings.paypal_return_url,
             cancel_url=settings.paypal_cancel_url,
+            timeout_seconds=settings.payment_timeout_seconds,
         )
     return gateways
 
@@ -142,7 +144,11 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidV7Ids)
     engine = providers.Singleton(
-        create_engine, settings.provided.resolved_database_url, pool_size=settings.provided.database_pool_size
+        create_engine,
+        settings.provided.resolved_database_url,
+        pool_size=settings.provided.database_pool_size,
+        timeout_seconds=settings.provided.database_timeout_seconds,
+        statement_timeout_seconds=settings.provided.database_statement_timeout_seconds,
     )
     uow = providers.Factory(SqlUnitOfWork, engine=engine)
     storage = providers.Singleton(
@@ -150,7 +156,7 @@ class Container(containers.DeclarativeContainer):
     )
     images = providers.Singleton(PillowImageProcessor)
     renderer = providers.Singleton(PillowRenderer)
-    redis = providers.Singleton(Redis.from_url, settings.provided.redis_url)
+    redis = providers.Singleton(queue_client, settings.provided.redis_url)
     #: Runs a job by name inside this process (set by ``build_container``, which knows the container).
     job_runner: providers.Dependency[Any] = providers.Dependency()
     rq_queue = providers.Singleton(

@@ -49,6 +49,14 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     #: Database connections each process keeps (PostgreSQL); size it so that processes × pool fits
     #: the server's max_connections.
     database_pool_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 20
+    #: The longest wait for the database (a free pooled connection, a new connection, SQLite's
+    #: lock); past it the request answers 503 (docs/operations.md, "When a dependency is down").
+    database_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
+    #: PostgreSQL's statement_timeout, lock waits included; 0: none (migrations always run without).
+    database_statement_timeout_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
+    #: The longest a call to a payment provider may take (Stripe: retries included; PayPal: each
+    #: request); past it checkout or a payment retry answers 503 and keeps nothing.
+    payment_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 2.0
     redis_url: str | None = None
     storage_url: str | None = None
     currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] = "USD"

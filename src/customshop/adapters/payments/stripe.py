@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
@@ -34,7 +35,8 @@ class StripePaymentGateway:
           back from Stripe, and a key reused with other parameters is rejected.
         * Connection failures, 409 and 5xx answers are retried twice by the SDK, which is safe
           because every POST carries an idempotency key; what outlasts the retries raises
-          ``PaymentUnavailable``, as do rate limiting and an authentication or permission error (a
+          ``PaymentUnavailable``, as does a call that has not ended ``timeout_seconds`` after it
+          began (a hanging provider), and rate limiting and an authentication or permission error (a
           wrong or restricted secret key: misconfiguration, logged as an error). A request Stripe
           refuses (invalid, card declined, idempotency key reused) raises ``PaymentRejected`` with
           Stripe's message. No SDK exception escapes.
@@ -59,7 +61,8 @@ class StripePaymentGateway:
             secret_key: The account's secret (or restricted) API key, ``sk_...``/``rk_...``.
             webhook_secret: The signing secret of the webhook endpoint, ``whsec_...``.
             api_base: Where the API is, without a trailing ``/v1``; Stripe's own when ``None``.
-            timeout_seconds: Limit of each HTTP attempt (a retried call may take up to three).
+            timeout_seconds: Limit of each call, its retries included: past it the call is abandoned
+                and raises ``PaymentUnavailable``.
 
         Raises:
             ValueError: ``secret_key`` or ``webhook_secret`` is empty.
@@ -69,6 +72,7 @@ class StripePaymentGateway:
         if not webhook_secret:
             raise ValueError("the Stripe webhook secret is empty")
         self._webhook_secret = webhook_secret
+        self._timeout = timeout_seconds
         # An HTTPX client of the gateway's own: the *_async calls need an async client, the SDK's
         # default one waits 80 s and offers no public way to close it.
         self._http = stripe.HTTPXClient(timeout=timeout_seconds)
@@ -185,9 +189,15 @@ class StripePaymentGateway:
         await self._http.close_async()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
 
     async def _call(self, operation: Awaitable[R]) -> R:
-        """Await one SDK call, turning every Stripe error into the port's exceptions."""
+        """Await one SDK call, turning every Stripe error, and a call that outlasts the timeout, into
+        the port's exceptions."""
         try:
-            return await operation
+            async with asyncio.timeout(self._timeout):
+                return await operation
+        except TimeoutError:
+            raise PaymentUnavailable(
+                f"the payment provider cannot be reached: no answer within {self._timeout:g} s"
+            ) from None
         except stripe.StripeError as exc:
             raise _port_error(exc) from exc
 

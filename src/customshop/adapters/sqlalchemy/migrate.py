@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,6 +26,9 @@ def _config(connection: Connection | None = None) -> Config:
 
 async def _with_connection(engine: AsyncEngine, work: Callable[[Connection], Any]) -> Any:
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Building an index on a big table may take longer than any request should.
+            await conn.execute(text("SET LOCAL statement_timeout = 0"))
         return await conn.run_sync(work)
 
 

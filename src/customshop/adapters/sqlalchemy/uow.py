@@ -16,6 +16,7 @@ from customshop.adapters.sqlalchemy.customization import (
     SqlSessionRepository,
 )
 from customshop.adapters.sqlalchemy.emails import SqlEmailRepository
+from customshop.adapters.sqlalchemy.engine import unavailable
 from customshop.adapters.sqlalchemy.orders import (
     SqlIdempotencyRepository,
     SqlInventoryRepository,
@@ -34,6 +35,7 @@ from customshop.adapters.sqlalchemy.repositories import (
     SqlTemplateRepository,
 )
 from customshop.application.outbox import stage_events
+from customshop.application.ports import DatabaseUnavailable
 
 #: The attributes of :class:`SqlUnitOfWork` that are repositories (made on first use).
 _REPOSITORIES = (
@@ -63,7 +65,15 @@ _REPOSITORIES = (
 class SqlUnitOfWork:
     """Implements ``UnitOfWork``: a connection from the engine's pool is held for the block, its
     transaction committed only by ``commit()``; leaving the block rolls back whatever is pending and
-    returns the connection. A ``read_only`` one runs in autocommit and refuses to commit."""
+    returns the connection. A ``read_only`` one runs in autocommit and refuses to commit.
+
+    The border of database failures: when the database cannot be reached (no connection in time,
+    connection refused or lost, server shutting down, statement timeout, SQLite locked), entering
+    the block or leaving it with such an error raises ``DatabaseUnavailable`` (chained to the
+    driver's error) instead, and the transaction is not committed (unless the connection broke while
+    the commit itself was answered: then, as with any database, the outcome is unknown). Other
+    errors, integrity and programming errors included, pass unchanged.
+    """
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -71,7 +81,11 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        conn = await self._engine.connect()
+        try:
+            conn = await self._engine.connect()
+        except Exception as exc:
+            _raise_if_unavailable(exc)
+            raise
         if self._read_only:
             # No BEGIN and no ROLLBACK: two round trips fewer for every pure read.
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -176,8 +190,16 @@ class SqlUnitOfWork:
             try:
                 if conn.in_transaction():
                     await conn.rollback()
+            except Exception as failed:
+                # A connection that broke mid-way cannot roll back (the server did when it dropped
+                # it); the error that broke it is the one to report.
+                if exc is None:
+                    _raise_if_unavailable(failed)
+                    raise
             finally:
                 await conn.close()
+        if isinstance(exc, Exception) and not isinstance(exc, DatabaseUnavailable):
+            _raise_if_unavailable(exc)
 
     async def commit(self) -> None:
         """Commit, first adding to the outbox (in the same transaction) the events of every order
@@ -200,3 +222,11 @@ class SqlUnitOfWork:
             if orders is not None:
                 orders.seen = []
             await self._conn.rollback()
+
+
+def _raise_if_unavailable(exc: Exception) -> None:
+    """Raise ``DatabaseUnavailable`` (chained to ``exc``) when ``exc`` means the database cannot be
+    reached; return otherwise."""
+    down = unavailable(exc)
+    if down is not None and down is not exc:
+        raise down from exc

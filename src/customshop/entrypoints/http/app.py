@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from customshop import __version__
 from customshop.adapters.metrics.prometheus import forget_live_values, multiprocess_directory
+from customshop.application.ports import Unavailable
 from customshop.entrypoints.container import Container, build_container, close, dependency_probes
 from customshop.entrypoints.http.body import RequestBodyPlugin
 from customshop.entrypoints.http.controllers.cart import CartController
@@ -81,6 +82,13 @@ async def sweep_orders(container: Container, *, interval: float) -> None:
             expired = await container.orders().expire_reservations()
             await container.orders().forget_old_receipts()
             purged = await container.retention().purge_if_due()
+        except Unavailable as exc:  # one line, no traceback: the outage is logged where it is seen
+            log.warning(
+                "the reservation sweep waits for %s (%s); it runs again in %s s",
+                exc.dependency,
+                exc,
+                interval,
+            )
         except Exception:
             log.exception("the reservation sweep failed; it runs again in %s s", interval)
         else:
@@ -103,6 +111,10 @@ async def pump_events(container: Container, *, interval: float) -> None:
             await container.print_files().render_due()
             await container.webhooks().send_due()
             await container.notifications().send_due()
+        except Unavailable as exc:  # one line, no traceback: the events wait in the outbox
+            log.warning(
+                "handing events on waits for %s (%s); trying again in %s s", exc.dependency, exc, interval
+            )
         except Exception:
             log.exception("handing events on failed; trying again in %s s", interval)
 

@@ -1,9 +1,10 @@
 """The one border errors cross into HTTP: every failure becomes an RFC 9457 problem document.
 
 Domain errors map by their group (``InvalidInput`` 400, ``AccessDenied`` 403, ``NotFound`` 404,
-``Conflict`` 409); Litestar's own errors (bad query parameters, unknown routes, wrong methods, large
-bodies) keep their status; anything unexpected is logged with its traceback and answered with a bare
-500 that reveals nothing.
+``Conflict`` 409); a dependency that is down (``Unavailable``, and database errors that mean the
+database cannot be reached) is 503 with ``Retry-After``; Litestar's own errors (bad query
+parameters, unknown routes, wrong methods, large bodies) keep their status; anything unexpected is
+logged with its traceback and answered with a bare 500 that reveals nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import SQLAlchemyError
 
+from customshop.adapters.sqlalchemy.engine import unavailable as database_unavailable
 from customshop.application.ports import InvalidSignature, PaymentRejected, Unavailable
 from customshop.domain.errors import (
     AccessDenied,
@@ -103,9 +106,30 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
     return handle_unexpected(request, exc)
 
 
+#: What a 503 tells clients to wait before trying again (``Retry-After``, seconds).
+RETRY_AFTER_SECONDS = 5
+
+
 def handle_unavailable(request: Request[Any, Any, Any], exc: Unavailable) -> Response[Problem]:
-    log.warning("dependency unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return problem_response(503, str(exc) or "A service this request needs is unavailable.")
+    """503 naming the dependency (``exc.dependency``) and nothing else: the message, which may hold
+    addresses or driver errors, goes to the log only."""
+    log.warning("%s is unavailable on %s %s: %s", exc.dependency, request.method, request.url.path, exc)
+    dependency = exc.dependency[:1].upper() + exc.dependency[1:]
+    return problem_response(
+        503,
+        f"{dependency} is unavailable right now; try again in a few seconds.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def handle_database_error(request: Request[Any, Any, Any], exc: SQLAlchemyError) -> Response[Problem]:
+    """The safety net behind the unit of work: a database error that reached the border untranslated
+    is a 503 when it means the database cannot be reached, else a 500 (integrity and programming
+    errors are bugs, never "try again")."""
+    down = database_unavailable(exc)
+    if down is None:
+        return handle_unexpected(request, exc)
+    return handle_unavailable(request, down)
 
 
 def handle_invalid_signature(request: Request[Any, Any, Any], exc: InvalidSignature) -> Response[Problem]:
@@ -170,6 +194,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: handle_domain_error,
     Unavailable: handle_unavailable,
+    SQLAlchemyError: handle_database_error,
     InvalidSignature: handle_invalid_signature,
     PaymentRejected: handle_payment_rejected,
     WebhookVerificationError: handle_webhook_signature,
