@@ -330,6 +330,7 @@ def assert_unreachable(url: str, detail: str) -> None:
     assert response.headers["content-type"].startswith(PROBLEM)
     problem = response.json()
     assert (problem["status"], problem["detail"]) == (503, detail)
+    assert response.headers["retry-after"] == "5"
     assert httpx.get(f"{url}/health/live", timeout=10).status_code == 200  # alive all the same
 
 

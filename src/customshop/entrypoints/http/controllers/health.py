@@ -11,7 +11,7 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.exceptions import ServiceUnavailableException
 
-from customshop.entrypoints.http.errors import problems
+from customshop.entrypoints.http.errors import RETRY_AFTER_SECONDS, problems
 
 log = logging.getLogger("customshop.health")
 
@@ -59,5 +59,8 @@ class HealthController(Controller):
         down = await unreachable(request.app.state.readiness)
         if down:
             verb = "is" if len(down) == 1 else "are"
-            raise ServiceUnavailableException(f"the {' and the '.join(down)} {verb} unreachable")
+            raise ServiceUnavailableException(
+                f"the {' and the '.join(down)} {verb} unreachable",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         return Health("ok")
