@@ -21,6 +21,7 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customshop.adapters.metrics.prometheus import FLUSH_SECONDS
 from customshop.application.ports import RenderRequest
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.demo import seed_demo_catalog
@@ -243,7 +244,8 @@ def test_two_workers_count_into_one_sum(
     ok("db", "upgrade", env=env, cwd=tmp_path)
     live = {"method": "GET", "route": "/health/live", "status": "200"}
     with serving("serve", "--workers", "2", env=env, cwd=tmp_path) as server:
-        earlier = sample(scrape_server(server)[0], "customshop_http_requests_total", **live)  # wait_live's
+        time.sleep(FLUSH_SECONDS + 0.5)  # the requests of wait_live, flushed by whichever worker had them
+        earlier = sample(scrape_server(server)[0], "customshop_http_requests_total", **live)
         # Requests over fresh connections until both workers have answered a fair share.
         by_pid: dict[int, int] = {}
         deadline = time.monotonic() + 30
@@ -254,7 +256,9 @@ def test_two_workers_count_into_one_sum(
             by_pid[pid] = by_pid.get(pid, 0) + 1
         sent = earlier + sum(by_pid.values())
 
-        # Whichever worker answers the scrape, it reports every request, both workers' together.
+        # Whichever worker answers the scrape, it reports every request, both workers' together:
+        # its own at once, the other's once that one flushed them (every FLUSH_SECONDS).
+        time.sleep(FLUSH_SECONDS + 0.5)
         scraped_by: set[int | None] = set()
         deadline = time.monotonic() + 30
         while scraped_by != set(by_pid):

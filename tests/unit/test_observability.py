@@ -10,13 +10,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from litestar import Litestar, get
 from litestar.params import FromPath
 from litestar.testing import AsyncTestClient
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from customshop.adapters.jobs.inprocess import InProcessJobQueue
-from customshop.adapters.metrics.prometheus import PrometheusMetrics
+from customshop.adapters.metrics.prometheus import LATENCY_BUCKETS, PrometheusMetrics
 from customshop.entrypoints.http.observability import (
     UNMATCHED_ROUTE,
     ObservabilityMiddleware,
@@ -183,7 +186,10 @@ async def test_prometheus_counts_requests_latency_and_server_errors() -> None:
     async with AsyncTestClient(observed_app(metrics.observe_request)) as client:
         for path in ("/items/one", "/items/two", "/items/three", "/boom", "/nope/1", "/nope/2"):
             await client.get(path)
+    unflushed, _ = metrics.exposition()
+    metrics.flush_requests()
     after, content_type = metrics.exposition()
+    assert unflushed == before, "requests reach the instruments when flushed"
     assert content_type.startswith("text/plain; version=0.0.4")
 
     def moved(name: str, **labels: str) -> float:
@@ -266,3 +272,32 @@ async def test_the_in_process_queue_reports_its_depth_as_jobs_come_and_go() -> N
     await queue.drain()
     assert depths == [1, 2, 1, 0]
     assert value(metrics.exposition()[0], "customshop_queue_depth") == 0
+
+
+@given(st.lists(st.floats(0, 20, allow_nan=False), min_size=1, max_size=50))
+def test_flushed_requests_are_what_observing_each_one_would_record(durations: list[float]) -> None:
+    metrics = PrometheusMetrics()
+    labels = {"method": "PATCH", "route": "/flushed/{n}", "status": "503"}
+    before, _ = metrics.exposition()
+    for seconds in durations:
+        metrics.observe_request("PATCH", "/flushed/{n}", 503, seconds)
+    metrics.flush_requests()
+    after, _ = metrics.exposition()
+
+    reference = CollectorRegistry()
+    histogram = Histogram("reference", "one observe() a request", buckets=LATENCY_BUCKETS, registry=reference)
+    for seconds in durations:
+        histogram.observe(seconds)
+    expected = generate_latest(reference).decode()
+
+    def moved(name: str, **extra: str) -> float:
+        return value(after, name, **labels, **extra) - value(before, name, **labels, **extra)
+
+    assert moved("customshop_http_requests_total") == len(durations)
+    assert moved("customshop_http_server_errors_total") == len(durations)
+    assert moved("customshop_http_request_duration_seconds_count") == len(durations)
+    assert moved("customshop_http_request_duration_seconds_sum") == pytest.approx(sum(durations))
+    for bound in [*(str(float(b)) for b in LATENCY_BUCKETS), "+Inf"]:
+        assert moved("customshop_http_request_duration_seconds_bucket", le=bound) == value(
+            expected.encode(), "reference_bucket", le=bound
+        ), bound

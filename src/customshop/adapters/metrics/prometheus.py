@@ -19,10 +19,11 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
@@ -39,6 +40,9 @@ MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 #: Request latency buckets, in seconds: a cached read takes about a millisecond, a checkout tens.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+#: How often a serving process hands the requests it observed to its instruments (at most this late
+#: in a scrape answered by another process).
+FLUSH_SECONDS = 1.0
 
 QUEUE_DEPTH = "customshop_queue_depth"
 QUEUE_DEPTH_HELP = (
@@ -237,6 +241,9 @@ class PrometheusMetrics:
         self._queue_depth = queue_depth
         self._instruments = _instruments()
         self._series: dict[tuple[str, str, int], _Series] = {}
+        #: (method, route, status) -> [requests, seconds, requests per latency bucket...] observed
+        #: since the last :meth:`flush_requests`.
+        self._unflushed: dict[tuple[str, str, int], list[float]] = {}
         self._failed = False
         if queue_depth is None:
             _pending_jobs()  # shown as 0 until a job is queued
@@ -266,15 +273,39 @@ class PrometheusMetrics:
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """One HTTP request answered. ``route`` must come from a bounded set (route templates, not
-        paths): each distinct value is a series of its own, in every process's files."""
+        paths): each distinct value is a series of its own, in every process's files.
+
+        The request is added up in plain memory, not yet in the instruments (a counter or bucket of
+        multiprocess mode takes a lock and a write to its file each time: three of them a request
+        cost more than the rest of a cached read's observation). :meth:`flush_requests` hands the
+        sums on; the serving process calls it every second (:data:`FLUSH_SECONDS`), before each
+        scrape it answers and when it stops. Call both from one thread (the event loop's).
+        """
+        counts = self._unflushed.get((method, route, status))
+        if counts is None:
+            counts = self._unflushed[method, route, status] = [0, 0.0] + [0] * (len(LATENCY_BUCKETS) + 1)
+        counts[0] += 1
+        counts[1] += seconds
+        counts[2 + bisect_left(LATENCY_BUCKETS, seconds)] += 1  # the first bucket whose bound >= seconds
+
+    def flush_requests(self) -> None:
+        """Add the requests observed since the last call to the instruments (in multiprocess mode,
+        to this process's files, where every process's scrape reads them)."""
+        unflushed, self._unflushed = self._unflushed, {}
         try:
-            series = self._series.get((method, route, status))
-            if series is None:
-                series = self._series_of(method, route, status)
-            series.requests.inc()
-            series.latency.observe(seconds)
-            if series.server_errors is not None:
-                series.server_errors.inc()
+            for (method, route, status), counts in unflushed.items():
+                series = self._series.get((method, route, status)) or self._series_of(method, route, status)
+                series.requests.inc(counts[0])
+                # prometheus-client observes one value at a time; these are its own sum and buckets
+                # (non-cumulative in its storage), added to in bulk (tests/unit/test_observability.py
+                # compares the exposition with one observe() a request).
+                latency: Any = series.latency
+                latency._sum.inc(counts[1])
+                for bucket, count in enumerate(counts[2:]):
+                    if count:
+                        latency._buckets[bucket].inc(count)
+                if series.server_errors is not None:
+                    series.server_errors.inc(counts[0])
         except Exception:
             self._record_failed()
 

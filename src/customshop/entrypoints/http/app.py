@@ -16,7 +16,12 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from customshop import __version__
-from customshop.adapters.metrics.prometheus import forget_live_values, multiprocess_directory
+from customshop.adapters.metrics.prometheus import (
+    FLUSH_SECONDS,
+    PrometheusMetrics,
+    forget_live_values,
+    multiprocess_directory,
+)
 from customshop.application.ports import Unavailable
 from customshop.entrypoints.container import Container, build_container, close, dependency_probes
 from customshop.entrypoints.http.body import RequestBodyPlugin
@@ -119,6 +124,14 @@ async def pump_events(container: Container, *, interval: float) -> None:
             log.exception("handing events on failed; trying again in %s s", interval)
 
 
+async def flush_metrics(metrics: PrometheusMetrics, *, interval: float = FLUSH_SECONDS) -> None:
+    """Every ``interval`` seconds: hand the requests this process observed to its instruments, where
+    a scrape answered by any process reads them (a scrape this process answers flushes first)."""
+    while True:
+        await asyncio.sleep(interval)
+        metrics.flush_requests()
+
+
 def create_app(container: Container | None = None, *, readiness_probes: bool = True) -> Litestar:
     """Build the ASGI app around ``container`` (by default one made from the environment's settings).
 
@@ -134,6 +147,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             loop.create_task(container.catalog_cache().watch()),
             loop.create_task(sweep_orders(container, interval=settings.reservation_sweep_seconds)),
             loop.create_task(pump_events(container, interval=settings.outbox_poll_seconds)),
+            loop.create_task(flush_metrics(container.metrics())),
         ]
 
     async def stop_background(app: Litestar) -> None:
@@ -154,6 +168,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
         await close(container)
 
     async def stop_observing(_: Litestar) -> None:
+        container.metrics().flush_requests()
         directory = multiprocess_directory()
         if directory is not None:  # this process's share of the queue depth ends with it
             forget_live_values(directory)

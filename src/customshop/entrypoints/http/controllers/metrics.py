@@ -24,5 +24,6 @@ class MetricsController(Controller):
         queue's depth. With several worker processes (``serve --workers``, ``customshop worker``
         on the same host) every figure is the sum over all of them, whichever process answers."""
         exporter: PrometheusMetrics = request.app.state.metrics
+        exporter.flush_requests()  # this process's latest requests too (on the event loop's thread)
         body, _ = await asyncio.to_thread(exporter.exposition)
         return Response(body, media_type=MEDIA_TYPE)
