@@ -18,7 +18,9 @@ from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import msgspec
+from litestar import Request
 from litestar.dto import AbstractDTO, DTOFieldDefinition
+from litestar.exceptions import HTTPException
 from litestar.openapi.spec import Reference, Schema
 from litestar.plugins import OpenAPISchemaPlugin, SerializationPlugin
 from litestar.typing import FieldDefinition
@@ -151,6 +153,81 @@ def _nul_violations(value: Any, path: str) -> Iterator[Violation]:
             yield from _nul_violations(item, _join(path, f"[{index}]"))
 
 
+class UnsupportedMediaType(HTTPException):
+    """A body in a media type the route does not read (HTTP 415, ``/problems/unsupported-media-type``)."""
+
+    status_code = 415
+
+
+#: Every ``charset`` a JSON body may declare (JSON is UTF-8, RFC 8259 §8.1).
+_CHARSETS = frozenset({"utf-8", "utf8"})
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """Whether a ``Content-Type`` value names JSON: ``application/json`` or an ``application/*+json``
+    type (``application/merge-patch+json``...), with no ``charset`` but UTF-8."""
+    media_type, *parameters = content_type.split(";")
+    media_type = media_type.strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in _CHARSETS:
+            return False
+    return True
+
+
+def check_json_media_type(content_type: str | None, raw: bytes) -> None:
+    """Refuse a body that is not declared as JSON. An empty body is not judged here (a route that
+    needs one says so with a 400).
+
+    Raises:
+        UnsupportedMediaType: a body with another ``Content-Type``, or with none.
+    """
+    if not raw:
+        return
+    if not content_type:
+        raise UnsupportedMediaType(detail="The body has no Content-Type; send it as application/json.")
+    if not is_json_media_type(content_type):
+        raise UnsupportedMediaType(
+            detail=f"This address reads application/json (UTF-8), not {content_type[:100]!r}."
+        )
+
+
+def check_encoding(raw: bytes) -> None:
+    """Refuse a body that is not UTF-8 (the only encoding of JSON), before any decoder meets it.
+
+    Raises:
+        InvalidInput: one violation at ``body`` (code ``invalid_encoding``).
+    """
+    if raw.isascii():  # the common case, and a fast check
+        return
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            [Violation("body", "invalid_encoding", f"the body is not valid UTF-8 (at byte {exc.start})")],
+            "The request body is invalid.",
+        ) from None
+
+
+async def json_body(request: Request[Any, Any, Any]) -> bytes:
+    """The raw bytes of a JSON body, for routes that verify a signature over them before decoding:
+    checked like every JSON body (media type, UTF-8, depth) but not decoded.
+
+    Raises:
+        UnsupportedMediaType, InvalidInput: see :func:`check_json_media_type`, :func:`check_encoding`
+            and :func:`check_json_depth`.
+    """
+    raw = await request.body()
+    check_json_media_type(request.headers.get("content-type"), raw)
+    check_encoding(raw)
+    check_json_depth(raw)
+    return raw
+
+
 def check_json_depth(raw: bytes) -> None:
     """Refuse a JSON body nesting arrays and objects deeper than :data:`MAX_JSON_DEPTH`, before any
     decoder recurses into it. For every route that reads JSON, :func:`decode_body` included.
@@ -176,9 +253,10 @@ def decode_body(model: type[S], raw: bytes) -> S:
 
     Raises:
         InvalidInput: one violation per offending field (paths like ``media[0].url``); a body that
-            is not JSON, or not an object, or nests deeper than :data:`MAX_JSON_DEPTH`, is one
-            violation at ``body``.
+            is not UTF-8, not JSON, not an object, or nests deeper than :data:`MAX_JSON_DEPTH`, is
+            one violation at ``body``.
     """
+    check_encoding(raw)
     check_json_depth(raw)
     invalid_json = InvalidInput([Violation("body", "invalid_json", "the body is not valid JSON")])
     try:
@@ -232,6 +310,7 @@ class RequestBodyDTO(AbstractDTO[Any]):
         return schema
 
     def decode_bytes(self, value: bytes) -> Any:
+        check_json_media_type(self.asgi_connection.headers.get("content-type"), value)
         return decode_body(self.model_type, value)
 
     def decode_builtins(self, value: dict[str, Any]) -> Any:

@@ -29,7 +29,7 @@ class CartController(Controller):
         """The guest's cart with its totals (`items: []` and zeros when empty)."""
         return CartRead.of(await carts.view(session_key))
 
-    @post("/items", operation_id="addToCart", status_code=200, responses=problems(400, 404, 409))
+    @post("/items", operation_id="addToCart", status_code=200, responses=problems(400, 404, 409, 415))
     async def add(
         self,
         request: Request[Any, Any, Any],
@@ -50,7 +50,7 @@ class CartController(Controller):
             raise InvalidInput(wrong, "Say what to add.")
         return _answer(request, view)
 
-    @patch("/items/{item_id:str}", operation_id="changeCartItem", responses=problems(400, 404))
+    @patch("/items/{item_id:str}", operation_id="changeCartItem", responses=problems(400, 404, 415))
     async def change(
         self,
         carts: NamedDependency[Carts],

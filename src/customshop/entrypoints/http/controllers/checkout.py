@@ -58,7 +58,7 @@ class CheckoutController(Controller):
         "/",
         operation_id="checkout",
         status_code=201,
-        responses=problems(400, 409, 429, 503),
+        responses=problems(400, 409, 415, 429, 503),
         opt={RATE_LIMIT: CHECKOUT},
     )
     async def checkout(

@@ -67,7 +67,7 @@ class SessionController(Controller):
     tags = ("customization",)
     dependencies = {"session_key": Provide(presented_session_key)}  # noqa: RUF012 - Litestar's layer API
 
-    @post("/", operation_id="startSession", responses=problems(400))
+    @post("/", operation_id="startSession", responses=problems(400, 415))
     async def start(
         self,
         request: Request[Any, Any, Any],
@@ -98,7 +98,7 @@ class SessionController(Controller):
         expired, or not this guest's)."""
         return SessionRead.of(await customization.view(session_id, session_key))
 
-    @patch("/{session_id:str}", operation_id="updateSession", responses=problems(400, 404))
+    @patch("/{session_id:str}", operation_id="updateSession", responses=problems(400, 404, 415))
     async def update(
         self,
         customization: NamedDependency[Customization],
@@ -114,7 +114,7 @@ class SessionController(Controller):
     @post(
         "/{session_id:str}/assets",
         operation_id="uploadAsset",
-        responses=problems(400, 404, 429, 503),
+        responses=problems(400, 404, 415, 429, 503),
         request_max_body_size=IMAGE_BYTES_LIMIT + ENVELOPE,
         opt={RATE_LIMIT: UPLOADS},
     )
