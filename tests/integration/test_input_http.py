@@ -9,14 +9,19 @@ import json
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
+from customshop.adapters.memory import ManualClock
+from customshop.domain.hashing import hash_secret
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.demo import seed_demo_catalog
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
 ADDRESS = {"name": "Ada", "line1": "1 Road", "city": "London", "postal_code": "SW1", "country": "GB"}
+ADDRESS_ORDER = {"email": "ada@example.com", "shipping_address": ADDRESS, "payment_provider": "test"}
 
 
 @pytest.fixture
@@ -144,3 +149,99 @@ async def test_uploads_take_multipart_only(client: Client, tee: str) -> None:
         )
         assert response.status_code == 415, response.text
         assert response.json()["type"] == "/problems/unsupported-media-type"
+
+
+# -- session keys are never adopted ------------------------------------------------------------------
+
+PLANTED = "gsk_" + "P" * 43  # well-formed, but this server never issued it
+
+
+async def test_a_planted_key_is_not_adopted_by_post_sessions(
+    client: Client, tee: str, container: Container
+) -> None:
+    for as_cookie in (False, True):
+        client.cookies.clear()
+        if as_cookie:
+            client.cookies.set("session_key", PLANTED)
+        headers = {} if as_cookie else {"X-Session-Key": PLANTED}
+        response = await client.post("/sessions", json={"product_id": tee}, headers=headers)
+        assert response.status_code == 201, response.text
+        minted = response.json()["session_key"]
+        assert minted != PLANTED and minted.startswith("gsk_")
+        assert response.cookies["session_key"] == minted
+        session = response.json()["session_id"]
+        client.cookies.clear()
+        # Whoever planted the key sees nothing of what the guest does next.
+        assert (
+            await client.get(f"/sessions/{session}", headers={"X-Session-Key": PLANTED})
+        ).status_code == 404
+        assert (
+            await client.get(f"/sessions/{session}", headers={"X-Session-Key": minted})
+        ).status_code == 200
+    async with container.engine().connect() as conn:
+        stored = set((await conn.execute(sa.text("SELECT key_hash FROM guest_keys"))).scalars())
+    assert hash_secret(minted) in stored and minted not in stored  # only the hash is kept
+    assert hash_secret(PLANTED) not in stored
+
+
+async def test_a_key_the_server_did_not_issue_is_404_on_every_other_guest_route(
+    client: Client, tee: str
+) -> None:
+    session, key = await guest(client, tee)
+    await client.patch(f"/sessions/{session}", json={"options": {"size": "L"}}, headers=key)
+    carted = await client.post("/cart/items", json={"session_id": session, "quantity": 1}, headers=key)
+    assert carted.status_code == 200, carted.text
+    item = carted.json()["items"][0]["item_id"]
+    order = ADDRESS_ORDER
+    placed = await client.post("/checkout", json=order, headers=key)
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+    await client.post("/cart/items", json={"session_id": session, "quantity": 1}, headers=key)
+    for bad in (PLANTED, "nonsense"):
+        planted = {"X-Session-Key": bad}
+        for method, path, body in (
+            ("GET", f"/sessions/{session}", None),
+            ("PATCH", f"/sessions/{session}", {"options": {"size": "M"}}),
+            ("POST", f"/sessions/{session}/preview", None),
+            ("GET", "/cart", None),
+            ("POST", "/cart/items", {"product_id": tee, "options": {"size": "L"}, "quantity": 1}),
+            ("POST", "/cart/items", {"session_id": session, "quantity": 1}),
+            ("PATCH", f"/cart/items/{item}", {"quantity": 2}),
+            ("DELETE", f"/cart/items/{item}", None),
+            ("POST", "/checkout", order),
+            ("GET", f"/orders/{order_id}", None),
+            ("POST", f"/orders/{order_id}/payment", None),
+        ):
+            response = await client.request(method, path, json=body, headers=planted)
+            assert response.status_code == 404, (bad, method, path, response.text)
+            assert "x-session-key" not in response.headers and "set-cookie" not in response.headers
+    # Nothing changed for the real guest; its order token still works with any key beside it.
+    assert len((await client.get("/cart", headers=key)).json()["items"]) == 1
+    token = placed.json()["order_token"]
+    by_token = await client.get(
+        f"/orders/{order_id}", params={"token": token}, headers={"X-Session-Key": PLANTED}
+    )
+    assert by_token.status_code == 200
+
+
+async def test_an_expired_key_is_replaced_and_owns_nothing_any_more(
+    client: Client, tee: str, container: Container
+) -> None:
+    clock = ManualClock()
+    container.clock.override(providers.Object(clock))
+    container.customization.reset()
+    container.carts.reset()
+    _, key = await guest(client, tee)
+    clock.advance(days=300)
+    again = await client.post("/sessions", json={"product_id": tee}, headers=key)
+    assert again.json()["session_key"] == key["X-Session-Key"]  # live: kept, and good for another year
+    clock.advance(days=300)
+    assert (await client.get("/cart", headers=key)).status_code == 200
+    clock.advance(days=66)
+    assert (await client.get("/cart", headers=key)).status_code == 404
+    fresh = await client.post("/sessions", json={"product_id": tee}, headers=key)
+    assert fresh.status_code == 201
+    assert fresh.json()["session_key"] != key["X-Session-Key"]
+    assert (
+        await client.get("/cart", headers={"X-Session-Key": fresh.json()["session_key"]})
+    ).status_code == 200

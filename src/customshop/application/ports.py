@@ -152,6 +152,19 @@ class SessionRepository(Protocol):
     async def update(self, session: CustomizationSession) -> None: ...
 
 
+class GuestKeyRepository(Protocol):
+    """The session keys this server issued, by hash (a key itself is never stored), each with the
+    moment it expires. Never commits."""
+
+    async def add(self, key_hash: str, issued_at: datetime, expires_at: datetime) -> None: ...
+
+    async def expires_at(self, key_hash: str) -> datetime | None:
+        """When the key expires, or ``None`` when it was never issued."""
+        ...
+
+    async def extend(self, key_hash: str, expires_at: datetime) -> None: ...
+
+
 class AssetRepository(Protocol):
     """Uploaded images' records (the files live in ``FileStorage``). Never commits."""
 
@@ -568,6 +581,9 @@ class UnitOfWork(Protocol):
 
     @property
     def sessions(self) -> SessionRepository: ...
+
+    @property
+    def guest_keys(self) -> GuestKeyRepository: ...
 
     @property
     def assets(self) -> AssetRepository: ...

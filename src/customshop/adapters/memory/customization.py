@@ -26,6 +26,21 @@ class MemorySessionRepository:
             self._state.sessions[session.id] = session
 
 
+class MemoryGuestKeyRepository:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    async def add(self, key_hash: str, issued_at: datetime, expires_at: datetime) -> None:
+        self._state.guest_keys[key_hash] = expires_at
+
+    async def expires_at(self, key_hash: str) -> datetime | None:
+        return self._state.guest_keys.get(key_hash)
+
+    async def extend(self, key_hash: str, expires_at: datetime) -> None:
+        if key_hash in self._state.guest_keys:
+            self._state.guest_keys[key_hash] = expires_at
+
+
 class MemoryAssetRepository:
     def __init__(self, state: MemoryStore) -> None:
         self._state = state

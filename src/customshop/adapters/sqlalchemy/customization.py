@@ -57,6 +57,26 @@ class SqlSessionRepository:
         )
 
 
+class SqlGuestKeyRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, key_hash: str, issued_at: datetime, expires_at: datetime) -> None:
+        await self._conn.execute(
+            t.guest_keys.insert().values(key_hash=key_hash, issued_at=issued_at, expires_at=expires_at)
+        )
+
+    async def expires_at(self, key_hash: str) -> datetime | None:
+        query = sa.select(t.guest_keys.c.expires_at).where(t.guest_keys.c.key_hash == key_hash)
+        value: datetime | None = (await self._conn.execute(query)).scalar()
+        return value
+
+    async def extend(self, key_hash: str, expires_at: datetime) -> None:
+        await self._conn.execute(
+            t.guest_keys.update().where(t.guest_keys.c.key_hash == key_hash).values(expires_at=expires_at)
+        )
+
+
 def _asset(row: sa.Row[Any]) -> Asset:
     return Asset(
         id=row.id,
