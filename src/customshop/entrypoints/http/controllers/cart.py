@@ -41,13 +41,13 @@ class CartController(Controller):
         (its required zones must be filled); `{product_id, options, quantity}` carts a design given
         directly. The same design carted again adds to its line's quantity (at most 99). A cart holds
         one currency. A guest without a session key gets one (cookie and `X-Session-Key` header)."""
-        wrong = data.source_problems()
-        if not wrong and data.session_id is not None:
+        # The body names a session, or a product and its options (``CartItemCreate.object_problems``).
+        if data.session_id is not None:
             view = await carts.add_session(session_key, data.session_id, data.quantity)
-        elif not wrong and data.product_id is not None and data.options is not None:
+        elif data.product_id is not None and data.options is not None:
             view = await carts.add_design(session_key, data.product_id, data.options, data.quantity)
-        else:
-            raise InvalidInput(wrong, "Say what to add.")
+        else:  # refused while decoding; kept for the type checker
+            raise InvalidInput(CartItemCreate.object_problems({}, ""), "Say what to add.")
         return _answer(request, view)
 
     @patch("/items/{item_id:str}", operation_id="changeCartItem", responses=problems(400, 404, 415))
