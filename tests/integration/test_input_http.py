@@ -5,6 +5,7 @@ else is 415; bytes that are not UTF-8 are 400 `invalid_encoding`; and nothing is
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -17,6 +18,7 @@ from customshop.adapters.memory import ManualClock
 from customshop.domain.hashing import hash_secret
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.demo import seed_demo_catalog
+from tests.unit.test_one_pass_validation import BREAKAGES, CHECKOUT
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -245,3 +247,156 @@ async def test_an_expired_key_is_replaced_and_owns_nothing_any_more(
     assert (
         await client.get("/cart", headers={"X-Session-Key": fresh.json()["session_key"]})
     ).status_code == 200
+
+
+# -- one-pass validation: every bad field at once -------------------------------------------------
+
+
+def named(response: Any) -> dict[str, str]:
+    assert response.status_code == 400, response.text
+    return {error["field"]: error["code"] for error in response.json()["errors"]}
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        ("email", "shipping_address.city", "shipping_address.country"),
+        ("email", "payment_provider", "shipping_address.postal_code", "coupon"),
+        (
+            "shipping_address.name",
+            "shipping_address.line1",
+            "shipping_address.line2",
+            "shipping_address.floor",
+        ),
+        tuple(BREAKAGES),
+    ],
+)
+async def test_checkout_names_every_broken_field_at_once(
+    client: Client, tee: str, admin: dict[str, str], broken: tuple[str, ...]
+) -> None:
+    session, key = await guest(client, tee)
+    await client.patch(f"/sessions/{session}", json={"options": {"size": "L"}}, headers=key)
+    await client.post("/cart/items", json={"session_id": session, "quantity": 1}, headers=key)
+    for variant in range(2):
+        body = copy.deepcopy(CHECKOUT)
+        for field in broken:
+            breakages = BREAKAGES[field]
+            breakages[variant % len(breakages)](body)
+        response = await client.post("/checkout", json=body, headers=key)
+        assert sorted(named(response)) == sorted(broken)
+    assert (await client.get("/orders", headers=admin)).json()["items"] == []
+    assert len((await client.get("/cart", headers=key)).json()["items"]) == 1
+
+
+async def test_the_reported_case_a_bad_email_and_an_incomplete_address(client: Client, tee: str) -> None:
+    _, key = await guest(client, tee)
+    response = await client.post(
+        "/checkout",
+        json={"email": "not-an-email", "shipping_address": {"name": "Ada"}, "payment_provider": "test"},
+        headers=key,
+    )
+    assert named(response) == {
+        "email": "invalid_format",
+        "shipping_address.line1": "required",
+        "shipping_address.city": "required",
+        "shipping_address.postal_code": "required",
+        "shipping_address.country": "required",
+    }
+
+
+async def test_catalog_writes_name_every_bad_field_at_once(
+    client: Client, tee: str, admin: dict[str, str]
+) -> None:
+    before = await product_count(client, admin)
+    product = await client.post(
+        "/products", json={"name": " ", "currency": "XYZ", "media": [{}]}, headers=admin
+    )
+    assert named(product) == {
+        "name": "invalid_length",
+        "base_price": "required",
+        "currency": "invalid_choice",
+        "media[0].url": "required",
+    }
+    replaced = await client.put(f"/products/{tee}", json={"name": " ", "base_price": -1}, headers=admin)
+    assert named(replaced) == {"name": "invalid_length", "base_price": "out_of_range"}
+    assert await product_count(client, admin) == before
+
+    options = [
+        {"code": "S", "label": "Small"},
+        {"code": "S", "label": " "},
+        {"code": "M", "label": "M", "price_delta": 1.5},
+    ]
+    option_set = await client.post("/optionsets", json={"product_id": tee, "options": options}, headers=admin)
+    assert named(option_set) == {
+        "name": "required",
+        "options[1].code": "duplicate",
+        "options[1].label": "invalid_length",
+        "options[2].price_delta": "invalid_type",
+    }
+    sound_but_wrong = await client.post(
+        "/optionsets",
+        json={"product_id": "nope", "name": "Size", "options": options[:2]},
+        headers=admin,
+    )
+    assert named(sound_but_wrong) == {
+        "product_id": "not_found",
+        "options[1].code": "duplicate",
+        "options[1].label": "invalid_length",
+    }
+
+    definition = {
+        "canvas": {"width": 0, "height": 100},
+        "zones": [{"id": "a", "type": "text", "max_length": -1}, {"id": "a", "type": "color"}],
+    }
+    template = await client.post(
+        "/templates", json={"product_id": tee, "definition": definition}, headers=admin
+    )
+    errors = named(template)
+    assert errors.pop("version") == "required"
+    assert "definition.canvas.width" in errors and "definition.zones[1].id" in errors
+    assert all(field.startswith("definition.") for field in errors)
+    unknown_product = await client.post(
+        "/templates", json={"product_id": "nope", "version": 9, "definition": definition}, headers=admin
+    )
+    assert named(unknown_product) == {"product_id": "not_found", **errors}
+    templates = await client.get(f"/templates/{tee}")
+    assert [t["version"] for t in templates.json()["items"]] == [1]
+
+    stock = await client.put("/inventory", json={"on_hand": -1, "option_code": "no spaces"}, headers=admin)
+    assert named(stock) == {
+        "product_id": "required",
+        "on_hand": "out_of_range",
+        "option_code": "invalid_format",
+    }
+    endpoint = await client.post(
+        "/webhook-endpoints", json={"events": ["order.paid", "order.eaten"]}, headers=admin
+    )
+    assert named(endpoint) == {"url": "required", "events[1]": "unknown_event"}
+    assert (await client.get("/webhook-endpoints", headers=admin)).json()["items"] == []
+
+
+async def test_guest_writes_name_every_bad_field_at_once(client: Client, tee: str) -> None:
+    session, key = await guest(client, tee)
+    zones = {
+        "front_text": {"text": "x" * 500, "font": "Comic"},
+        "body_color": "#123456",
+        "size": "XXL",
+        "nope": 1,
+    }
+    patched = await client.patch(f"/sessions/{session}", json={"options": zones}, headers=key)
+    assert {error["zone_id"] for error in patched.json()["errors"] if "zone_id" in error} >= {
+        "front_text",
+        "body_color",
+        "size",
+    }
+    assert "options.nope" in named(patched)
+    assert (await client.get(f"/sessions/{session}", headers=key)).json()["options"] == {}
+    carted = await client.post("/cart/items", json={"quantity": 0, "colour": "red"}, headers=key)
+    assert named(carted) == {"quantity": "out_of_range", "colour": "unknown_field", "session_id": "required"}
+    started = await client.post("/sessions", json={"product_id": "", "template_version": 0, "x": 1})
+    assert named(started) == {
+        "product_id": "too_short",
+        "template_version": "out_of_range",
+        "x": "unknown_field",
+    }
+    assert (await client.get("/cart", headers=key)).json()["items"] == []
