@@ -5,6 +5,7 @@ else is 415; bytes that are not UTF-8 are 400 `invalid_encoding`; and nothing is
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from typing import Any
@@ -139,6 +140,18 @@ async def test_an_empty_body_is_judged_by_the_route_not_by_its_type(client: Clie
     assert response.json()["errors"][0]["field"] == "body"
 
 
+async def test_webhook_receivers_read_json_only(client: Client) -> None:
+    client.app.state.fulfillment_secret = "whsec_" + base64.b64encode(b"s" * 24).decode()
+    for path in ("/webhooks/stripe", "/webhooks/paypal", "/webhooks/fulfillment"):
+        response = await client.post(path, content=b"{}", headers={"content-type": "text/plain"})
+        assert response.status_code == 415, (path, response.text)
+        assert response.json()["type"] == "/problems/unsupported-media-type"
+        response = await client.post(
+            path, content=b'{"id": "\xff"}', headers={"content-type": "application/json"}
+        )
+        assert (response.status_code, response.json()["errors"][0]["code"]) == (400, "invalid_encoding"), path
+
+
 async def test_uploads_take_multipart_only(client: Client, tee: str) -> None:
     session, key = await guest(client, tee)
     for headers, content in (
@@ -240,6 +253,11 @@ async def test_an_expired_key_is_replaced_and_owns_nothing_any_more(
     clock.advance(days=300)
     assert (await client.get("/cart", headers=key)).status_code == 200
     clock.advance(days=66)
+    assert (await client.get("/cart", headers=key)).status_code == 404
+    container.checkout.reset()
+    assert await container.checkout().purge_keys() == 1  # the sweep forgets it
+    async with container.engine().connect() as conn:
+        assert (await conn.execute(sa.text("SELECT count(*) FROM guest_keys"))).scalar() == 0
     assert (await client.get("/cart", headers=key)).status_code == 404
     fresh = await client.post("/sessions", json={"product_id": tee}, headers=key)
     assert fresh.status_code == 201

@@ -552,9 +552,12 @@ class Checkout:
                 await uow.commit()
 
     async def purge_keys(self) -> int:
-        """Forget idempotency keys older than the retention; returns how many."""
+        """Forget idempotency keys older than the retention, and session keys that expired (they own
+        nothing any more); returns how many keys of both kinds."""
+        now = self._clock.now()
         async with self._uow() as uow:
-            count = await uow.idempotency.purge(self._clock.now() - IDEMPOTENCY_RETENTION)
+            count = await uow.idempotency.purge(now - IDEMPOTENCY_RETENTION)
+            count += await uow.guest_keys.purge(now)
             await uow.commit()
         return count
 

@@ -164,6 +164,10 @@ class GuestKeyRepository(Protocol):
 
     async def extend(self, key_hash: str, expires_at: datetime) -> None: ...
 
+    async def purge(self, expired_before: datetime) -> int:
+        """Forget the keys that expired before ``expired_before``; returns how many."""
+        ...
+
 
 class AssetRepository(Protocol):
     """Uploaded images' records (the files live in ``FileStorage``). Never commits."""

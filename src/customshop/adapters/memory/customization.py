@@ -40,6 +40,12 @@ class MemoryGuestKeyRepository:
         if key_hash in self._state.guest_keys:
             self._state.guest_keys[key_hash] = expires_at
 
+    async def purge(self, expired_before: datetime) -> int:
+        old = [key for key, expires_at in self._state.guest_keys.items() if expires_at < expired_before]
+        for key in old:
+            del self._state.guest_keys[key]
+        return len(old)
+
 
 class MemoryAssetRepository:
     def __init__(self, state: MemoryStore) -> None:

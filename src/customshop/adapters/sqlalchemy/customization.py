@@ -76,6 +76,12 @@ class SqlGuestKeyRepository:
             t.guest_keys.update().where(t.guest_keys.c.key_hash == key_hash).values(expires_at=expires_at)
         )
 
+    async def purge(self, expired_before: datetime) -> int:
+        deleted = await self._conn.execute(
+            t.guest_keys.delete().where(t.guest_keys.c.expires_at < expired_before)
+        )
+        return int(deleted.rowcount)
+
 
 def _asset(row: sa.Row[Any]) -> Asset:
     return Asset(

@@ -120,8 +120,10 @@ DefinitionIn = Annotated[Definition, Rule(definition_problems)]
 
 def _option_codes(options: list[Any], path: str) -> list[Violation]:
     """Codes unique within a set, over decoded options or, when some option is broken, raw ones."""
+    if not isinstance(options, list):  # raw JSON of any shape when the list did not decode
+        return []
     codes = [o.get("code") if isinstance(o, dict) else getattr(o, "code", None) for o in options]
-    return duplicate_code_problems(codes, path) if isinstance(options, list) else []
+    return duplicate_code_problems(codes, path)
 
 
 class MediaIn(RequestBody):

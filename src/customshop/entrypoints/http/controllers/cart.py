@@ -24,9 +24,10 @@ class CartController(Controller):
     tags = ("cart",)
     dependencies = {"session_key": Provide(presented_session_key)}  # noqa: RUF012 - Litestar's layer API
 
-    @get("/", operation_id="getCart")
+    @get("/", operation_id="getCart", responses=problems(404))
     async def view(self, carts: NamedDependency[Carts], session_key: NamedDependency[str | None]) -> CartRead:
-        """The guest's cart with its totals (`items: []` and zeros when empty)."""
+        """The guest's cart with its totals (`items: []` and zeros when empty, or without a key). A key
+        this server did not issue, or one that expired, is 404."""
         return CartRead.of(await carts.view(session_key))
 
     @post("/items", operation_id="addToCart", status_code=200, responses=problems(400, 404, 409, 415))
