@@ -5,6 +5,7 @@ else is 415; bytes that are not UTF-8 are 400 `invalid_encoding`; and nothing is
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import json
@@ -13,13 +14,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from dependency_injector import providers
+from hypothesis import given, settings
 from litestar.testing import AsyncTestClient
 
 from customshop.adapters.memory import ManualClock
 from customshop.domain.hashing import hash_secret
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.demo import seed_demo_catalog
-from tests.unit.test_one_pass_validation import BREAKAGES, CHECKOUT
+from tests.unit.test_one_pass_validation import BREAKAGES, CHECKOUT, broken_checkouts
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -304,6 +306,22 @@ async def test_checkout_names_every_broken_field_at_once(
         assert sorted(named(response)) == sorted(broken)
     assert (await client.get("/orders", headers=admin)).json()["items"] == []
     assert len((await client.get("/cart", headers=key)).json()["items"]) == 1
+
+
+async def test_any_k_broken_checkout_fields_are_named_exactly_through_http(client: Client, tee: str) -> None:
+    """The property of tests/unit/test_one_pass_validation.py, against the real app and database:
+    hypothesis runs in a thread and hands each request to this test's event loop."""
+    _, key = await guest(client, tee)
+    loop = asyncio.get_running_loop()
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(broken_checkouts())
+    def names_exactly_the_broken_fields(case: tuple[dict[str, Any], set[str]]) -> None:
+        body, broken = case
+        sent = asyncio.run_coroutine_threadsafe(client.post("/checkout", json=body, headers=key), loop)
+        assert sorted(named(sent.result(timeout=30))) == sorted(broken)
+
+    await asyncio.to_thread(names_exactly_the_broken_fields)
 
 
 async def test_the_reported_case_a_bad_email_and_an_incomplete_address(client: Client, tee: str) -> None:
