@@ -6,9 +6,10 @@ rules stay in one place, the struct) to list every offending field, which become
 entry each in the 400 problem document.
 
 Domain rules that types cannot say (an email's form, a country code, option codes unique within a
-set, a template definition) ride in the same annotations as :class:`Rule` markers, and run in the
-same pass: on every field that decoded, whether or not the others did. A 400 therefore names every
-bad field of the body at once, structural and semantic together (docs/api.md, "Validation").
+set, a template definition) ride in the same annotations as :class:`Rule` markers. When the body
+does not decode, they run in that same walk on every field that did; when it decodes, the use case
+checks them itself, with the rules that need stored state. Either way a 400 names every bad field
+of the body at once, structural and semantic together (docs/api.md, "Validation").
 
 Litestar sees request structs (subclasses of :class:`RequestBody`) through
 :class:`RequestBodyPlugin`, which decodes them with :func:`decode_body` while the OpenAPI document
@@ -105,16 +106,15 @@ class _FieldPlan:
     key: str
     rules: tuple[Rule, ...]
     item: Any | None
-    item_rules: tuple[Rule, ...]
 
 
 @cache
 def _plan(struct: type[msgspec.Struct]) -> tuple[_FieldPlan, ...]:
+    """What :func:`_struct_problems` needs of each field of ``struct``, worked out once."""
     plans = []
     for field in msgspec.structs.fields(struct):
-        item = _item_annotation(field.type)
         plans.append(
-            _FieldPlan(field.name, field.encode_name, _rules(field.type), item, _rules(item) if item else ())
+            _FieldPlan(field.name, field.encode_name, _rules(field.type), _item_annotation(field.type))
         )
     return tuple(plans)
 
