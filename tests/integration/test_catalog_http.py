@@ -149,7 +149,9 @@ async def test_bad_product_input_names_every_field_and_stores_nothing(
         "base_price": "required",
     }
     for raw in (b"", b"{not json", b"[1, 2]", b'"text"'):
-        response = await client.post("/products", content=raw, headers=admin)
+        response = await client.post(
+            "/products", content=raw, headers={**admin, "content-type": "application/json"}
+        )
         assert response.status_code == 400, raw
         assert response.json()["errors"][0]["field"] == "body"
     unknown_currency = await client.post(

@@ -283,6 +283,7 @@ async def test_purge_counts_and_deletes(cli_env: dict[str, str], tmp_path: Path)
         "webhook_logs: kept forever",
         "emails: would delete 3",
         "idempotency: would delete 0",
+        "guest_keys: would delete 0",
     ]
     assert "emails: would delete 3" in ok("purge", "--dry-run", env=env, cwd=tmp_path).stdout
     done = ok("purge", env=env, cwd=tmp_path).stdout.splitlines()

@@ -219,7 +219,13 @@ async def test_uploads_are_judged_by_their_bytes_and_cleaned(client: Client, tee
             "message": response.json()["errors"][0]["message"],
         }
 
-    no_file = await client.post(url, json={"photo": "x"}, headers=key)
+    as_json = await client.post(url, json={"photo": "x"}, headers=key)
+    assert as_json.status_code == 415
+    assert as_json.json()["type"] == "/problems/unsupported-media-type"
+    only_a_field = b'--b\r\nContent-Disposition: form-data; name="photo"\r\n\r\nx\r\n--b--\r\n'
+    no_file = await client.post(
+        url, content=only_a_field, headers={**key, "content-type": "multipart/form-data; boundary=b"}
+    )
     assert no_file.status_code == 400
     assert no_file.json()["errors"][0]["field"] == "file"
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,17 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customshop.adapters.imaging import PillowImageProcessor, PillowRenderer
+from customshop.adapters.jobs.inprocess import InProcessJobQueue
+from customshop.adapters.memory import ManualClock
+from customshop.adapters.memory.storage import MemoryFileStorage
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.tables import metadata
+from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
+from customshop.adapters.system import UuidV7Ids
+from customshop.application.catalog import Catalog, ProductInput, TemplateInput
+from customshop.application.customization import Customization
 
 CUSTOMSHOP = str(Path(sys.executable).with_name("customshop"))
 SCHEMA_TABLES = frozenset(metadata.tables)
@@ -292,3 +302,38 @@ def test_cli_migrates_embedded_sqlite_under_the_data_dir(cli_env: dict[str, str]
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.close()
     assert tables <= {"alembic_version"}
+
+
+async def no_jobs(name: str, payload: Mapping[str, Any]) -> None:
+    raise AssertionError(f"no job expected, got {name}")
+
+
+async def test_guests_that_own_something_keep_their_keys_across_0010(empty_engine: AsyncEngine) -> None:
+    """Revision 0010 starts recording issued session keys; the guests of existing sessions are
+    recorded then, so their keys still open what they own."""
+    await migrate.upgrade(empty_engine)
+    clock, uow = ManualClock(), partial(SqlUnitOfWork, empty_engine)
+    catalog = Catalog(uow, clock, UuidV7Ids(), "USD")
+    product = await catalog.create_product(ProductInput(name="Mug", description="", base_price=900))
+    await catalog.create_template(
+        TemplateInput(product.id, 1, {"canvas": {"width": 10, "height": 10}, "zones": []})
+    )
+    customization = Customization(
+        uow,
+        clock,
+        UuidV7Ids(),
+        MemoryFileStorage(),
+        PillowImageProcessor(),
+        PillowRenderer(),
+        InProcessJobQueue(no_jobs),
+        session_ttl=timedelta(days=7),
+        render_timeout=timedelta(seconds=30),
+    )
+    started = await customization.start(product.id, None, None)
+    assert started.session_key is not None
+    await migrate.downgrade(empty_engine, "0009")
+    assert "guest_keys" not in await table_names(empty_engine)
+    await migrate.upgrade(empty_engine)
+    assert (await customization.view(started.session.id, started.session_key)).session == started.session
+    again = await customization.start(product.id, None, started.session_key)
+    assert again.session_key is None  # kept, not replaced

@@ -396,7 +396,11 @@ def test_logs_are_json_lines_with_request_ids_and_no_secret(
         refused = http.post(
             "/webhooks/stripe",
             content=b"{}",
-            headers={"Stripe-Signature": f"t=1,v1={secrets.token_hex(32)}", "X-Request-ID": "probe-0002"},
+            headers={
+                "Stripe-Signature": f"t=1,v1={secrets.token_hex(32)}",
+                "X-Request-ID": "probe-0002",
+                "Content-Type": "application/json",
+            },
         )
         assert refused.status_code == 400, refused.text
     output = server.stdout_path.read_text() + server.stderr_path.read_text()

@@ -193,6 +193,9 @@ async def test_retention_purges_each_kind_past_its_own_retention(uow_factory: Un
         await uow.emails.add(replace(make_email(next_attempt_at=base), updated_at=base - 100 * DAY))
         for n in range(4):
             await uow.idempotency.claim(make_record(key=f"k{n}", at=base - timedelta(hours=30)))
+        for n in range(3):  # guest keys that expired: they go whatever the policy
+            await uow.guest_keys.add(f"expired-{n}", base - 400 * DAY, base - DAY)
+        await uow.guest_keys.add("live", base - DAY, base + 300 * DAY)
         await uow.commit()
 
     policy = RetentionPolicy(
@@ -208,6 +211,7 @@ async def test_retention_purges_each_kind_past_its_own_retention(uow_factory: Un
         RecordKind.WEBHOOK_DELIVERIES: 5,
         RecordKind.EMAILS: 0,
         RecordKind.IDEMPOTENCY: 4,
+        RecordKind.GUEST_KEYS: 3,
     }
     assert await retention.purge(dry_run=True) == expected
     assert await retention.purge(dry_run=True) == expected, "a dry run deletes nothing"
@@ -218,6 +222,9 @@ async def test_retention_purges_each_kind_past_its_own_retention(uow_factory: Un
         assert len(await uow.emails.due(base, 10)) == 1
         assert await uow.emails.count_finished(base) == 3
 
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.guest_keys.expires_at("live") == base + 300 * DAY
+        assert await uow.guest_keys.expires_at("expired-0") is None
     clock.advance(minutes=59)
     assert await retention.purge_if_due() is None, "at most once per interval"
     clock.advance(days=21)  # the emails are 31 days old now

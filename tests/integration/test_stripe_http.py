@@ -102,7 +102,9 @@ async def test_unsigned_or_stale_deliveries_are_refused_and_change_nothing(
     event = stripe_event("payment_intent.succeeded", stripe_api.succeed(intent_id))
     assert await deliver(client, event, secret="whsec_someone_else") == 400
     assert await deliver(client, event, signed_at=int(time.time()) - 600) == 400
-    unsigned = await client.post("/webhooks/stripe", content=event)
+    unsigned = await client.post(
+        "/webhooks/stripe", content=event, headers={"content-type": "application/json"}
+    )
     assert unsigned.status_code == 400
     assert unsigned.headers["content-type"].startswith("application/problem+json")
     assert (await client.get(f"/orders/{placed['order_id']}", headers=key)).json()["status"] == "created"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import partial
 
 import pytest
@@ -10,6 +11,7 @@ from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWor
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.access import AccessKeys
 from customshop.application.catalog import Catalog
+from customshop.domain.hashing import hash_secret
 
 
 @pytest.fixture
@@ -30,3 +32,9 @@ def catalog(store: MemoryStore, clock: ManualClock) -> Catalog:
 @pytest.fixture
 def access(store: MemoryStore, clock: ManualClock) -> AccessKeys:
     return AccessKeys(partial(MemoryUnitOfWork, store), clock, UuidV7Ids())
+
+
+def issue_keys(store: MemoryStore, *keys: str) -> None:
+    """Record ``keys`` as session keys the server issued (a key it did not issue owns nothing)."""
+    for key in keys:
+        store.guest_keys[hash_secret(key)] = datetime(9999, 1, 1, tzinfo=UTC)

@@ -20,12 +20,14 @@ from customshop.application.customization import SESSION_KEY_PREFIX
 from customshop.domain.cart import LINES_MAX, CartFull, CartItemNotFound
 from customshop.domain.catalog import Option
 from customshop.domain.errors import InvalidInput
+from tests.unit.conftest import issue_keys
 
 KEY = SESSION_KEY_PREFIX + "A" * 43
 OTHER = SESSION_KEY_PREFIX + "B" * 43
 
 
 async def setup(store: MemoryStore, clock: ManualClock) -> tuple[Carts, str]:
+    issue_keys(store, KEY, OTHER)
     uow = partial(MemoryUnitOfWork, store)
     catalog = Catalog(uow, clock, UuidV7Ids(), "USD")
     product = await catalog.create_product(ProductInput(name="Mug", description="", base_price=1000))

@@ -33,7 +33,7 @@ from customshop.application.checkout import (
     PaymentNotStarted,
     Placed,
 )
-from customshop.application.customization import SESSION_KEY_PREFIX
+from customshop.application.customization import SESSION_KEY_PREFIX, GuestKeyNotFound
 from customshop.application.inventory import Inventory
 from customshop.application.orders import EXPIRED, NoticeOutcome, Orders
 from customshop.application.ports import (
@@ -63,6 +63,7 @@ from customshop.domain.orders import (
     StockState,
 )
 from customshop.domain.payments import Payment, PaymentStatus
+from tests.unit.conftest import issue_keys
 
 S = OrderStatus
 KEY = SESSION_KEY_PREFIX + "A" * 43
@@ -224,6 +225,7 @@ def failure(reference: str, event: str | None = None) -> PaymentNotice:
 
 async def make_shop(**checkout_options: Any) -> Shop:
     store, clock, ids, jobs = MemoryStore(), ManualClock(), UuidV7Ids(), JobList()
+    issue_keys(store, KEY, OTHER)
     uow = partial(MemoryUnitOfWork, store)
     catalog = Catalog(uow, clock, ids, "USD")
     tee = await catalog.create_product(ProductInput(name="Classic Tee", description="", base_price=2000))
@@ -400,10 +402,17 @@ async def test_a_guest_orders_pays_and_the_order_is_produced_shipped_and_deliver
 
 
 async def test_an_empty_cart_cannot_be_checked_out(shop: Shop) -> None:
-    for key in (KEY, None, "not-a-session-key"):
+    for key in (KEY, None):
         with pytest.raises(InvalidInput) as caught:
             await shop.checkout.place(key, BY_TEST, "k")
         assert fields_of(caught.value) == [("cart", "empty")]
+    await nothing_stored(shop)
+
+
+async def test_a_key_the_shop_did_not_issue_owns_nothing(shop: Shop) -> None:
+    for key in ("not-a-session-key", SESSION_KEY_PREFIX + "C" * 43):
+        with pytest.raises(GuestKeyNotFound):
+            await shop.checkout.place(key, BY_TEST, "k")
     await nothing_stored(shop)
 
 

@@ -1,17 +1,17 @@
 """The guest's cart: configured lines priced when carted, and totals from the tax and shipping policies.
 
 The cart lives under the guest's session key (see ``customization``); a guest that adds to its cart
-without one gets a new key. Another guest's line answers ``CartItemNotFound``.
+without one gets a new key. Another guest's line answers ``CartItemNotFound``; a key that was never
+issued, or expired, answers ``GuestKeyNotFound`` on every cart use case.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from customshop.application.catalog_cache import CatalogCache
-from customshop.application.customization import SESSION_KEY_PREFIX, SessionNotFound, guest_of
+from customshop.application.customization import SessionNotFound, issue_key, live_guest
 from customshop.application.design_source import DesignSource, design_source
 from customshop.application.ports import (
     Clock,
@@ -25,7 +25,6 @@ from customshop.domain.cart import CartItemNotFound, CartLine, check_quantity, d
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset
 from customshop.domain.errors import InvalidInput, Violation
-from customshop.domain.hashing import hash_secret
 from customshop.domain.pricing import CartTotals, quote_design, total_cart
 from customshop.domain.templates import Template
 from customshop.domain.validation import AssetInfo, check_design
@@ -62,12 +61,14 @@ class Carts:
         self._currency = currency
 
     async def view(self, session_key: str | None) -> CartView:
-        """The guest's cart; a guest without a key has an empty one."""
-        guest = guest_of(session_key)
-        if guest is None:
-            return self._view([])
+        """The guest's cart; a guest without a key has an empty one.
+
+        Raises:
+            GuestKeyNotFound: a key that was never issued, or expired.
+        """
         async with self._uow(read_only=True) as uow:
-            return self._view(await uow.carts.lines(guest))
+            guest = await live_guest(uow, session_key, self._clock.now())
+            return self._view(await uow.carts.lines(guest) if guest is not None else [])
 
     async def add_session(self, session_key: str | None, session_id: str, quantity: int) -> CartView:
         """Cart the design of a customization session. Its required zones must be filled.
@@ -78,8 +79,8 @@ class Carts:
                 the quantity is not 1-99, or the product's currency is not the cart's.
         """
         check_quantity(quantity)
-        guest = guest_of(session_key)
         async with self._uow() as uow:
+            guest = await live_guest(uow, session_key, self._clock.now())
             session = await uow.sessions.get(session_id)
             live = session is not None and session.is_live(self._clock.now())
             if guest is None or session is None or not live or not session.owned_by(guest):
@@ -105,14 +106,14 @@ class Carts:
         Raises:
             InvalidInput: unknown product or no default template (``product_id``), a design that does not
                 fit (``options.<zone>``), a quantity not 1-99, or a currency that is not the cart's.
+            GuestKeyNotFound: a key that was never issued, or expired (a guest without a key gets one).
         """
         check_quantity(quantity)
-        guest = guest_of(session_key)
-        new_key = None
-        if guest is None:
-            new_key = SESSION_KEY_PREFIX + secrets.token_urlsafe(32)
-            guest = hash_secret(new_key)
         async with self._uow() as uow:
+            guest = await live_guest(uow, session_key, self._clock.now())
+            new_key = None
+            if guest is None:
+                new_key, guest = await issue_key(uow, self._clock.now())
             source = await design_source(uow, product_id, None, self._cache)
             product = self._sellable(source, "product_id")
             if source.template is None:
@@ -218,9 +219,10 @@ class Carts:
             lines = [stored if existing.id == stored.id else existing for existing in lines]
         return self._view(lines)
 
-    @staticmethod
-    async def _owned(uow: UnitOfWork, session_key: str | None, item_id: str) -> tuple[str, list[CartLine]]:
-        guest = guest_of(session_key)
+    async def _owned(
+        self, uow: UnitOfWork, session_key: str | None, item_id: str
+    ) -> tuple[str, list[CartLine]]:
+        guest = await live_guest(uow, session_key, self._clock.now())
         lines = await uow.carts.lines(guest) if guest else []
         if guest is None or not any(line.id == item_id for line in lines):
             raise CartItemNotFound(f"there is no item {item_id!r} in this cart")

@@ -9,13 +9,15 @@ from typing import Any
 from customshop.application.ports import Clock, IdGenerator, Page, UnitOfWork, UnitOfWorkFactory
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product, slugify
 from customshop.domain.errors import (
+    InvalidDefinition,
     InvalidInput,
+    InvalidOptionSet,
     OptionSetInUse,
     OptionSetNotFound,
     ProductNotFound,
     Violation,
 )
-from customshop.domain.templates import Template, parse_definition
+from customshop.domain.templates import Template, check_definition
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,11 +184,15 @@ class Catalog:
             DuplicateTemplateVersion: the product already has this version.
         """
         async with self._uow() as uow:
-            await self._known_product_field(uow, data.product_id)
+            unknown = await self._product_problems(uow, data.product_id)
             option_sets = await uow.option_sets.get_many(referenced_option_sets(data.definition))
-            definition = parse_definition(
+            definition, wrong = check_definition(
                 data.definition, product_id=data.product_id, option_sets=option_sets
             )
+            if definition is None:  # every problem at once, the product's too
+                raise InvalidDefinition([*unknown, *wrong], "The template definition is invalid.")
+            if unknown:
+                raise InvalidInput(unknown, "The request names an unknown product.")
             is_default = data.is_default
             if is_default is None:
                 is_default = await uow.templates.count_for_product(data.product_id) == 0
@@ -221,17 +227,28 @@ class Catalog:
     # -- option sets ---------------------------------------------------------------------------
 
     async def create_option_set(self, data: OptionSetInput) -> OptionSet:
+        """Add an option set to a product.
+
+        Raises:
+            InvalidOptionSet: every broken rule of the set, and an unknown product, at once.
+            InvalidInput: the product does not exist (and the set is sound).
+        """
         now = self._clock.now()
-        option_set = OptionSet(
-            id=self._ids.new_id(),
-            product_id=data.product_id,
-            name=data.name,
-            options=data.options,
-            created_at=now,
-            updated_at=now,
-        )
         async with self._uow() as uow:
-            await self._known_product_field(uow, data.product_id)
+            unknown = await self._product_problems(uow, data.product_id)
+            try:
+                option_set = OptionSet(
+                    id=self._ids.new_id(),
+                    product_id=data.product_id,
+                    name=data.name,
+                    options=data.options,
+                    created_at=now,
+                    updated_at=now,
+                )
+            except InvalidOptionSet as exc:
+                raise InvalidOptionSet([*unknown, *exc.violations], exc.message) from None
+            if unknown:
+                raise InvalidInput(unknown, "The request names an unknown product.")
             await uow.option_sets.add(option_set)
             await self._commit(uow)
         return option_set
@@ -244,15 +261,20 @@ class Catalog:
         """
         async with self._uow() as uow:
             current = await self._option_set(uow, option_set_id)
-            option_set = OptionSet(
-                id=current.id,
-                product_id=data.product_id,
-                name=data.name,
-                options=data.options,
-                created_at=current.created_at,
-                updated_at=self._clock.now(),
-            )
-            if data.product_id != current.product_id:
+            moved = data.product_id != current.product_id
+            unknown = await self._product_problems(uow, data.product_id) if moved else []
+            try:
+                option_set = OptionSet(
+                    id=current.id,
+                    product_id=data.product_id,
+                    name=data.name,
+                    options=data.options,
+                    created_at=current.created_at,
+                    updated_at=self._clock.now(),
+                )
+            except InvalidOptionSet as exc:
+                raise InvalidOptionSet([*unknown, *exc.violations], exc.message) from None
+            if moved:
                 await self._known_product_field(uow, data.product_id)
                 if await uow.templates.uses_option_set(option_set_id):
                     raise OptionSetInUse(
@@ -295,12 +317,15 @@ class Catalog:
         return product
 
     @staticmethod
-    async def _known_product_field(uow: UnitOfWork, product_id: str) -> None:
+    async def _product_problems(uow: UnitOfWork, product_id: str) -> list[Violation]:
         if await uow.products.get(product_id) is None:
-            raise InvalidInput(
-                [Violation("product_id", "not_found", f"there is no product {product_id!r}")],
-                "The request names an unknown product.",
-            )
+            return [Violation("product_id", "not_found", f"there is no product {product_id!r}")]
+        return []
+
+    @classmethod
+    async def _known_product_field(cls, uow: UnitOfWork, product_id: str) -> None:
+        if unknown := await cls._product_problems(uow, product_id):
+            raise InvalidInput(unknown, "The request names an unknown product.")
 
     @staticmethod
     async def _option_set(uow: UnitOfWork, option_set_id: str) -> OptionSet:

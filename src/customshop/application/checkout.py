@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from customshop.application.catalog_cache import CatalogCache
-from customshop.application.customization import guest_of
+from customshop.application.customization import GuestKeyNotFound, live_guest
 from customshop.application.design_source import design_source
 from customshop.application.ports import (
     Clock,
@@ -177,6 +177,7 @@ class Checkout:
         Raises:
             InvalidInput: a bad email or address, an unknown or disabled provider (each field named),
                 an empty cart (``cart``).
+            GuestKeyNotFound: a session key that was never issued, or expired.
             CartChanged: prices or availability changed since the lines were carted (the cart now
                 shows the current prices).
             OutOfStock: some units are short; nothing is reserved.
@@ -193,7 +194,8 @@ class Checkout:
             )
         if problems:
             raise InvalidInput(problems, "The checkout details are invalid.")
-        guest = guest_of(session_key)
+        async with self._uow(read_only=True) as uow:
+            guest = await live_guest(uow, session_key, self._clock.now())
         if guest is None:
             raise _empty_cart()
         if idempotency_key is None:
@@ -217,7 +219,7 @@ class Checkout:
         now = self._clock.now()
         async with self._uow() as uow:
             order = await uow.orders.get(order_id, for_update=True)
-            if order is None or not owns(order, session_key, token):
+            if order is None or not await owns(uow, order, session_key, token, now):
                 raise OrderNotFound(f"there is no order {order_id!r}")
             if order.status is not OrderStatus.CREATED:
                 raise IllegalTransition(f"an order that is {order.status} takes no new payment")
@@ -548,15 +550,21 @@ class Checkout:
                 await uow.commit()
 
 
-def owns(order: Order, session_key: str | None, token: str | None) -> bool:
-    """Whether a guest presenting ``session_key`` or the order ``token`` may see the order."""
+async def owns(
+    uow: UnitOfWork, order: Order, session_key: str | None, token: str | None, now: datetime
+) -> bool:
+    """Whether a guest presenting ``session_key`` (a live one, see ``live_guest``) or the order
+    ``token`` may see the order. A key that was never issued, or expired, owns nothing."""
     if (
         token is not None
         and order.token_hash
         and secrets.compare_digest(hash_secret(token), order.token_hash)
     ):
         return True
-    guest = guest_of(session_key)
+    try:
+        guest = await live_guest(uow, session_key, now)
+    except GuestKeyNotFound:
+        return False
     return guest is not None and secrets.compare_digest(guest, order.guest)
 
 

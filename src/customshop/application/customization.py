@@ -1,9 +1,13 @@
 """Guest customization: design sessions, image uploads, and preview rendering.
 
 A guest never logs in. It holds a *session key* (a 256-bit secret, minted by :meth:`start` unless the
-guest presents one it already has); only the key's hash is stored, and everything the guest owns
-(design sessions, uploads, later its cart) is found through it. Another guest's session answers
-``SessionNotFound``, exactly like one that does not exist.
+guest presents a live one it was given before); only the key's hash is stored, and everything the
+guest owns (design sessions, uploads, its cart, its orders) is found through it. Another guest's
+session answers ``SessionNotFound``, exactly like one that does not exist.
+
+A key is never adopted: a key this server did not issue, or one that expired, is refused
+(:func:`live_guest`), so whoever plants a key in a guest's browser cannot know the key the guest's
+designs and orders end up under.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from customshop.application.ports import (
 )
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import (
+    GUEST_KEY_LIFETIME,
     Asset,
     CustomizationSession,
     PreviewJob,
@@ -63,11 +68,38 @@ class PreviewNotFound(NotFound):
     pass
 
 
+class GuestKeyNotFound(NotFound):
+    """A session key this server never issued, or one that expired: it owns nothing."""
+
+
 def guest_of(session_key: str | None) -> str | None:
     """The stored identity behind a presented session key, or ``None`` for a missing or malformed one."""
     if session_key is None or not _SESSION_KEY_RE.fullmatch(session_key):
         return None
     return hash_secret(session_key)
+
+
+async def live_guest(uow: UnitOfWork, session_key: str | None, now: datetime) -> str | None:
+    """The guest behind a presented session key, or ``None`` when no key was presented.
+
+    Raises:
+        GuestKeyNotFound: a key was presented but it is malformed, was never issued, or expired.
+    """
+    if session_key is None:
+        return None
+    guest = guest_of(session_key)
+    expires_at = await uow.guest_keys.expires_at(guest) if guest is not None else None
+    if guest is None or expires_at is None or expires_at <= now:
+        raise GuestKeyNotFound("there is nothing under this session key")
+    return guest
+
+
+async def issue_key(uow: UnitOfWork, now: datetime) -> tuple[str, str]:
+    """A new session key and its guest identity, recorded (by hash) as issued in ``uow``."""
+    key = SESSION_KEY_PREFIX + secrets.token_urlsafe(32)
+    guest = hash_secret(key)
+    await uow.guest_keys.add(guest, now, now + GUEST_KEY_LIFETIME)
+    return key, guest
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,18 +165,25 @@ class Customization:
     ) -> SessionView:
         """Start designing an active product on its default template, or on ``template_version``.
 
-        A guest presenting a valid session key keeps it; otherwise a new key is minted and returned
-        in ``SessionView.session_key`` (the only time it is ever shown).
+        A guest presenting a live session key keeps it (and the key lives another
+        ``GUEST_KEY_LIFETIME``); otherwise, whatever it presented (nothing, or a key that was never
+        issued or has expired), a new key is minted and returned in ``SessionView.session_key`` (the
+        only time it is ever shown).
 
         Raises:
             InvalidInput: unknown or inactive product, or unknown template version.
         """
-        guest = guest_of(session_key)
-        new_key = None
-        if guest is None:
-            new_key = SESSION_KEY_PREFIX + secrets.token_urlsafe(32)
-            guest = hash_secret(new_key)
         async with self._uow() as uow:
+            now = self._clock.now()
+            try:
+                guest = await live_guest(uow, session_key, now)
+            except GuestKeyNotFound:
+                guest = None
+            new_key = None
+            if guest is None:
+                new_key, guest = await issue_key(uow, now)
+            else:
+                await uow.guest_keys.extend(guest, now + GUEST_KEY_LIFETIME)
             product = await uow.products.get(product_id)
             if product is None or not product.active:
                 raise InvalidInput(
@@ -160,7 +199,6 @@ class Customization:
                 )
             if template is None:
                 raise InvalidInput([missing])
-            now = self._clock.now()
             session = CustomizationSession(
                 id=self._ids.new_id(),
                 guest=guest,
@@ -462,12 +500,10 @@ class Customization:
         return quote_design(ctx.product, ctx.template.definition, ctx.option_sets, design or Design({}))
 
     async def _context(self, uow: UnitOfWork, session_id: str, session_key: str | None) -> _Context:
+        now = self._clock.now()
+        guest = await live_guest(uow, session_key, now)
         session = await uow.sessions.get(session_id)
-        if (
-            session is None
-            or not session.owned_by(guest_of(session_key))
-            or not session.is_live(self._clock.now())
-        ):
+        if session is None or not session.owned_by(guest) or not session.is_live(now):
             raise SessionNotFound(f"there is no session {session_id!r}")
         return await self._load(uow, session)
 

@@ -89,8 +89,8 @@ class Orders:
         """
         async with self._uow(read_only=True) as uow:
             order = await uow.orders.get(order_id)
-        if order is None or not owns(order, session_key, token):
-            raise OrderNotFound(f"there is no order {order_id!r}")
+            if order is None or not await owns(uow, order, session_key, token, self._clock.now()):
+                raise OrderNotFound(f"there is no order {order_id!r}")
         return order
 
     async def get(self, order_id: str) -> Order:

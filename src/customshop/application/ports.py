@@ -152,6 +152,27 @@ class SessionRepository(Protocol):
     async def update(self, session: CustomizationSession) -> None: ...
 
 
+class GuestKeyRepository(Protocol):
+    """The session keys this server issued, by hash (a key itself is never stored), each with the
+    moment it expires. Never commits."""
+
+    async def add(self, key_hash: str, issued_at: datetime, expires_at: datetime) -> None: ...
+
+    async def expires_at(self, key_hash: str) -> datetime | None:
+        """When the key expires, or ``None`` when it was never issued."""
+        ...
+
+    async def extend(self, key_hash: str, expires_at: datetime) -> None: ...
+
+    async def purge(self, expired_before: datetime, limit: int) -> int:
+        """Forget up to ``limit`` keys that expired before ``expired_before``; returns how many."""
+        ...
+
+    async def count_expired(self, expired_before: datetime) -> int:
+        """How many keys expired before ``expired_before``."""
+        ...
+
+
 class AssetRepository(Protocol):
     """Uploaded images' records (the files live in ``FileStorage``). Never commits."""
 
@@ -605,6 +626,9 @@ class UnitOfWork(Protocol):
 
     @property
     def sessions(self) -> SessionRepository: ...
+
+    @property
+    def guest_keys(self) -> GuestKeyRepository: ...
 
     @property
     def assets(self) -> AssetRepository: ...

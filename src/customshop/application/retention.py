@@ -1,11 +1,11 @@
 """Retention: records whose work is finished are deleted once they are old enough.
 
-The outbox, webhook deliveries and their logs, emails and idempotency keys would otherwise grow
-forever. Each kind has its own retention (``None`` keeps it forever); only finished records older
-than it go: dispatched outbox messages, deliveries that were delivered or failed for good (and
-attempt logs, except those of a delivery still pending), emails sent or failed for good, and
-idempotency keys (kept at least as long as the contract promises, checked by the settings). Pending
-work is never touched.
+The outbox, webhook deliveries and their logs, emails, idempotency keys and guest session keys
+would otherwise grow forever. Each kind has its own retention (``None`` keeps it forever); only
+finished records older than it go: dispatched outbox messages, deliveries that were delivered or
+failed for good (and attempt logs, except those of a delivery still pending), emails sent or failed
+for good, idempotency keys (kept at least as long as the contract promises, checked by the
+settings), and guest session keys once they expired. Pending work is never touched.
 
 The purge deletes in batches of :data:`BATCH` rows, each its own transaction, so it never holds
 many locks for long; the serving processes run it from their periodic sweep, at most once per
@@ -33,6 +33,8 @@ class RecordKind(StrEnum):
     WEBHOOK_LOGS = "webhook_logs"
     EMAILS = "emails"
     IDEMPOTENCY = "idempotency"
+    #: Guest session keys that expired: they own nothing any more, so they go at once (no setting).
+    GUEST_KEYS = "guest_keys"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,9 @@ class RetentionPolicy:
     idempotency: timedelta | None = timedelta(hours=48)
 
     def keeps(self, kind: RecordKind) -> timedelta | None:
-        """How long ``kind`` is kept, ``None`` for forever."""
+        """How long ``kind`` is kept once finished, ``None`` for forever."""
+        if kind is RecordKind.GUEST_KEYS:
+            return timedelta(0)
         kept: timedelta | None = getattr(self, kind.value)
         return kept if kept else None
 
@@ -67,6 +71,8 @@ def _purge(uow: UnitOfWork, kind: RecordKind) -> Purge:
             return uow.emails.purge_finished
         case RecordKind.IDEMPOTENCY:
             return uow.idempotency.purge
+        case RecordKind.GUEST_KEYS:
+            return uow.guest_keys.purge
 
 
 def _count(uow: UnitOfWork, kind: RecordKind) -> Count:
@@ -81,6 +87,8 @@ def _count(uow: UnitOfWork, kind: RecordKind) -> Count:
             return uow.emails.count_finished
         case RecordKind.IDEMPOTENCY:
             return uow.idempotency.count_purgeable
+        case RecordKind.GUEST_KEYS:
+            return uow.guest_keys.count_expired
 
 
 class Retention:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
@@ -23,6 +24,35 @@ LABEL_MAX = 200
 _SLUG_RE = re.compile(SLUG_PATTERN)
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _OPTION_CODE_RE = re.compile(OPTION_CODE_PATTERN)
+
+
+def text_problems(value: str, path: str, limit: int) -> list[Violation]:
+    """A name or label: not blank, at most ``limit`` characters."""
+    if not value.strip() or len(value) > limit:
+        return [
+            Violation(path, "invalid_length", f"{path.rsplit('.', 1)[-1]} must be 1 to {limit} characters")
+        ]
+    return []
+
+
+def currency_problems(value: str, path: str = "currency") -> list[Violation]:
+    """A currency must be an ISO 4217 code this shop knows."""
+    if not is_currency(value):
+        return [Violation(path, "invalid_choice", f"{value!r} is not an ISO 4217 code")]
+    return []
+
+
+def duplicate_code_problems(codes: Sequence[object], path: str = "options") -> list[Violation]:
+    """Every option whose code an earlier option of the same set already uses (``path[i].code``)."""
+    problems: list[Violation] = []
+    seen: set[object] = set()
+    for index, code in enumerate(codes):
+        if isinstance(code, str) and code in seen:
+            problems.append(
+                Violation(f"{path}[{index}].code", "duplicate", f"code {code!r} is used twice in this set")
+            )
+        seen.add(code)
+    return problems
 
 
 def slugify(text: str) -> str:
@@ -88,9 +118,7 @@ class Product:
     updated_at: datetime
 
     def __post_init__(self) -> None:
-        problems: list[Violation] = []
-        if not self.name.strip() or len(self.name) > NAME_MAX:
-            problems.append(Violation("name", "invalid_length", f"name must be 1 to {NAME_MAX} characters"))
+        problems = text_problems(self.name, "name", NAME_MAX)
         if len(self.slug) > SLUG_MAX or not _SLUG_RE.fullmatch(self.slug):
             problems.append(
                 Violation(
@@ -107,10 +135,7 @@ class Product:
             problems.append(
                 Violation("base_price", "out_of_range", f"base_price is 0 to {MAX_AMOUNT} minor units")
             )
-        if not is_currency(self.currency):
-            problems.append(
-                Violation("currency", "invalid_choice", f"{self.currency!r} is not an ISO 4217 code")
-            )
+        problems += currency_problems(self.currency)
         if len(self.media) > MEDIA_MAX:
             problems.append(Violation("media", "too_long", f"at most {MEDIA_MAX} media items"))
         if problems:
@@ -177,17 +202,18 @@ class OptionSet:
     _by_code: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        problems: list[Violation] = []
-        if not self.name.strip() or len(self.name) > NAME_MAX:
-            problems.append(Violation("name", "invalid_length", f"name must be 1 to {NAME_MAX} characters"))
+        problems = text_problems(self.name, "name", NAME_MAX)
         if not self.options:
             problems.append(Violation("options", "too_short", "an option set needs at least one option"))
         if len(self.options) > OPTIONS_MAX:
             problems.append(Violation("options", "too_long", f"at most {OPTIONS_MAX} options"))
-        seen: set[str] = set()
+        well_formed = [o.code if _OPTION_CODE_RE.fullmatch(o.code) else None for o in self.options]
+        duplicates = {v.field: v for v in duplicate_code_problems(well_formed)}
         for index, option in enumerate(self.options):
             where = f"options[{index}]"
-            if not _OPTION_CODE_RE.fullmatch(option.code):
+            if f"{where}.code" in duplicates:
+                problems.append(duplicates[f"{where}.code"])
+            elif well_formed[index] is None:
                 problems.append(
                     Violation(
                         f"{where}.code",
@@ -195,17 +221,7 @@ class OptionSet:
                         "a code is 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit",
                     )
                 )
-            elif option.code in seen:
-                problems.append(
-                    Violation(f"{where}.code", "duplicate", f"code {option.code!r} is used twice in this set")
-                )
-            seen.add(option.code)
-            if not option.label.strip() or len(option.label) > LABEL_MAX:
-                problems.append(
-                    Violation(
-                        f"{where}.label", "invalid_length", f"label must be 1 to {LABEL_MAX} characters"
-                    )
-                )
+            problems += text_problems(option.label, f"{where}.label", LABEL_MAX)
             if type(option.price_delta) is not int or abs(option.price_delta) > MAX_AMOUNT:
                 problems.append(
                     Violation(

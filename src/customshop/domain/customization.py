@@ -11,6 +11,10 @@ from typing import Any
 
 from customshop.domain.errors import Conflict
 
+#: How long a guest's session key stays good after it was issued, or last started a design session:
+#: as long as the browser keeps its cookie.
+GUEST_KEY_LIFETIME = timedelta(days=365)
+
 
 @dataclass(frozen=True, slots=True)
 class CustomizationSession:

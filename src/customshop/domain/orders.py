@@ -136,32 +136,42 @@ class ShippingAddress:
         }
 
 
+def email_problems(email: str, path: str = "email") -> list[Violation]:
+    """What is wrong with an order's email (empty when nothing), at ``path``."""
+    if len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email):
+        return [Violation(path, "invalid_format", "email must be an address like name@example.com")]
+    return []
+
+
+def address_field_problems(name: str, value: str, path: str | None = None) -> list[Violation]:
+    """What is wrong with one field of a shipping address (``name`` is a key of
+    :data:`ADDRESS_LIMITS`), at ``path`` (``shipping_address.<name>`` by default): at most one."""
+    field_name = path or f"shipping_address.{name}"
+    limit = ADDRESS_LIMITS[name]
+    if name != "line2" and not value.strip():
+        return [Violation(field_name, "required", f"{name} must not be blank")]
+    if len(value) > limit:
+        return [Violation(field_name, "too_long", f"{name} is limited to {limit} characters")]
+    if any(ord(char) < 32 for char in value):
+        return [Violation(field_name, "invalid_character", f"{name} holds control characters")]
+    if name == "country" and not _COUNTRY.fullmatch(value):
+        return [
+            Violation(
+                field_name,
+                "invalid_format",
+                "country is an ISO 3166-1 alpha-2 code in capitals, like US or DE",
+            )
+        ]
+    return []
+
+
 def check_contact(email: str, address: ShippingAddress) -> list[Violation]:
     """Every problem with an order's email and shipping address, each naming its field."""
-    problems: list[Violation] = []
-    if len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email):
-        problems.append(
-            Violation("email", "invalid_format", "email must be an address like name@example.com")
-        )
-    for name, limit in ADDRESS_LIMITS.items():
+    problems = email_problems(email)
+    for name in ADDRESS_LIMITS:
         value = getattr(address, name)
-        if value is None:
-            continue
-        field_name = f"shipping_address.{name}"
-        if name != "line2" and not value.strip():
-            problems.append(Violation(field_name, "required", f"{name} must not be blank"))
-        elif len(value) > limit:
-            problems.append(Violation(field_name, "too_long", f"{name} is limited to {limit} characters"))
-        elif any(ord(char) < 32 for char in value):
-            problems.append(Violation(field_name, "invalid_character", f"{name} holds control characters"))
-        elif name == "country" and not _COUNTRY.fullmatch(value):
-            problems.append(
-                Violation(
-                    field_name,
-                    "invalid_format",
-                    "country is an ISO 3166-1 alpha-2 code in capitals, like US or DE",
-                )
-            )
+        if value is not None:
+            problems += address_field_problems(name, value)
     return problems
 
 

@@ -630,6 +630,12 @@ def check_definition(
     return _check(raw, product_id=product_id, option_sets=option_sets, path=path)
 
 
+def definition_problems(raw: object, path: str = "definition") -> list[Violation]:
+    """Every problem of a definition that shows without the stored catalog: all of
+    :func:`check_definition` but whether its option zones name option sets of the product."""
+    return _check(raw, product_id="", option_sets=None, path=path)[1]
+
+
 def _check(
     raw: object, *, product_id: str, option_sets: Mapping[str, OptionSet] | None, path: str
 ) -> tuple[TemplateDefinition | None, list[Violation]]:

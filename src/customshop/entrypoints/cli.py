@@ -495,7 +495,8 @@ def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
 ) -> None:
     """Delete finished records past their retention (CUSTOMSHOP_RETENTION_*): dispatched outbox
-    events, finished webhook deliveries and their logs, sent or failed emails, old idempotency keys.
+    events, finished webhook deliveries and their logs, sent or failed emails, old idempotency keys,
+    expired guest session keys.
     Pending work is never deleted. The serving processes also do this on their own, hourly."""
 
     async def work(container: Container) -> dict[RecordKind, int]:

@@ -26,6 +26,31 @@ class MemorySessionRepository:
             self._state.sessions[session.id] = session
 
 
+class MemoryGuestKeyRepository:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    async def add(self, key_hash: str, issued_at: datetime, expires_at: datetime) -> None:
+        self._state.guest_keys[key_hash] = expires_at
+
+    async def expires_at(self, key_hash: str) -> datetime | None:
+        return self._state.guest_keys.get(key_hash)
+
+    async def extend(self, key_hash: str, expires_at: datetime) -> None:
+        if key_hash in self._state.guest_keys:
+            self._state.guest_keys[key_hash] = expires_at
+
+    async def purge(self, expired_before: datetime, limit: int) -> int:
+        old = [key for key, expires_at in self._state.guest_keys.items() if expires_at < expired_before]
+        old = old[:limit]
+        for key in old:
+            del self._state.guest_keys[key]
+        return len(old)
+
+    async def count_expired(self, expired_before: datetime) -> int:
+        return sum(expires_at < expired_before for expires_at in self._state.guest_keys.values())
+
+
 class MemoryAssetRepository:
     def __init__(self, state: MemoryStore) -> None:
         self._state = state

@@ -13,6 +13,7 @@ from customshop.adapters.memory.cart import MemoryCartRepository
 from customshop.adapters.memory.catalog_io import MemoryBulkCatalogRepository
 from customshop.adapters.memory.customization import (
     MemoryAssetRepository,
+    MemoryGuestKeyRepository,
     MemoryPreviewRepository,
     MemorySessionRepository,
 )
@@ -68,6 +69,8 @@ class MemoryStore:
     templates: dict[str, Template] = field(default_factory=dict)
     api_keys: dict[str, ApiKey] = field(default_factory=dict)
     sessions: dict[str, CustomizationSession] = field(default_factory=dict)
+    #: Issued session keys by hash: when each expires.
+    guest_keys: dict[str, datetime] = field(default_factory=dict)
     assets: dict[str, Asset] = field(default_factory=dict)
     previews: dict[str, PreviewJob] = field(default_factory=dict)
     cart_items: dict[str, CartLine] = field(default_factory=dict)
@@ -94,6 +97,7 @@ class MemoryStore:
         "templates",
         "api_keys",
         "sessions",
+        "guest_keys",
         "assets",
         "previews",
         "cart_items",
@@ -277,6 +281,7 @@ class MemoryUnitOfWork:
         self.templates = MemoryTemplateRepository(self._work)
         self.api_keys = MemoryApiKeyRepository(self._work)
         self.sessions = MemorySessionRepository(self._work)
+        self.guest_keys = MemoryGuestKeyRepository(self._work)
         self.assets = MemoryAssetRepository(self._work)
         self.previews = MemoryPreviewRepository(self._work)
         self.carts = MemoryCartRepository(self._work)

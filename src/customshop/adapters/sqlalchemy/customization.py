@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
+from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
 from customshop.domain.customization import Asset, CustomizationSession, PreviewJob, PreviewStatus
 
 
@@ -55,6 +56,37 @@ class SqlSessionRepository:
             .where(t.sessions.c.id == session.id)
             .values(options=session.options, updated_at=session.updated_at, expires_at=session.expires_at)
         )
+
+
+class SqlGuestKeyRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, key_hash: str, issued_at: datetime, expires_at: datetime) -> None:
+        await self._conn.execute(
+            t.guest_keys.insert().values(key_hash=key_hash, issued_at=issued_at, expires_at=expires_at)
+        )
+
+    async def expires_at(self, key_hash: str) -> datetime | None:
+        query = sa.select(t.guest_keys.c.expires_at).where(t.guest_keys.c.key_hash == key_hash)
+        value: datetime | None = (await self._conn.execute(query)).scalar()
+        return value
+
+    async def extend(self, key_hash: str, expires_at: datetime) -> None:
+        await self._conn.execute(
+            t.guest_keys.update().where(t.guest_keys.c.key_hash == key_hash).values(expires_at=expires_at)
+        )
+
+    async def purge(self, expired_before: datetime, limit: int) -> int:
+        deleted = await self._conn.execute(_PURGE_EXPIRED, {BEFORE: expired_before, LIMIT: limit})
+        return int(deleted.rowcount)
+
+    async def count_expired(self, expired_before: datetime) -> int:
+        return int((await self._conn.execute(_COUNT_EXPIRED, {BEFORE: expired_before})).scalar_one())
+
+
+_PURGE_EXPIRED = batch_delete(t.guest_keys, (t.guest_keys.c.key_hash,), t.guest_keys.c.expires_at < cutoff())
+_COUNT_EXPIRED = count(t.guest_keys, t.guest_keys.c.expires_at < cutoff())
 
 
 def _asset(row: sa.Row[Any]) -> Asset:

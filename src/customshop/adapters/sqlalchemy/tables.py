@@ -287,6 +287,16 @@ stock_levels = sa.Table(
     sa.CheckConstraint("on_hand >= reserved", name="reserved_within_on_hand"),
 )
 
+#: The session keys this server issued, by hash (never the key itself): a key that is not here, or
+#: has expired, is never adopted.
+guest_keys = sa.Table(
+    "guest_keys",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("issued_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False, index=True),
+)
+
 #: ``Idempotency-Key`` requests per guest (``scope``); ``result`` is the first outcome, as JSON bytes.
 idempotency_keys = sa.Table(
     "idempotency_keys",

@@ -12,6 +12,7 @@ from customshop.adapters.sqlalchemy.cart import SqlCartRepository
 from customshop.adapters.sqlalchemy.catalog_io import SqlBulkCatalogRepository
 from customshop.adapters.sqlalchemy.customization import (
     SqlAssetRepository,
+    SqlGuestKeyRepository,
     SqlPreviewRepository,
     SqlSessionRepository,
 )
@@ -44,6 +45,7 @@ _REPOSITORIES = (
     "templates",
     "api_keys",
     "sessions",
+    "guest_keys",
     "assets",
     "previews",
     "carts",
@@ -116,6 +118,10 @@ class SqlUnitOfWork:
     @cached_property
     def sessions(self) -> SqlSessionRepository:
         return SqlSessionRepository(self._connection())
+
+    @cached_property
+    def guest_keys(self) -> SqlGuestKeyRepository:
+        return SqlGuestKeyRepository(self._connection())
 
     @cached_property
     def assets(self) -> SqlAssetRepository:

@@ -66,6 +66,7 @@ _KINDS: dict[int, tuple[str, str]] = {
     405: ("/problems/method-not-allowed", "Method not allowed"),
     409: ("/problems/conflict", "Conflict with the current state"),
     413: ("/problems/too-large", "The request body is too large"),
+    415: ("/problems/unsupported-media-type", "Unsupported media type"),
     429: ("/problems/too-many-requests", "Too many requests"),
     500: ("/problems/internal-error", "Internal error"),
     503: ("/problems/unavailable", "Service unavailable"),
@@ -213,6 +214,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         404: "Unknown resource.",
         409: "Conflict with the current state.",
         413: "The request body is larger than this address accepts.",
+        415: "The body is not in a media type this address reads (JSON: `application/json`).",
         429: "Too many requests from this client; `Retry-After` says when to try again.",
         503: "A dependency is unavailable.",
     }

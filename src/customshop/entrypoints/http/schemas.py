@@ -3,6 +3,7 @@ to and from domain objects. Limits come from the domain's constants so they cann
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -31,9 +32,13 @@ from customshop.domain.catalog import (
     Option,
     OptionSet,
     Product,
+    currency_problems,
+    duplicate_code_problems,
+    text_problems,
 )
 from customshop.domain.customization import Asset, PreviewJob, PreviewStatus
 from customshop.domain.errors import Violation
+from customshop.domain.events import EVENT_NAMES
 from customshop.domain.inventory import ON_HAND_MAX, StockLevel
 from customshop.domain.money import MAX_AMOUNT
 from customshop.domain.orders import (
@@ -44,14 +49,18 @@ from customshop.domain.orders import (
     PrintFile,
     PrintStatus,
     ShippingAddress,
+    address_field_problems,
+    email_problems,
 )
 from customshop.domain.pricing import DesignQuote
-from customshop.domain.templates import VERSION_MAX, Template
-from customshop.entrypoints.http.body import RequestBody
+from customshop.domain.templates import VERSION_MAX, Template, definition_problems
+from customshop.entrypoints.http.body import RequestBody, Rule
 
 Amount = Annotated[int, Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="Minor units (cents).")]
 Price = Annotated[int, Meta(ge=0, le=MAX_AMOUNT, description="Minor units (cents).", examples=[2500])]
-Currency = Annotated[str, Meta(pattern="^[A-Z]{3}$", description="ISO 4217 code.", examples=["USD"])]
+Currency = Annotated[
+    str, Meta(pattern="^[A-Z]{3}$", description="ISO 4217 code.", examples=["USD"]), Rule(currency_problems)
+]
 ResourceId = Annotated[str, Meta(min_length=1, max_length=64)]
 Cursor = Annotated[str | None, Meta(description="Pass as `cursor` to get the next page; null on the last.")]
 
@@ -84,6 +93,7 @@ EXAMPLE_DEFINITION: dict[str, Any] = {
         {"id": "size", "type": "option", "option_set_id": "<option set id>", "required": True},
     ],
 }
+#: A definition as it is read and shown; a written one is checked too (:data:`DefinitionIn`).
 Definition = Annotated[
     dict[str, Any],
     Meta(
@@ -97,6 +107,23 @@ Definition = Annotated[
 
 
 # -- requests --------------------------------------------------------------------------------------
+
+
+def _name_rule(limit: int) -> Rule:
+    """Not blank (``min_length`` counts spaces), at most ``limit`` characters."""
+    return Rule(lambda value, path: text_problems(value, path, limit))
+
+
+#: A written definition: every rule the domain can check without the stored catalog, in the same pass.
+DefinitionIn = Annotated[Definition, Rule(definition_problems)]
+
+
+def _option_codes(options: list[Any], path: str) -> list[Violation]:
+    """Codes unique within a set, over decoded options or, when some option is broken, raw ones."""
+    if not isinstance(options, list):  # raw JSON of any shape when the list did not decode
+        return []
+    codes = [o.get("code") if isinstance(o, dict) else getattr(o, "code", None) for o in options]
+    return duplicate_code_problems(codes, path)
 
 
 class MediaIn(RequestBody):
@@ -115,7 +142,9 @@ class MediaIn(RequestBody):
 class ProductWrite(RequestBody):
     """A product as a designer writes it (create, or replace with PUT)."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=NAME_MAX, examples=["Classic T-shirt"])]
+    name: Annotated[
+        str, Meta(min_length=1, max_length=NAME_MAX, examples=["Classic T-shirt"]), _name_rule(NAME_MAX)
+    ]
     base_price: Price
     description: Annotated[str, Meta(max_length=DESCRIPTION_MAX)] = ""
     slug: Annotated[str, Meta(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)] | None = None
@@ -137,14 +166,16 @@ class ProductWrite(RequestBody):
 
 class OptionIn(RequestBody):
     code: Annotated[str, Meta(pattern=OPTION_CODE_PATTERN, examples=["L"])]
-    label: Annotated[str, Meta(min_length=1, max_length=LABEL_MAX, examples=["Large"])]
+    label: Annotated[str, Meta(min_length=1, max_length=LABEL_MAX, examples=["Large"]), _name_rule(LABEL_MAX)]
     price_delta: Amount = 0
 
 
 class OptionSetWrite(RequestBody):
     product_id: ResourceId
-    name: Annotated[str, Meta(min_length=1, max_length=NAME_MAX, examples=["Size"])]
-    options: Annotated[list[OptionIn], Meta(min_length=1, max_length=OPTIONS_MAX)]
+    name: Annotated[str, Meta(min_length=1, max_length=NAME_MAX, examples=["Size"]), _name_rule(NAME_MAX)]
+    options: Annotated[
+        list[OptionIn], Meta(min_length=1, max_length=OPTIONS_MAX), Rule(_option_codes, raw=True)
+    ]
 
     def to_input(self) -> OptionSetInput:
         return OptionSetInput(
@@ -157,7 +188,7 @@ class OptionSetWrite(RequestBody):
 class TemplateCreate(RequestBody):
     product_id: ResourceId
     version: Annotated[int, Meta(ge=1, le=VERSION_MAX, examples=[1])]
-    definition: Definition
+    definition: DefinitionIn
     is_default: bool | None = None
 
     def to_input(self) -> TemplateInput:
@@ -402,14 +433,15 @@ class CartItemCreate(RequestBody):
     product_id: ResourceId | None = None
     options: DesignOptions | None = None
 
-    def source_problems(self) -> list[Violation]:
-        if self.session_id is not None and (self.product_id is not None or self.options is not None):
+    @classmethod
+    def object_problems(cls, given: Mapping[str, Any], path: str) -> list[Violation]:
+        if "session_id" in given and ("product_id" in given or "options" in given):
             return [
                 Violation("session_id", "conflict", "give session_id, or product_id and options, not both")
             ]
-        if self.session_id is None and self.product_id is None:
+        if "session_id" not in given and "product_id" not in given:
             return [Violation("session_id", "required", "give session_id, or product_id and options")]
-        if self.session_id is None and self.options is None:
+        if "session_id" not in given and "options" not in given:
             return [Violation("options", "required", "a design given directly needs its options")]
         return []
 
@@ -478,18 +510,38 @@ class CartRead(msgspec.Struct):
 
 # -- checkout, orders, inventory -------------------------------------------------------------------
 
-#: Lengths and formats of checkout details are checked by the domain (``check_contact``), so that
-#: every bad field is reported at once; the wire format only fixes their types.
-Email = Annotated[str, Meta(description=f"At most {EMAIL_MAX} characters.", examples=["ada@example.com"])]
+#: Lengths and formats of checkout details are the domain's rules (``email_problems``,
+#: ``address_field_problems``), checked in the same pass as the types: every bad field at once.
+Email = Annotated[
+    str,
+    Meta(description=f"At most {EMAIL_MAX} characters.", examples=["ada@example.com"]),
+    Rule(email_problems),
+]
+
+
+def _address_rule(name: str) -> Rule:
+    return Rule(lambda value, path: address_field_problems(name, value, path))
 
 
 class AddressIn(RequestBody):
-    name: Annotated[str, Meta(description="At most 200 characters.", examples=["Ada Lovelace"])]
-    line1: Annotated[str, Meta(description="At most 200 characters.", examples=["12 St James's Square"])]
-    city: Annotated[str, Meta(description="At most 100 characters.", examples=["London"])]
-    postal_code: Annotated[str, Meta(description="At most 20 characters.", examples=["SW1Y 4JH"])]
-    country: Annotated[str, Meta(description="ISO 3166-1 alpha-2, in capitals.", examples=["GB"])]
-    line2: Annotated[str, Meta(description="At most 200 characters.")] | None = None
+    name: Annotated[
+        str, Meta(description="At most 200 characters.", examples=["Ada Lovelace"]), _address_rule("name")
+    ]
+    line1: Annotated[
+        str,
+        Meta(description="At most 200 characters.", examples=["12 St James's Square"]),
+        _address_rule("line1"),
+    ]
+    city: Annotated[
+        str, Meta(description="At most 100 characters.", examples=["London"]), _address_rule("city")
+    ]
+    postal_code: Annotated[
+        str, Meta(description="At most 20 characters.", examples=["SW1Y 4JH"]), _address_rule("postal_code")
+    ]
+    country: Annotated[
+        str, Meta(description="ISO 3166-1 alpha-2, in capitals.", examples=["GB"]), _address_rule("country")
+    ]
+    line2: Annotated[str, Meta(description="At most 200 characters."), _address_rule("line2")] | None = None
 
     def to_domain(self) -> ShippingAddress:
         return ShippingAddress(self.name, self.line1, self.city, self.postal_code, self.country, self.line2)
@@ -718,9 +770,23 @@ class NoticeRead(msgspec.Struct):
 # -- partner webhooks --------------------------------------------------------------------------------
 
 
+def _event_names(events: list[str], path: str) -> list[Violation]:
+    if not events:
+        return [Violation(path, "required", "subscribe to at least one event")]
+    return [
+        Violation(f"{path}[{index}]", "unknown_event", f"events are: {', '.join(EVENT_NAMES)}")
+        for index, name in enumerate(events)
+        if name not in EVENT_NAMES
+    ]
+
+
 class WebhookEndpointCreate(RequestBody):
-    url: Annotated[str, Meta(min_length=1, examples=["https://partner.example.com/customshop"])]
-    events: Annotated[list[str], Meta(max_length=20, examples=[["order.paid", "order.shipped"]])]
+    url: Annotated[
+        str, Meta(min_length=1, max_length=URL_MAX, examples=["https://partner.example.com/customshop"])
+    ]
+    events: Annotated[
+        list[str], Meta(max_length=20, examples=[["order.paid", "order.shipped"]]), Rule(_event_names)
+    ]
 
 
 class WebhookEndpointRead(msgspec.Struct):

@@ -18,6 +18,7 @@ from litestar import Request
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from customshop.domain.errors import InvalidInput, Violation
+from customshop.entrypoints.http.body import UnsupportedMediaType
 
 #: Room for the multipart envelope (boundaries, part headers) around the file itself.
 ENVELOPE = 64 * 1024
@@ -40,13 +41,19 @@ async def receive_upload(request: Request[Any, Any, Any], limit: int) -> AsyncIt
     """The first file part of the request, at most ``limit`` bytes, as a rewound temporary file.
 
     Raises:
-        InvalidInput: (field ``file``) not multipart/form-data, no file part, a malformed body, or
-            more than ``limit`` bytes (code ``too_large``).
+        UnsupportedMediaType: the body is not multipart/form-data (JSON, say, or no type at all).
+        InvalidInput: (field ``file``) no boundary, no file part, a malformed body, or more than
+            ``limit`` bytes (code ``too_large``).
     """
-    media_type, options = parse_options_header(request.headers.get("content-type", ""))
+    content_type = request.headers.get("content-type", "")
+    media_type, options = parse_options_header(content_type)
+    if media_type.lower() != "multipart/form-data":
+        raise UnsupportedMediaType(
+            detail=f"Send the image as multipart/form-data with one file part, not {content_type[:100]!r}."
+        )
     boundary = options.get("boundary")
-    if media_type != "multipart/form-data" or not boundary:
-        raise _bad("required", "send the image as multipart/form-data with one file part")
+    if not boundary:
+        raise _bad("invalid_multipart", "the multipart/form-data type names no boundary")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + ENVELOPE:
         raise _bad("too_large", f"the upload is larger than {limit} bytes")

@@ -24,12 +24,13 @@ class CartController(Controller):
     tags = ("cart",)
     dependencies = {"session_key": Provide(presented_session_key)}  # noqa: RUF012 - Litestar's layer API
 
-    @get("/", operation_id="getCart")
+    @get("/", operation_id="getCart", responses=problems(404))
     async def view(self, carts: NamedDependency[Carts], session_key: NamedDependency[str | None]) -> CartRead:
-        """The guest's cart with its totals (`items: []` and zeros when empty)."""
+        """The guest's cart with its totals (`items: []` and zeros when empty, or without a key). A key
+        this server did not issue, or one that expired, is 404."""
         return CartRead.of(await carts.view(session_key))
 
-    @post("/items", operation_id="addToCart", status_code=200, responses=problems(400, 404, 409))
+    @post("/items", operation_id="addToCart", status_code=200, responses=problems(400, 404, 409, 415))
     async def add(
         self,
         request: Request[Any, Any, Any],
@@ -41,16 +42,16 @@ class CartController(Controller):
         (its required zones must be filled); `{product_id, options, quantity}` carts a design given
         directly. The same design carted again adds to its line's quantity (at most 99). A cart holds
         one currency. A guest without a session key gets one (cookie and `X-Session-Key` header)."""
-        wrong = data.source_problems()
-        if not wrong and data.session_id is not None:
+        # The body names a session, or a product and its options (``CartItemCreate.object_problems``).
+        if data.session_id is not None:
             view = await carts.add_session(session_key, data.session_id, data.quantity)
-        elif not wrong and data.product_id is not None and data.options is not None:
+        elif data.product_id is not None and data.options is not None:
             view = await carts.add_design(session_key, data.product_id, data.options, data.quantity)
-        else:
-            raise InvalidInput(wrong, "Say what to add.")
+        else:  # refused while decoding; kept for the type checker
+            raise InvalidInput(CartItemCreate.object_problems({}, ""), "Say what to add.")
         return _answer(request, view)
 
-    @patch("/items/{item_id:str}", operation_id="changeCartItem", responses=problems(400, 404))
+    @patch("/items/{item_id:str}", operation_id="changeCartItem", responses=problems(400, 404, 415))
     async def change(
         self,
         carts: NamedDependency[Carts],

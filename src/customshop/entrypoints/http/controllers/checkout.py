@@ -58,7 +58,7 @@ class CheckoutController(Controller):
         "/",
         operation_id="checkout",
         status_code=201,
-        responses=problems(400, 409, 429, 503),
+        responses=problems(400, 404, 409, 415, 429, 503),
         opt={RATE_LIMIT: CHECKOUT},
     )
     async def checkout(
@@ -72,7 +72,8 @@ class CheckoutController(Controller):
         """Place an order for the guest's cart: re-price and re-check every line (a changed price is
         a 409 naming `items[i].unit_price`, and the cart then shows the new price), reserve the stock
         of the whole cart (short: 409), create the order and start its payment, all or nothing. The
-        cart is emptied once the order exists. An empty cart is a 400 naming `cart`."""
+        cart is emptied once the order exists. An empty cart is a 400 naming `cart`; a session key
+        this server did not issue, or one that expired, is 404."""
         placed = await checkout.place(
             session_key, data.to_request(), checked_idempotency_key(idempotency_key)
         )

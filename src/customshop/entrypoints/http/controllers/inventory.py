@@ -42,7 +42,7 @@ class InventoryController(Controller):
         "/",
         operation_id="setStockLevel",
         guards=[requires(Scope.CATALOG_WRITE)],
-        responses=problems(400, 403, 409),
+        responses=problems(400, 403, 409, 415),
     )
     async def set_level(
         self, inventory: NamedDependency[Inventory], data: JSONBody[StockLevelWrite]

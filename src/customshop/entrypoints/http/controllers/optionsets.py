@@ -78,7 +78,7 @@ class OptionSetController(Controller):
         operation_id="createOptionSet",
         guards=[requires(Scope.CATALOG_WRITE)],
         security=ADMIN_SECURITY,
-        responses=problems(400, 403),
+        responses=problems(400, 403, 415),
     )
     async def create_option_set(
         self, catalog: NamedDependency[Catalog], data: JSONBody[OptionSetWrite]
@@ -91,7 +91,7 @@ class OptionSetController(Controller):
         operation_id="replaceOptionSet",
         guards=[requires(Scope.CATALOG_WRITE)],
         security=ADMIN_SECURITY,
-        responses=problems(400, 403, 404, 409),
+        responses=problems(400, 403, 404, 409, 415),
     )
     async def replace_option_set(
         self, catalog: NamedDependency[Catalog], option_set_id: FromPath[str], data: JSONBody[OptionSetWrite]

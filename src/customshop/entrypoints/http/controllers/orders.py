@@ -15,7 +15,7 @@ from customshop.application.prints import PrintFiles
 from customshop.domain.access import Scope
 from customshop.domain.errors import InvalidInput, Violation
 from customshop.domain.orders import OrderStatus
-from customshop.entrypoints.http.body import decode_body
+from customshop.entrypoints.http.body import decode_body, json_body
 from customshop.entrypoints.http.controllers.sessions import presented_session_key
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.params import (
@@ -110,7 +110,7 @@ class OrderController(Controller):
         status_code=200,
         guards=[requires(Scope.ORDERS_WRITE)],
         security=ADMIN_SECURITY,
-        responses=problems(400, 403, 404, 409, 503),
+        responses=problems(400, 403, 404, 409, 415, 503),
     )
     async def change_status(
         self, orders: NamedDependency[Orders], order_id: FromPath[str], data: JSONBody[StatusChange]
@@ -157,7 +157,7 @@ class OrderController(Controller):
         "/{order_id:str}/payment",
         operation_id="retryPayment",
         status_code=201,
-        responses=problems(400, 404, 409, 429, 503),
+        responses=problems(400, 404, 409, 415, 429, 503),
         opt={RATE_LIMIT: CHECKOUT},
     )
     async def retry_payment(
@@ -171,7 +171,7 @@ class OrderController(Controller):
         """A new payment handle for a `created` order whose payment failed or was abandoned. The body
         is optional: `{"payment_provider": ...}` switches provider. The order's stock stays reserved a
         while longer."""
-        raw = await request.body()
+        raw = await json_body(request)
         provider = decode_body(PaymentRetry, raw).payment_provider if raw.strip() else None
         view = await checkout.retry_payment(order_id, session_key, token, provider)
         return PaymentOut.of(view, str(request.base_url))

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from customshop.application.orders import NoticeOutcome, Orders
-from customshop.entrypoints.http.body import check_json_depth
+from customshop.entrypoints.http.body import json_body
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.schemas import NoticeRead, SandboxPaymentRead
 
@@ -24,21 +24,19 @@ class PaymentWebhookController(Controller):
     path = "/webhooks"
     tags = ("payments",)
 
-    @post("/stripe", operation_id="stripeWebhook", status_code=200, responses=problems(400, 404, 503))
+    @post("/stripe", operation_id="stripeWebhook", status_code=200, responses=problems(400, 404, 415, 503))
     async def stripe(self, request: Request[Any, Any, Any], orders: NamedDependency[Orders]) -> NoticeRead:
         """Stripe events, verified by their `Stripe-Signature` (bad or stale: 400, nothing changes).
         `payment_intent.succeeded` pays the order; `payment_intent.payment_failed` records the failure
         on it; a redelivered event is a no-op."""
-        body = await request.body()
-        check_json_depth(body)  # the provider's SDK decodes it with no depth limit of its own
+        body = await json_body(request)  # depth-checked: the provider's SDK decodes it with no limit
         return _read(await orders.receive("stripe", body, dict(request.headers)))
 
-    @post("/paypal", operation_id="paypalWebhook", status_code=200, responses=problems(400, 404, 503))
+    @post("/paypal", operation_id="paypalWebhook", status_code=200, responses=problems(400, 404, 415, 503))
     async def paypal(self, request: Request[Any, Any, Any], orders: NamedDependency[Orders]) -> NoticeRead:
         """PayPal events, verified with PayPal. An approved order is captured; a completed capture pays
         the order; a redelivered event is a no-op."""
-        body = await request.body()
-        check_json_depth(body)  # the provider's SDK decodes it with no depth limit of its own
+        body = await json_body(request)  # depth-checked: the provider's SDK decodes it with no limit
         return _read(await orders.receive("paypal", body, dict(request.headers)))
 
 

@@ -92,7 +92,7 @@ class ProductController(Controller):
         operation_id="createProduct",
         guards=[requires(Scope.CATALOG_WRITE)],
         security=ADMIN_SECURITY,
-        responses=problems(400, 403, 409),
+        responses=problems(400, 403, 409, 415),
     )
     async def create_product(
         self, catalog: NamedDependency[Catalog], data: JSONBody[ProductWrite]
@@ -105,7 +105,7 @@ class ProductController(Controller):
         operation_id="replaceProduct",
         guards=[requires(Scope.CATALOG_WRITE)],
         security=ADMIN_SECURITY,
-        responses=problems(400, 403, 404, 409),
+        responses=problems(400, 403, 404, 409, 415),
     )
     async def replace_product(
         self, catalog: NamedDependency[Catalog], product_id: FromPath[str], data: JSONBody[ProductWrite]

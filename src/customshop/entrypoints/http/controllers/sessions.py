@@ -1,7 +1,8 @@
 """Guest design sessions: start, read, change, upload images, ask for a preview.
 
 Guests never log in: the session key (cookie ``session_key`` or header ``X-Session-Key``) is their
-identity, and a session, upload or preview request without the owning key answers 404.
+identity, and a session, upload or preview request without the owning key answers 404 (so does any
+request with a key this server did not issue, or one that expired).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import CookieParameter, FromPath, HeaderParameter, JSONBody
 
 from customshop.application.customization import Customization
+from customshop.domain.customization import GUEST_KEY_LIFETIME
 from customshop.domain.templates import IMAGE_BYTES_LIMIT
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.rate_limits import PREVIEWS, RATE_LIMIT, UPLOADS
@@ -30,9 +32,9 @@ SESSION_COOKIE = "session_key"
 SESSION_HEADER = "X-Session-Key"
 
 
-#: How long the browser keeps the key: a year. The key outlives any one design session, since it
-#: also holds the guest's cart (and, later, access to its orders).
-COOKIE_MAX_AGE = 365 * 24 * 3600
+#: How long the browser keeps the key: as long as the key lives. It outlives any one design session,
+#: since it also holds the guest's cart and access to its orders.
+COOKIE_MAX_AGE = int(GUEST_KEY_LIFETIME.total_seconds())
 
 
 def session_cookie(request: Request[Any, Any, Any], key: str) -> Cookie:
@@ -67,7 +69,7 @@ class SessionController(Controller):
     tags = ("customization",)
     dependencies = {"session_key": Provide(presented_session_key)}  # noqa: RUF012 - Litestar's layer API
 
-    @post("/", operation_id="startSession", responses=problems(400))
+    @post("/", operation_id="startSession", responses=problems(400, 415))
     async def start(
         self,
         request: Request[Any, Any, Any],
@@ -78,8 +80,9 @@ class SessionController(Controller):
         """Start designing a product, on its default template or on `template_version`.
 
         Returns the guest's session key in the body and as the `session_key` cookie (HttpOnly,
-        SameSite=Lax, Secure under TLS). A guest that presents a key keeps it, so all its designs and
-        its cart stay together.
+        SameSite=Lax, Secure under TLS). A guest that presents a live key this server issued keeps it,
+        so all its designs and its cart stay together; any other key is never adopted: a fresh one is
+        minted instead.
         """
         view = await customization.start(data.product_id, data.template_version, session_key)
         key = view.session_key or session_key or ""
@@ -98,7 +101,7 @@ class SessionController(Controller):
         expired, or not this guest's)."""
         return SessionRead.of(await customization.view(session_id, session_key))
 
-    @patch("/{session_id:str}", operation_id="updateSession", responses=problems(400, 404))
+    @patch("/{session_id:str}", operation_id="updateSession", responses=problems(400, 404, 415))
     async def update(
         self,
         customization: NamedDependency[Customization],
@@ -114,7 +117,7 @@ class SessionController(Controller):
     @post(
         "/{session_id:str}/assets",
         operation_id="uploadAsset",
-        responses=problems(400, 404, 429, 503),
+        responses=problems(400, 404, 415, 429, 503),
         request_max_body_size=IMAGE_BYTES_LIMIT + ENVELOPE,
         opt={RATE_LIMIT: UPLOADS},
     )

@@ -68,7 +68,7 @@ class TemplateController(Controller):
         operation_id="createTemplate",
         guards=[requires(Scope.CATALOG_WRITE)],
         security=ADMIN_SECURITY,
-        responses=problems(400, 403, 409),
+        responses=problems(400, 403, 409, 415),
     )
     async def create_template(
         self, catalog: NamedDependency[Catalog], data: JSONBody[TemplateCreate]

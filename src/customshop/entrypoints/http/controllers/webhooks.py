@@ -15,7 +15,7 @@ from customshop.application.webhooks import Webhooks
 from customshop.domain.access import Scope
 from customshop.domain.errors import NotFound
 from customshop.domain.webhooks import verify
-from customshop.entrypoints.http.body import decode_body
+from customshop.entrypoints.http.body import decode_body, json_body
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.params import (
     ADMIN_SECURITY,
@@ -44,7 +44,7 @@ class WebhookEndpointController(Controller):
     guards = [requires(Scope.WEBHOOKS_MANAGE)]  # noqa: RUF012 - Litestar's layer API
     security = ADMIN_SECURITY
 
-    @post("/", operation_id="createWebhookEndpoint", status_code=201, responses=problems(400, 403))
+    @post("/", operation_id="createWebhookEndpoint", status_code=201, responses=problems(400, 403, 415))
     async def create(
         self, webhooks: NamedDependency[Webhooks], data: JSONBody[WebhookEndpointCreate]
     ) -> WebhookEndpointRead:
@@ -99,7 +99,7 @@ class FulfillmentWebhookController(Controller):
         "/fulfillment",
         operation_id="fulfillmentWebhook",
         status_code=200,
-        responses=problems(400, 401, 404, 409),
+        responses=problems(400, 401, 404, 409, 415),
     )
     async def fulfillment(
         self, request: Request[Any, Any, Any], orders: NamedDependency[Orders]
@@ -112,7 +112,7 @@ class FulfillmentWebhookController(Controller):
         clock: Clock = request.app.state.clock
         if not secret:
             raise NotFound("fulfillment reports are not configured on this server")
-        body = await request.body()
+        body = await json_body(request)
         message_id = verify(secret, dict(request.headers), body, int(clock.now().timestamp()))
         report = decode_body(FulfillmentReport, body)
         order = await orders.report_fulfillment(
