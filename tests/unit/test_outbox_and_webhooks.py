@@ -166,8 +166,10 @@ async def test_failures_are_retried_on_the_schedule_then_given_up() -> None:
     page = await hooks.logs(event="order.paid", before=None, limit=10)
     assert [(log.attempt, log.response_status) for log in page.items] == [(3, 503), (2, None), (1, 500)]
 
-    await hooks.retry(delivery_id)  # an operator's retry
-    assert (await hooks.deliver(delivery_id)).response_status == 204  # type: ignore[union-attr]
+    await hooks.retry(delivery_id)  # an operator's retry: one attempt beyond the schedule, granted by its job
+    ((job, payload, _),) = queue.jobs[-1:]
+    assert (job, payload) == (DELIVER_WEBHOOK, {"delivery_id": delivery_id, "attempt": 4, "granted": True})
+    assert (await hooks.deliver(**payload)).response_status == 204  # type: ignore[union-attr]
 
 
 async def test_an_endpoint_answering_410_is_disabled_and_bad_endpoints_refused() -> None:
