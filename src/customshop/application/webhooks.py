@@ -247,12 +247,14 @@ class Webhooks:
         )
         given_up: GiveUpReason | None = None
         async with self._uow() as uow:
-            await uow.webhooks.add_log(log)  # every attempt is logged, even one overtaken
             current = await uow.webhooks.get_delivery(delivery.id, for_update=True)
-            attempts = self._retries.attempts(current.attempts if current else 0)
-            if current is None or current.status != JobStatus.PENDING or not attempts.is_current(log.attempt):
-                # The lease ran out and the delivery moved on (a newer attempt, an operator's retry
-                # or a deleted endpoint): that attempt records the outcome, not this one.
+            if current is None:  # deleted with its endpoint meanwhile, and its log with it
+                return log
+            await uow.webhooks.add_log(log)  # every attempt is logged, even one overtaken
+            attempts = self._retries.attempts(current.attempts)
+            if current.status != JobStatus.PENDING or not attempts.is_current(log.attempt):
+                # The lease ran out and the delivery moved on (a newer attempt, or an operator's
+                # retry): that attempt records the outcome, not this one.
                 await uow.commit()
                 return log
             finished = replace(current, next_attempt_at=None, updated_at=done)
