@@ -28,6 +28,7 @@ from customshop.application.ports import (
 from customshop.domain.access import ApiKey, Scope
 from customshop.domain.cart import CartLine
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
+from customshop.domain.customization import CustomizationSession, PreviewJob, PreviewStatus
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
 from customshop.domain.events import (
     OrderCreated,
@@ -1958,6 +1959,7 @@ async def test_webhook_deliveries_add_get_update_due(uow_factory: UnitOfWorkFact
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.webhooks.get_delivery(delivery.id) == attempted
+        assert await uow.webhooks.get_delivery(delivery.id, for_update=True) == attempted
     delivered = replace(attempted, attempts=2, status="delivered", next_attempt_at=None)
     async with uow_factory() as uow:
         await uow.webhooks.update_delivery(delivered)
@@ -2165,3 +2167,47 @@ async def test_due_emails_are_pending_and_due_oldest_first(uow_factory: UnitOfWo
         # An email leased for a later attempt is not due until then.
         await uow.emails.update(replace(early, attempts=1, next_attempt_at=base + timedelta(minutes=2)))
         assert await uow.emails.due(base, 10) == [late, exactly_due]
+
+
+# -- preview jobs ----------------------------------------------------------------------------------
+
+
+async def test_preview_job_add_get_update(uow_factory: UnitOfWorkFactory) -> None:
+    product = await stored_product(uow_factory)
+    template = make_template(product.id, 1, is_default=True)
+    base = now()
+    session = CustomizationSession(
+        id=IDS.new_id(),
+        guest=hash_secret("gsk_contract"),
+        product_id=product.id,
+        template_id=template.id,
+        template_version=1,
+        options={},
+        created_at=base,
+        updated_at=base,
+        expires_at=base + timedelta(hours=1),
+    )
+    job = PreviewJob(
+        id=IDS.new_id(),
+        session_id=session.id,
+        design_hash="0" * 64,
+        status=PreviewStatus.QUEUED,
+        attempts=0,
+        storage_key="previews/contract.png",
+        created_at=base,
+        updated_at=base,
+    )
+    async with uow_factory() as uow:
+        await uow.templates.add(template)
+        await uow.sessions.add(session)
+        await uow.previews.add(job)
+        await uow.commit()
+    running = replace(job, status=PreviewStatus.RUNNING, attempts=1, updated_at=base + timedelta(seconds=1))
+    async with uow_factory() as uow:
+        assert await uow.previews.get(job.id) == job
+        assert await uow.previews.get(job.id, for_update=True) == job  # the row locked (PostgreSQL)
+        await uow.previews.update(running)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.previews.get(job.id) == running
+        assert await uow.previews.get(IDS.new_id(), for_update=True) is None

@@ -3,6 +3,7 @@ renders that fail are retried, then reported with their reason; stalled jobs are
 
 from __future__ import annotations
 
+import asyncio
 import io
 from dataclasses import replace
 from datetime import timedelta
@@ -149,3 +150,44 @@ async def test_a_running_job_that_went_silent_is_retried_or_failed(attempts: int
     else:
         assert after.status is PreviewStatus.FAILED
         assert after.error == "the renderer stopped before finishing"
+
+
+async def until(condition: Any, deadline: float = 5.0) -> None:
+    """Wait (polling) until ``condition()`` holds; renders run in threads."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while not condition():
+        assert loop.time() < end, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_an_attempt_overtaken_after_its_lease_ran_out_records_no_outcome() -> None:
+    world = World()
+    session, key, _ = await world.designed_session()
+    # Storing each render's file waits for its gate; the first then fails.
+    gates, stored = [asyncio.Event(), asyncio.Event()], world.files.put
+
+    async def gated_put(storage_key: str, data: bytes, content_type: str) -> None:
+        gate = gates.pop(0)
+        await gate.wait()
+        if not gates:
+            return await stored(storage_key, data, content_type)
+        raise OSError("the disk is full")
+
+    first, second = gates
+    world.files.put = gated_put  # type: ignore[method-assign]
+    job = await world.customization.request_preview(session, key)
+    await until(lambda: len(gates) == 1)  # attempt 1 renders and waits to store its file
+    world.clock.advance(seconds=61)  # silent for longer than its lease
+    assert (await world.customization.preview(job.id)).status is PreviewStatus.QUEUED  # handed on
+    await until(lambda: not gates)  # attempt 2 renders and waits too
+
+    first.set()  # attempt 1 fails now: too late to count
+    await until(lambda: len(world.ran) == 2 and world.queue.depth == 1)
+    running = await world.customization.preview(job.id)
+    assert (running.status, running.attempts) == (PreviewStatus.RUNNING, 2)
+    assert running.error == "the renderer stopped before finishing"  # not attempt 1's late failure
+    second.set()
+    await world.queue.drain()
+    assert (await world.customization.preview(job.id)).status is PreviewStatus.DONE
+    assert len(world.ran) == 2  # no third attempt

@@ -341,6 +341,41 @@ async def test_an_attempt_whose_worker_died_is_made_again_after_the_lease(
     assert len(mailer.sent) == 1
 
 
+class OvertakenMailer(ScriptedMailer):
+    """Its first send outlives the attempt's lease: meanwhile (``meanwhile``) the email is handed
+    on and sent by the next attempt; then the first is refused for good."""
+
+    meanwhile: Any = None
+
+    async def send(self, message: EmailMessage) -> None:
+        if not self.tried:
+            self.tried.append(message)
+            await self.meanwhile()
+            raise MailRejected("550 too late")
+        await super().send(message)
+
+
+async def test_an_attempt_overtaken_after_its_lease_ran_out_records_no_outcome(
+    store: MemoryStore, clock: ManualClock, queue: RecordingQueue
+) -> None:
+    mailer = OvertakenMailer()
+    service = notifications(store, clock, queue, mailer)
+    _, message = await paid(store)
+    await service.on_event(message.id)
+    ((_, first, _),) = queue.take()
+
+    async def lease_runs_out() -> None:
+        clock.advance(seconds=LEASE.total_seconds())
+        assert await service.send_due() == 1
+        await run_jobs(service, queue)
+
+    mailer.meanwhile = lease_runs_out
+    assert await service.send(first["email_id"], first["attempt"]) is None  # overtaken: not recorded
+    (sent,) = store.emails.values()
+    assert (sent.status, sent.attempts, sent.error) == ("sent", 2, None)  # not failed by the refusal
+    assert len(mailer.tried) == 2 and len(mailer.sent) == 1
+
+
 async def test_the_folder_mailer_writes_one_parsable_file_per_message(tmp_path: Path) -> None:
     mailer = FolderMailer(tmp_path / "mail", "Tee & Co <shop@example.com>")
     message = EmailMessage(

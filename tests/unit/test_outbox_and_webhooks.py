@@ -166,8 +166,10 @@ async def test_failures_are_retried_on_the_schedule_then_given_up() -> None:
     page = await hooks.logs(event="order.paid", before=None, limit=10)
     assert [(log.attempt, log.response_status) for log in page.items] == [(3, 503), (2, None), (1, 500)]
 
-    await hooks.retry(delivery_id)  # an operator's retry
-    assert (await hooks.deliver(delivery_id)).response_status == 204  # type: ignore[union-attr]
+    await hooks.retry(delivery_id)  # an operator's retry: one attempt beyond the schedule, granted by its job
+    ((job, payload, _),) = queue.jobs[-1:]
+    assert (job, payload) == (DELIVER_WEBHOOK, {"delivery_id": delivery_id, "attempt": 4, "granted": True})
+    assert (await hooks.deliver(**payload)).response_status == 204  # type: ignore[union-attr]
 
 
 async def test_an_endpoint_answering_410_is_disabled_and_bad_endpoints_refused() -> None:
@@ -189,3 +191,85 @@ async def test_an_endpoint_answering_410_is_disabled_and_bad_endpoints_refused()
         ("url", "refused"),
         ("events[0]", "unknown_event"),
     }
+
+
+class OvertakenSender:
+    """The first attempt outlives its lease: while it waits for its answer (a 500), ``meanwhile``
+    runs (the delivery handed on and attempted again). Later attempts are answered 204 at once."""
+
+    def __init__(self) -> None:
+        self.meanwhile: Any = None
+        self.calls = 0
+
+    async def send(
+        self, url: str, headers: Mapping[str, str], body: bytes, *, trusted: bool = False
+    ) -> DeliveryResult:
+        self.calls += 1
+        if self.calls == 1:
+            await self.meanwhile()
+            return DeliveryResult(500, None, 130_000)
+        return DeliveryResult(204, None, 3)
+
+
+async def test_an_attempt_overtaken_after_its_lease_ran_out_records_no_outcome() -> None:
+    store, clock, queue, sender = MemoryStore(), ManualClock(T0), RecordingQueue(), OvertakenSender()
+    hooks = webhooks(store, clock, queue, sender)  # type: ignore[arg-type]
+    await hooks.create_endpoint("https://a.example/hook", ["order.paid"])
+    await stored_events(store, OrderPaid("o1", T0, 100, "USD"))
+    async with MemoryUnitOfWork(store) as uow:
+        (message,) = await uow.outbox.pending(10, T0)
+    await hooks.fan_out(message.id)
+
+    async def lease_runs_out() -> None:
+        clock.advance(minutes=2)
+        assert await hooks.send_due() == 1
+        second = await hooks.deliver(**queue.jobs[-1][1])
+        assert second is not None and (second.attempt, second.response_status) == (2, 204)
+
+    sender.meanwhile = lease_runs_out
+    first = await hooks.deliver(**queue.jobs[0][1])
+    assert first is not None and (first.attempt, first.response_status) == (1, 500)  # logged, not recorded
+    clock.advance(hours=1)
+    assert await hooks.send_due() == 0  # delivered by the second attempt, not rescheduled by the first
+    page = await hooks.logs(event="order.paid", before=None, limit=10)
+    # Newest first by when they were written: the overtaken attempt's answer came last.
+    assert [(log.attempt, log.response_status) for log in page.items] == [(1, 500), (2, 204)]
+
+
+class KilledSender(ScriptedSender):
+    """Answers its script, then the worker is killed during every later attempt (nothing is
+    answered, nothing recorded)."""
+
+    async def send(
+        self, url: str, headers: Mapping[str, str], body: bytes, *, trusted: bool = False
+    ) -> DeliveryResult:
+        if not self.script:
+            self.sent.append((url, dict(headers), body))
+            raise RuntimeError("the worker was killed")
+        return await super().send(url, headers, body, trusted=trusted)
+
+
+async def test_a_job_run_twice_makes_one_attempt_and_attempts_that_all_died_are_given_up() -> None:
+    store, clock, queue, sender = MemoryStore(), ManualClock(T0), RecordingQueue(), KilledSender(500)
+    hooks = webhooks(store, clock, queue, sender, schedule=(5,))
+    await hooks.create_endpoint("https://a.example/hook", ["order.paid"])
+    await stored_events(store, OrderPaid("o1", T0, 100, "USD"))
+    async with MemoryUnitOfWork(store) as uow:
+        (message,) = await uow.outbox.pending(10, T0)
+    await hooks.fan_out(message.id)
+    ((_, payload, _),) = queue.jobs
+    assert (await hooks.deliver(**payload)).response_status == 500  # type: ignore[union-attr]
+    assert await hooks.deliver(**payload) is None  # the same job again: no second attempt
+    assert len(sender.sent) == 1
+
+    clock.advance(seconds=5)
+    assert await hooks.send_due() == 1
+    with pytest.raises(RuntimeError):
+        await hooks.deliver(**queue.jobs[-1][1])  # the second and last attempt never reports back
+    clock.advance(minutes=2)
+    assert await hooks.send_due() == 1  # its lease ran out: handed on, and given up unsent
+    assert await hooks.deliver(**queue.jobs[-1][1]) is None
+    assert len(sender.sent) == 2
+    async with MemoryUnitOfWork(store) as uow:
+        given_up = await uow.webhooks.get_delivery(payload["delivery_id"])
+    assert given_up is not None and (given_up.status, given_up.attempts) == ("failed", 2)

@@ -3,6 +3,7 @@ failed, leased), reprinted, served, and handed to the fulfillment endpoint once 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import Mapping
@@ -411,3 +412,65 @@ async def test_without_a_fulfillment_endpoint_nothing_is_sent() -> None:
     await setup.prints.render_due()
     await setup.run_renders()
     assert setup.store.webhook_deliveries == {} and setup.jobs.jobs == []
+
+
+async def until(condition: Any, deadline: float = 5.0) -> None:
+    """Wait (polling) until ``condition()`` holds; renders run in threads."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while not condition():
+        assert loop.time() < end, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_render_job_run_twice_makes_one_attempt() -> None:
+    setup = Setup(failures=1, fulfillment=False)
+    order = await setup.paid_order(lines=1)
+    assert await setup.prints.render_due() == 1
+    (payload,) = setup.jobs.take(RENDER_PRINT)
+    assert payload["attempt"] == 1
+    failed = await setup.prints.render(**payload)
+    assert failed is not None and failed.status is PrintStatus.PENDING  # due again after its delay
+    assert await setup.prints.render(**payload) is None  # the same job again: no second attempt
+    assert len(setup.renderer.requests) == 1
+    assert (await setup.order(order.id)).lines[0].print_file.error == (
+        "RuntimeError: the renderer ran out of memory"
+    )
+
+
+async def test_a_rendering_overtaken_after_its_lease_ran_out_records_no_outcome() -> None:
+    setup = Setup(fulfillment=False)
+    order = await setup.paid_order(lines=1)
+    # The first file each attempt stores waits for the attempt's gate; attempt 1's then fails.
+    gates = {1: asyncio.Event(), 2: asyncio.Event()}
+    waiting: list[int] = []
+    put = setup.storage.put
+
+    async def gated_put(key: str, data: bytes, content_type: str) -> None:
+        if key.endswith("-preview.png"):
+            return await put(key, data, content_type)
+        attempt = len(waiting) + 1
+        waiting.append(attempt)
+        await gates[attempt].wait()
+        if attempt == 1:
+            raise OSError("the disk is full")
+        return await put(key, data, content_type)
+
+    setup.storage.put = gated_put  # type: ignore[method-assign]
+    assert await setup.prints.render_due() == 1
+    first = asyncio.create_task(setup.prints.render(**setup.jobs.take(RENDER_PRINT)[0]))
+    await until(lambda: waiting == [1])
+    setup.clock.advance(seconds=61)  # longer than the lease (twice the render timeout)
+    assert await setup.prints.render_due() == 1  # handed on
+    (payload,) = setup.jobs.take(RENDER_PRINT)
+    assert payload["attempt"] == 2
+    second = asyncio.create_task(setup.prints.render(**payload))
+    await until(lambda: waiting == [1, 2])
+
+    gates[1].set()
+    assert await first is None  # attempt 1 failed too late to count
+    line = (await setup.order(order.id)).lines[0]
+    assert (line.print_file.status, line.print_file.error) == (PrintStatus.PENDING, None)
+    gates[2].set()
+    ready = await second
+    assert ready is not None and ready.status is PrintStatus.READY

@@ -48,6 +48,7 @@ from customshop.domain.customization import (
     PreviewJob,
     PreviewStatus,
     design_hash,
+    preview_retries,
 )
 from customshop.domain.errors import InvalidInput, NotFound, Violation
 from customshop.domain.hashing import hash_secret
@@ -155,7 +156,7 @@ class Customization:
         self._renderer = renderer
         self._queue = queue
         self._session_ttl = session_ttl
-        self._render_timeout = render_timeout
+        self._retries = preview_retries(render_timeout)
         self._preview_side = preview_side
 
     # -- sessions ------------------------------------------------------------------------------
@@ -390,12 +391,15 @@ class Customization:
         alone. A failed attempt queues the job again while attempts remain, else records why it failed.
         """
         async with self._uow() as uow:
-            job = await uow.previews.get(job_id)
+            job = await uow.previews.get(job_id, for_update=True)
             if job is None or job.status is not PreviewStatus.QUEUED:
                 return
-            job = job.start(self._clock.now())
+            job = job.start(self._clock.now(), self._retries)
             await uow.previews.update(job)
             await uow.commit()
+        if job.status is not PreviewStatus.RUNNING:  # every attempt was begun before: given up
+            self._metrics.render_finished("preview", _outcome(job))
+            return
         try:
             async with self._uow(read_only=True) as uow:
                 session = await uow.sessions.get(job.session_id)
@@ -406,9 +410,9 @@ class Customization:
             png = await asyncio.to_thread(self._renderer.render, request)
             await self._storage.put(job.storage_key, png, "image/png")
         except Exception as exc:
-            await self._finish(job_id, error=f"{type(exc).__name__}: {exc}")
+            await self._finish(job_id, job.attempts, error=f"{type(exc).__name__}: {exc}")
             raise
-        await self._finish(job_id, error=None)
+        await self._finish(job_id, job.attempts, error=None)
 
     async def recover_stalled(self, limit: int = 100) -> int:
         """Retry (or fail) every job whose renderer vanished; returns how many were handled."""
@@ -422,9 +426,8 @@ class Customization:
 
     @property
     def _stall_after(self) -> timedelta:
-        # A runner that has not reported for twice the render timeout is gone: the queue stops a
-        # render at the timeout, so a live one has long since failed or finished.
-        return self._render_timeout * 2
+        # A runner that has not reported within its lease is gone (see `preview_retries`).
+        return self._retries.lease
 
     async def _reusable(self, job: PreviewJob, now: datetime) -> bool:
         """Whether an earlier job of the same design answers a new request: still in progress, or
@@ -433,14 +436,16 @@ class Customization:
             return False
         return job.status is not PreviewStatus.DONE or await self._storage.exists(job.storage_key)
 
-    async def _finish(self, job_id: str, error: str | None) -> None:
+    async def _finish(self, job_id: str, attempt: int, error: str | None) -> None:
+        """Record the outcome of attempt number ``attempt``, unless the job moved on meanwhile (the
+        attempt's lease ran out and another began, or it was failed as stalled)."""
         requeue = False
         async with self._uow() as uow:
-            job = await uow.previews.get(job_id)
-            if job is None or job.status is not PreviewStatus.RUNNING:
+            job = await uow.previews.get(job_id, for_update=True)
+            if job is None or not job.owns(attempt, self._retries):
                 return
             now = self._clock.now()
-            job = job.finish(now) if error is None else job.fail(error, now)
+            job = job.finish(now) if error is None else job.fail(error, now, self._retries)
             requeue = job.status is PreviewStatus.QUEUED
             await uow.previews.update(job)
             await uow.commit()
@@ -452,13 +457,13 @@ class Customization:
 
     async def _recover(self, job_id: str) -> PreviewJob | None:
         async with self._uow() as uow:
-            job = await uow.previews.get(job_id)
+            job = await uow.previews.get(job_id, for_update=True)
             now = self._clock.now()
             if job is None or not job.is_stalled(now, self._stall_after):
                 return job
             attempted = job.status is PreviewStatus.RUNNING
             if attempted:
-                job = job.fail("the renderer stopped before finishing", now)
+                job = job.fail("the renderer stopped before finishing", now, self._retries)
             else:
                 job = replace(job, updated_at=now)
             await uow.previews.update(job)

@@ -7,9 +7,11 @@ How an email gets out, at least once:
    as a ``send_email`` job.
 2. ``send`` makes one attempt. It first takes the email (the row locked, its attempt counted, a
    lease set) and commits; then renders it from the order as it is now and hands it to the
-   ``Mailer``; then records the outcome in a second transaction: ``sent``; ``failed`` when the
-   server refused it for good (``MailRejected``) or the retry schedule is used up; otherwise
-   (``MailUnavailable``) still ``pending``, due again after the schedule's delay.
+   ``Mailer``; then records the outcome in a second transaction, the row locked again and the
+   attempt still the email's current one: ``sent``; ``failed`` when the server refused it for good
+   (``MailRejected``) or the retry schedule is used up; otherwise (``MailUnavailable``) still
+   ``pending``, due again after the schedule's delay. Attempts, leases, delays and giving up follow
+   the :class:`~customshop.domain.retries.RetryPolicy` every retried job follows.
 3. ``send_due``, called periodically by every serving process next to the webhook sender, sends the
    pending emails that are due as jobs: the retries, and the attempts whose worker died (their lease
    ran out). That loop is what makes retries real: the ``JobQueue`` port has no delayed jobs, so
@@ -28,6 +30,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from typing import Literal
 
 from customshop.application.ports import (
     Clock,
@@ -42,7 +45,7 @@ from customshop.application.ports import (
 )
 from customshop.domain.money import format_major
 from customshop.domain.orders import Order, ShippingAddress
-from customshop.domain.webhooks import retry_delay
+from customshop.domain.retries import Attempts, GiveUp, JobStatus, Retry, RetryPolicy
 
 #: The job that makes one attempt to send one email.
 SEND_EMAIL = "send_email"
@@ -54,9 +57,10 @@ KIND_OF_EVENT: dict[str, str] = {"order.paid": ORDER_CONFIRMATION, "order.shippe
 #: conversation may take).
 LEASE = timedelta(minutes=2)
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
-
 log = logging.getLogger("customshop.email")
+
+#: What became of an attempt at the mail server: taken, refused for good, or not reached for now.
+MailAnswer = Literal["accepted", "rejected", "unavailable"]
 
 
 class Notifications:
@@ -88,7 +92,7 @@ class Notifications:
         self._mailer = mailer
         self._queue = queue
         self._shop_name = shop_name
-        self._schedule = tuple(retry_schedule)
+        self._retries = RetryPolicy(delays=tuple(retry_schedule), lease=LEASE)
         self._message_domain = message_domain
         self._jitter = jitter
 
@@ -111,8 +115,8 @@ class Notifications:
                 event_id=message.id,
                 order_id=message.order_id,
                 attempts=0,
-                status=PENDING,
-                next_attempt_at=now + LEASE,
+                status=JobStatus.PENDING,
+                next_attempt_at=self._retries.lease_until(now),
                 error=None,
                 created_at=now,
                 updated_at=now,
@@ -126,60 +130,81 @@ class Notifications:
     async def send(self, email_id: str, attempt: int) -> EmailDelivery | None:
         """Make attempt number ``attempt`` (from 1) of a pending email and record its outcome.
 
-        A no-op returning None for an unknown, sent or failed email, and for an attempt already made
-        (a job run twice). Never raises for the mail server's answer: that is the outcome.
+        A no-op returning None for an unknown, sent or failed email, for an attempt already made
+        (a job run twice), and, at the end, for an attempt overtaken meanwhile (its lease ran out
+        and a newer one began: that one records the outcome). Never raises for the mail server's
+        answer: that is the outcome.
         """
         now = self._clock.now()
         async with self._uow() as uow:
             email = await uow.emails.get(email_id, for_update=True)
-            if email is None or email.status != PENDING or email.attempts != attempt - 1:
+            if email is None or email.status != JobStatus.PENDING or email.attempts != attempt - 1:
                 return None
             order = await uow.orders.get(email.order_id)
-            if order is None or email.attempts > len(self._schedule):
+            begun = self._retries.attempts(email.attempts).begin(now)
+            if order is None or isinstance(begun, GiveUp):
                 # No order to write about, or earlier attempts kept dying before their outcome.
                 reason = "the order does not exist" if order is None else "no attempt ever finished"
-                email = replace(email, status=FAILED, next_attempt_at=None, error=reason, updated_at=now)
+                email = replace(
+                    email, status=JobStatus.FAILED, next_attempt_at=None, error=reason, updated_at=now
+                )
                 await uow.emails.update(email)
                 await uow.commit()
                 log.error("email %s (%s) failed: %s", email.id, email.kind, reason)
                 return email
-            email = replace(email, attempts=attempt, next_attempt_at=now + LEASE, updated_at=now)
+            email = replace(email, attempts=begun.attempt, next_attempt_at=begun.until, updated_at=now)
             await uow.emails.update(email)
             await uow.commit()
 
         message = self.render(email, order)
+        answer: MailAnswer
+        error: str | None
         try:
             await self._mailer.send(message)
         except MailRejected as exc:
-            outcome = replace(email, status=FAILED, next_attempt_at=None, error=str(exc))
+            answer, error = "rejected", str(exc)
             log.error("email %s (%s) to order %s refused: %s", email.id, email.kind, order.id, exc)
         except MailUnavailable as exc:
-            delay = retry_delay(attempt, self._schedule, self._jitter())
-            done = self._clock.now()
-            if delay is None:
-                outcome = replace(email, status=FAILED, next_attempt_at=None, error=str(exc))
-                log.error("email %s (%s) failed after %d attempts: %s", email.id, email.kind, attempt, exc)
-            else:
-                outcome = replace(email, next_attempt_at=done + timedelta(seconds=delay), error=str(exc))
-                log.warning(
-                    "email %s (%s) attempt %d failed, retrying: %s", email.id, email.kind, attempt, exc
-                )
+            answer, error = "unavailable", str(exc)
         else:
-            outcome = replace(email, status=SENT, next_attempt_at=None, error=None)
-        outcome = replace(outcome, updated_at=self._clock.now())
+            answer, error = "accepted", None
         async with self._uow() as uow:
+            current = await uow.emails.get(email_id, for_update=True)
+            attempts = self._retries.attempts(current.attempts if current else 0)
+            if current is None or current.status != JobStatus.PENDING or not attempts.is_current(attempt):
+                return None
+            outcome = self._outcome(current, attempts, answer, error)
             await uow.emails.update(outcome)
             await uow.commit()
         return outcome
 
+    def _outcome(
+        self, email: EmailDelivery, attempts: Attempts, answer: MailAnswer, error: str | None
+    ) -> EmailDelivery:
+        """The email once its current attempt got ``answer``: sent; failed (refused for good, or
+        the schedule used up); or due again after the schedule's delay."""
+        done, names = self._clock.now(), (email.id, email.kind)
+        if answer == "accepted":
+            attempts.succeeded()
+            return replace(email, status=JobStatus.SENT, next_attempt_at=None, error=None, updated_at=done)
+        if answer == "unavailable":
+            retry = attempts.failed(done, self._jitter())
+            if isinstance(retry, Retry):
+                log.warning("email %s (%s) attempt %d failed, retrying: %s", *names, retry.attempt, error)
+                return replace(email, next_attempt_at=retry.at, error=error, updated_at=done)
+            log.error("email %s (%s) failed after %d attempts: %s", *names, retry.attempts, error)
+        return replace(email, status=JobStatus.FAILED, next_attempt_at=None, error=error, updated_at=done)
+
     async def send_due(self, batch: int = 100) -> int:
         """Send the pending emails whose next attempt is due (retries, and attempts whose worker
-        died) as jobs; returns how many."""
+        died) as jobs, each leased; returns how many."""
         now = self._clock.now()
         async with self._uow() as uow:
             due = await uow.emails.due(now, batch)
             for email in due:
-                await uow.emails.update(replace(email, next_attempt_at=now + LEASE, updated_at=now))
+                await uow.emails.update(
+                    replace(email, next_attempt_at=self._retries.lease_until(now), updated_at=now)
+                )
             await uow.commit()
         for email in due:
             await self._send_later(email)

@@ -22,6 +22,7 @@ from customshop.domain.inventory import StockKey, StockLevel
 from customshop.domain.money import Money
 from customshop.domain.orders import Order, OrderStatus, PrintFile, StockHold
 from customshop.domain.payments import Payment
+from customshop.domain.retries import JobStatus
 from customshop.domain.templates import Template, TemplateDefinition
 from customshop.domain.validation import Design
 
@@ -192,7 +193,10 @@ class PreviewRepository(Protocol):
 
     async def add(self, job: PreviewJob) -> None: ...
 
-    async def get(self, job_id: str) -> PreviewJob | None: ...
+    async def get(self, job_id: str, *, for_update: bool = False) -> PreviewJob | None:
+        """The job; ``for_update`` locks it until the transaction ends (PostgreSQL), so an attempt's
+        outcome is recorded only while the attempt is the job's current one."""
+        ...
 
     async def update(self, job: PreviewJob) -> None: ...
 
@@ -502,7 +506,8 @@ class WebhookDelivery:
     """One event for one endpoint, tried until it succeeds or the schedule runs out.
 
     ``status`` is ``pending`` (``next_attempt_at`` says when; while an attempt runs, it holds a
-    lease), ``delivered`` or ``failed``.
+    lease), ``delivered`` or ``failed``; ``attempts`` counts the attempts begun (see
+    ``domain/retries.py``).
     """
 
     id: str
@@ -511,7 +516,7 @@ class WebhookDelivery:
     event: str
     body: bytes
     attempts: int
-    status: str
+    status: JobStatus
     next_attempt_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -561,7 +566,10 @@ class WebhookRepository(Protocol):
         """Store the delivery unless the endpoint already has one for this event; true if stored."""
         ...
 
-    async def get_delivery(self, delivery_id: str) -> WebhookDelivery | None: ...
+    async def get_delivery(self, delivery_id: str, *, for_update: bool = False) -> WebhookDelivery | None:
+        """The delivery; ``for_update`` locks it until the transaction ends (PostgreSQL), so two
+        workers never make the same attempt, nor record an attempt that is not the current one."""
+        ...
 
     async def update_delivery(self, delivery: WebhookDelivery) -> None: ...
 
@@ -1014,7 +1022,8 @@ class EmailDelivery:
     """One email the shop owes a guest because of one event (``kind`` per event, never two).
 
     ``status`` is ``pending`` (``next_attempt_at`` says when; while an attempt runs, it holds a
-    lease), ``sent`` or ``failed``; ``error`` says why the last attempt did not succeed.
+    lease), ``sent`` or ``failed``; ``error`` says why the last attempt did not succeed; ``attempts``
+    counts the attempts begun (see ``domain/retries.py``).
     """
 
     id: str
@@ -1022,7 +1031,7 @@ class EmailDelivery:
     event_id: str
     order_id: str
     attempts: int
-    status: str
+    status: JobStatus
     next_attempt_at: datetime | None
     error: str | None
     created_at: datetime

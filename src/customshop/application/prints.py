@@ -7,7 +7,9 @@ runs it, leasing what it hands on), and made by :meth:`PrintFiles.render`, which
 design twice with the renderer of previews: at print resolution (the canvas's physical size at its
 DPI, or its own pixels) and at preview size. A rendering that fails is tried again after a while, at
 most :data:`MAX_ATTEMPTS` times, then the print file is ``failed`` with the reason; a worker that
-dies mid-rendering leaves its lease to run out, and the rendering is handed on again.
+dies mid-rendering leaves its lease to run out, and the rendering is handed on again. Attempts,
+leases, delays and giving up follow the :class:`~customshop.domain.retries.RetryPolicy` every
+retried job follows; an attempt records its outcome only while it is the line's current one.
 
 Each rendering has its own id, a capability like a preview's: ``/print-files/{id}`` serves the print
 file, ``/print-files/{id}/preview`` the preview and ``/print-files/{id}/assets/{asset_id}`` the
@@ -48,7 +50,6 @@ from customshop.application.webhooks import (
     FULFILLMENT_ENDPOINT,
     FULFILLMENT_EVENT,
     LEASE,
-    PENDING,
     Webhooks,
     delivery_body,
     rfc3339,
@@ -63,6 +64,7 @@ from customshop.domain.orders import (
     PrintFile,
     PrintStatus,
 )
+from customshop.domain.retries import GiveUp, JobStatus, RetryPolicy
 from customshop.domain.templates import OptionZone, TemplateDefinition, load_definition
 from customshop.domain.validation import AssetInfo, Design, check_design
 
@@ -71,7 +73,7 @@ log = logging.getLogger(__name__)
 #: The job that makes one rendering of one line's print file.
 RENDER_PRINT = "render_print"
 #: Seconds to wait after each failed rendering before the next; one more failure and it is given up.
-RETRY_DELAYS = (10, 60, 300)
+RETRY_DELAYS: tuple[float, ...] = (10, 60, 300)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
 
@@ -131,7 +133,7 @@ class PrintFiles:
         self._webhooks = webhooks
         self._public_url = public_url.rstrip("/")
         # The queue stops a rendering at the timeout; one not finished by twice that is gone.
-        self._lease = render_timeout * 2
+        self._retries = RetryPolicy(delays=RETRY_DELAYS, lease=render_timeout * 2, jitter=0.0)
         self._preview_side = preview_side
         self._fulfillment = fulfillment
 
@@ -142,7 +144,7 @@ class PrintFiles:
         job queue; returns how many."""
         now = self._clock.now()
         async with self._uow() as uow:
-            due = await uow.prints.due(now, now + self._lease, batch)
+            due = await uow.prints.due(now, self._retries.lease_until(now), batch)
             await uow.commit()
         for job in due:
             await self._render_later(job)
@@ -162,7 +164,8 @@ class PrintFiles:
             if order.status not in PAID_STATES:
                 raise IllegalTransition(f"an order that is {order.status} has no print files to make")
             await schedule_prints(uow, order, self._ids, now)
-            jobs = [replace(job, due_at=now + self._lease) for job in await uow.prints.for_order(order_id)]
+            lease = self._retries.lease_until(now)
+            jobs = [replace(job, due_at=lease) for job in await uow.prints.for_order(order_id)]
             for job in jobs:
                 await uow.prints.update(job)  # leased: sent now, not by the next `render_due` too
             await uow.commit()
@@ -171,30 +174,34 @@ class PrintFiles:
         return jobs
 
     async def _render_later(self, job: PrintJob) -> None:
-        file_id = job.file.id or ""
+        file_id, attempt = job.file.id or "", job.attempts + 1
         await self._queue.enqueue(
             RENDER_PRINT,
-            {"line_id": job.line_id, "file_id": file_id},
-            job_id=f"print-{file_id}-{job.attempts + 1}",
+            {"line_id": job.line_id, "file_id": file_id, "attempt": attempt},
+            job_id=f"print-{file_id}-{attempt}",
         )
 
     # -- rendering -------------------------------------------------------------------------------
 
-    async def render(self, line_id: str, file_id: str) -> PrintFile | None:
-        """Make one rendering attempt of a line's print file (the job queue calls this, at least
-        once). Idempotent: a print file that is no longer pending under ``file_id`` (ready, failed,
-        or reprinted since) is left alone, and None returned. Returns where the file stands."""
+    async def render(self, line_id: str, file_id: str, attempt: int | None = None) -> PrintFile | None:
+        """Make rendering attempt number ``attempt`` (from 1; None: the next, whichever it is) of a
+        line's print file (the job queue calls this, at least once). Idempotent: a print file that
+        is no longer pending under ``file_id`` (ready, failed, or reprinted since), or whose attempt
+        ``attempt`` was begun already, is left alone, and None returned; so is the outcome of an
+        attempt overtaken meanwhile (its lease ran out and a newer one began). Returns where the
+        file stands."""
         now = self._clock.now()
         async with self._uow() as uow:
             job = await uow.prints.get(line_id, for_update=True)
-            if not _awaited(job, file_id):
+            if not _awaited(job, file_id) or (attempt is not None and job.attempts != attempt - 1):
                 return None
-            if job.attempts >= MAX_ATTEMPTS:
+            begun = self._retries.attempts(job.attempts).begin(now)
+            if isinstance(begun, GiveUp):
                 # Every attempt was started and none reported back: the renderer dies on this design.
-                reason = f"{job.attempts} renderings were started and none finished"
+                reason = f"{begun.attempts} renderings were started and none finished"
                 failed = await self._finish(uow, job, PrintFile(PrintStatus.FAILED, file_id, reason), now)
                 return self._observed(failed)
-            job = replace(job, attempts=job.attempts + 1, due_at=now + self._lease)
+            job = replace(job, attempts=begun.attempt, due_at=begun.until)
             await uow.prints.update(job)
             order = await uow.orders.get(job.order_id)
             assets = {a.id: a for aid in _line_assets(order, line_id) if (a := await uow.assets.get(aid))}
@@ -208,8 +215,9 @@ class PrintFiles:
             await self._storage.put(print_preview_key(file_id), preview_png, "image/png")
         except Exception as exc:  # a rendering may fail in many ways; each is recorded and retried
             log.warning("print file %s of line %s failed: %s", file_id, line_id, exc)
-            return self._observed(await self._failed(line_id, file_id, f"{type(exc).__name__}: {exc}"))
-        return self._observed(await self._ready(line_id, file_id))
+            error = f"{type(exc).__name__}: {exc}"
+            return self._observed(await self._failed(line_id, file_id, job.attempts, error))
+        return self._observed(await self._ready(line_id, file_id, job.attempts))
 
     def _observed(self, file: PrintFile | None) -> PrintFile | None:
         """Count the outcome of a rendering attempt that settled ``file`` (None: it settled nothing,
@@ -235,21 +243,21 @@ class PrintFiles:
             await asyncio.to_thread(self._renderer.render, preview),
         )
 
-    async def _failed(self, line_id: str, file_id: str, error: str) -> PrintFile | None:
+    async def _failed(self, line_id: str, file_id: str, attempt: int, error: str) -> PrintFile | None:
         now = self._clock.now()
         async with self._uow() as uow:
             job = await uow.prints.get(line_id, for_update=True)
-            if not _awaited(job, file_id):
+            if not self._current(job, file_id, attempt):
                 return None
-            if job.attempts >= MAX_ATTEMPTS:
+            retry = self._retries.attempts(job.attempts).failed(now, 0.0)
+            if isinstance(retry, GiveUp):
                 return await self._finish(uow, job, PrintFile(PrintStatus.FAILED, file_id, error), now)
-            retry = now + timedelta(seconds=RETRY_DELAYS[job.attempts - 1])
-            job = replace(job, file=PrintFile(PrintStatus.PENDING, file_id, error), due_at=retry)
+            job = replace(job, file=PrintFile(PrintStatus.PENDING, file_id, error), due_at=retry.at)
             await uow.prints.update(job)
             await uow.commit()
         return job.file
 
-    async def _ready(self, line_id: str, file_id: str) -> PrintFile | None:
+    async def _ready(self, line_id: str, file_id: str, attempt: int) -> PrintFile | None:
         now = self._clock.now()
         async with self._uow() as uow:
             status = await uow.prints.get(line_id)
@@ -258,9 +266,15 @@ class PrintFiles:
             if status is None or await uow.orders.lock(status.order_id) is None:
                 return None
             job = await uow.prints.get(line_id, for_update=True)
-            if not _awaited(job, file_id):
+            if not self._current(job, file_id, attempt):
                 return None
+            self._retries.attempts(job.attempts).succeeded()
             return await self._finish(uow, job, PrintFile(PrintStatus.READY, file_id), now)
+
+    def _current(self, job: PrintJob | None, file_id: str, attempt: int) -> TypeGuard[PrintJob]:
+        """Whether attempt number ``attempt`` of rendering ``file_id`` may record its outcome: the
+        rendering still awaited, and no newer attempt begun since."""
+        return _awaited(job, file_id) and self._retries.attempts(job.attempts).is_current(attempt)
 
     async def _finish(self, uow: UnitOfWork, job: PrintJob, file: PrintFile, now: datetime) -> PrintFile:
         """Record the outcome of the rendering and commit; when it was the order's last print file
@@ -295,7 +309,7 @@ class PrintFiles:
             event=FULFILLMENT_EVENT,
             body=body,
             attempts=0,
-            status=PENDING,
+            status=JobStatus.PENDING,
             next_attempt_at=now + LEASE,  # sent at once below; due again if that send is lost
             created_at=now,
             updated_at=now,

@@ -6,7 +6,8 @@ Standard Webhooks way with the endpoint's secret, the event id as ``webhook-id``
 so receivers deduplicate. A failed attempt is tried again on the retry schedule, with jitter; an
 endpoint answering 410 is disabled. An attempt in flight holds its delivery for a lease: a worker
 that dies mid-attempt leaves it due again once the lease runs out, so nothing is lost (a receiver
-may see an event twice, never not at all).
+may see an event twice, never not at all). Attempts, leases, delays and giving up follow the
+:class:`~customshop.domain.retries.RetryPolicy` every retried job follows.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from customshop.application.ports import (
 )
 from customshop.domain.errors import Conflict, InvalidInput, NotFound, Violation
 from customshop.domain.events import EVENT_NAMES
-from customshop.domain.webhooks import format_secret, retry_delay, signature_headers
+from customshop.domain.retries import GiveUp, JobStatus, Retry, RetryPolicy
+from customshop.domain.webhooks import format_secret, signature_headers
 
 #: The job that makes one attempt of one delivery.
 DELIVER_WEBHOOK = "deliver_webhook"
@@ -46,7 +48,6 @@ DELIVER_WEBHOOK = "deliver_webhook"
 LEASE = timedelta(minutes=2)
 URL_MAX = 2000
 
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 #: The endpoint id of deliveries to the fulfillment partner (configured, not stored), and their event.
 FULFILLMENT_ENDPOINT = "fulfillment"
 FULFILLMENT_EVENT = "fulfillment.requested"
@@ -105,7 +106,7 @@ class Webhooks:
         self._queue = queue
         self._sender = sender
         self._check_url = check_url
-        self._schedule = tuple(schedule)
+        self._retries = RetryPolicy(delays=tuple(schedule), lease=LEASE)
         self._jitter = jitter
         self._fulfillment = fulfillment
 
@@ -184,8 +185,8 @@ class Webhooks:
                     event=message.name,
                     body=body,
                     attempts=0,
-                    status=PENDING,
-                    next_attempt_at=now + LEASE,
+                    status=JobStatus.PENDING,
+                    next_attempt_at=self._retries.lease_until(now),
                     created_at=now,
                     updated_at=now,
                 )
@@ -196,26 +197,38 @@ class Webhooks:
             await self.send_later(delivery)
         return len(added)
 
-    async def deliver(self, delivery_id: str) -> WebhookLog | None:
-        """Make the next attempt of a pending delivery and log it; None when there is nothing to do
-        (delivered, failed, unknown). Schedules the next attempt, or gives up when the schedule is
-        exhausted; an endpoint answering 410 is disabled."""
+    async def deliver(
+        self, delivery_id: str, attempt: int | None = None, *, granted: bool = False
+    ) -> WebhookLog | None:
+        """Make attempt number ``attempt`` of a pending delivery and log it; None when there is
+        nothing to do (delivered, failed, unknown, or that attempt begun already: a job run twice).
+        Schedules the next attempt, or gives up when the schedule is exhausted; an endpoint
+        answering 410 is disabled.
+
+        Args:
+            attempt: The attempt the job was sent for (from 1); None: the next, whichever it is.
+            granted: An operator asked for this attempt (``webhooks retry``): it is made even when
+                the schedule is used up.
+        """
         now = self._clock.now()
         async with self._uow() as uow:
-            delivery = await uow.webhooks.get_delivery(delivery_id)
-            if delivery is None or delivery.status != PENDING:
+            delivery = await uow.webhooks.get_delivery(delivery_id, for_update=True)
+            if delivery is None or delivery.status != JobStatus.PENDING:
+                return None
+            if attempt is not None and delivery.attempts != attempt - 1:
                 return None
             endpoint = await self._endpoint(uow, delivery.endpoint_id)
-            if endpoint is None or not endpoint.active:
+            begun = self._retries.attempts(delivery.attempts).begin(now, granted=granted)
+            if endpoint is None or not endpoint.active or isinstance(begun, GiveUp):
                 await uow.webhooks.update_delivery(
-                    replace(delivery, status=FAILED, next_attempt_at=None, updated_at=now)
+                    replace(delivery, status=JobStatus.FAILED, next_attempt_at=None, updated_at=now)
                 )
                 await uow.commit()
-                self._metrics.webhook_given_up(_target(delivery.endpoint_id), "disabled")
+                # Abandoned (every attempt begun and none reported back) is the schedule used up too.
+                reason: GiveUpReason = "disabled" if endpoint is None or not endpoint.active else "exhausted"
+                self._metrics.webhook_given_up(_target(delivery.endpoint_id), reason)
                 return None
-            delivery = replace(
-                delivery, attempts=delivery.attempts + 1, next_attempt_at=now + LEASE, updated_at=now
-            )
+            delivery = replace(delivery, attempts=begun.attempt, next_attempt_at=begun.until, updated_at=now)
             await uow.webhooks.update_delivery(delivery)
             await uow.commit()
         headers = signature_headers(endpoint.secret, delivery.event_id, int(now.timestamp()), delivery.body)
@@ -234,25 +247,34 @@ class Webhooks:
         )
         given_up: GiveUpReason | None = None
         async with self._uow() as uow:
-            await uow.webhooks.add_log(log)
-            if result.status is not None and 200 <= result.status < 300:
-                delivery = replace(delivery, status=DELIVERED, next_attempt_at=None, updated_at=done)
+            current = await uow.webhooks.get_delivery(delivery.id, for_update=True)
+            if current is None:  # deleted with its endpoint meanwhile, and its log with it
+                return log
+            await uow.webhooks.add_log(log)  # every attempt is logged, even one overtaken
+            attempts = self._retries.attempts(current.attempts)
+            if current.status != JobStatus.PENDING or not attempts.is_current(log.attempt):
+                # The lease ran out and the delivery moved on (a newer attempt, or an operator's
+                # retry): that attempt records the outcome, not this one.
+                await uow.commit()
+                return log
+            finished = replace(current, next_attempt_at=None, updated_at=done)
+            if result.succeeded:
+                attempts.succeeded()
+                delivery = replace(finished, status=JobStatus.DELIVERED)
             elif result.status == 410:
                 given_up = "gone"
-                delivery = replace(delivery, status=FAILED, next_attempt_at=None, updated_at=done)
+                delivery = replace(finished, status=JobStatus.FAILED)
                 if not trusted:  # the configured fulfillment endpoint stays until it is configured away
                     await uow.webhooks.update_endpoint(
                         replace(endpoint, active=False, disabled_reason="the endpoint answered 410 Gone")
                     )
             else:
-                delay = retry_delay(delivery.attempts, self._schedule, self._jitter())
-                if delay is None:
-                    given_up = "exhausted"
-                    delivery = replace(delivery, status=FAILED, next_attempt_at=None, updated_at=done)
+                outcome = attempts.failed(done, self._jitter())
+                if isinstance(outcome, Retry):
+                    delivery = replace(current, next_attempt_at=outcome.at, updated_at=done)
                 else:
-                    delivery = replace(
-                        delivery, next_attempt_at=done + timedelta(seconds=delay), updated_at=done
-                    )
+                    given_up = "exhausted"
+                    delivery = replace(finished, status=JobStatus.FAILED)
             await uow.webhooks.update_delivery(delivery)
             await uow.commit()
         if given_up is not None:
@@ -261,12 +283,14 @@ class Webhooks:
 
     async def send_due(self, batch: int = 100) -> int:
         """Send the pending deliveries whose next attempt is due (retries, and attempts whose worker
-        died); returns how many were sent as jobs."""
+        died) as jobs, each leased; returns how many."""
         now = self._clock.now()
         async with self._uow() as uow:
             due = await uow.webhooks.due_deliveries(now, batch)
             for delivery in due:
-                await uow.webhooks.update_delivery(replace(delivery, next_attempt_at=now + LEASE))
+                await uow.webhooks.update_delivery(
+                    replace(delivery, next_attempt_at=self._retries.lease_until(now))
+                )
             await uow.commit()
         for delivery in due:
             await self.send_later(delivery)
@@ -280,7 +304,7 @@ class Webhooks:
         """
         now = self._clock.now()
         async with self._uow() as uow:
-            delivery = await uow.webhooks.get_delivery(delivery_id)
+            delivery = await uow.webhooks.get_delivery(delivery_id, for_update=True)
             if delivery is None:
                 raise DeliveryNotFound(f"there is no webhook delivery {delivery_id!r}")
             endpoint = await self._endpoint(uow, delivery.endpoint_id)
@@ -290,10 +314,15 @@ class Webhooks:
                     f"the endpoint of delivery {delivery_id!r} is disabled"
                     + (f" ({reason})" if reason else "")
                 )
-            delivery = replace(delivery, status=PENDING, next_attempt_at=now + LEASE, updated_at=now)
+            delivery = replace(
+                delivery,
+                status=JobStatus.PENDING,
+                next_attempt_at=self._retries.lease_until(now),
+                updated_at=now,
+            )
             await uow.webhooks.update_delivery(delivery)
             await uow.commit()
-        await self.send_later(delivery)
+        await self.send_later(delivery, granted=True)
         return delivery
 
     async def logs(self, *, event: str | None, before: str | None, limit: int) -> Page[WebhookLog]:
@@ -316,13 +345,14 @@ class Webhooks:
             disabled_reason=None if target else "CUSTOMSHOP_FULFILLMENT_URL is not set",
         )
 
-    async def send_later(self, delivery: WebhookDelivery) -> None:
-        """Hand the delivery's next attempt to the job queue (it is leased by whoever calls)."""
-        await self._queue.enqueue(
-            DELIVER_WEBHOOK,
-            {"delivery_id": delivery.id},
-            job_id=f"delivery-{delivery.id}-{delivery.attempts + 1}",
-        )
+    async def send_later(self, delivery: WebhookDelivery, *, granted: bool = False) -> None:
+        """Hand the delivery's next attempt to the job queue (it is leased by whoever calls);
+        ``granted``: an operator's, made even beyond the schedule."""
+        attempt = delivery.attempts + 1
+        payload: dict[str, Any] = {"delivery_id": delivery.id, "attempt": attempt}
+        if granted:
+            payload["granted"] = True
+        await self._queue.enqueue(DELIVER_WEBHOOK, payload, job_id=f"delivery-{delivery.id}-{attempt}")
 
 
 def _target(endpoint_id: str) -> WebhookTarget:

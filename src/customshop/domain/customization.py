@@ -6,10 +6,10 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from customshop.domain.errors import Conflict
+from customshop.domain.retries import GiveUp, JobStatus, Retry, RetryPolicy
 
 #: How long a guest's session key stays good after it was issued, or last started a design session:
 #: as long as the browser keeps its cookie.
@@ -60,15 +60,21 @@ class Asset:
     created_at: datetime
 
 
-class PreviewStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+#: A preview job's status: ``QUEUED``, ``RUNNING``, ``DONE`` or ``FAILED``, of the one status of
+#: retried jobs.
+PreviewStatus = JobStatus
 
 
 #: Attempts of one render before it is reported failed.
 MAX_RENDER_ATTEMPTS = 3
+
+
+def preview_retries(render_timeout: timedelta) -> RetryPolicy:
+    """How preview renders are retried: :data:`MAX_RENDER_ATTEMPTS` attempts, a failed one queued
+    again at once (no delay, no jitter: a guest is waiting), each holding its job for twice the
+    render timeout (the queue stops a render at the timeout, so a live one has long since failed or
+    finished)."""
+    return RetryPolicy(delays=(0,) * (MAX_RENDER_ATTEMPTS - 1), lease=render_timeout * 2, jitter=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +83,7 @@ class PreviewJob:
     (``design_hash``), so a repeated request is answered from the first render.
 
     Transitions: queued → running → done | failed, and running → queued to retry (after a failed
-    attempt, or when the worker running it disappeared).
+    attempt, or when the worker running it disappeared), as the job's :class:`RetryPolicy` says.
     """
 
     id: str
@@ -90,17 +96,30 @@ class PreviewJob:
     updated_at: datetime
     error: str | None = None
 
-    def start(self, now: datetime) -> PreviewJob:
+    def start(self, now: datetime, policy: RetryPolicy) -> PreviewJob:
+        """Begin the next attempt: running; or failed when every attempt allowed was begun already.
+
+        Raises:
+            Conflict: the job is not queued.
+        """
         if self.status is not PreviewStatus.QUEUED:
             raise Conflict(f"preview {self.id} is {self.status}, not queued")
-        return replace(self, status=PreviewStatus.RUNNING, attempts=self.attempts + 1, updated_at=now)
+        begun = policy.attempts(self.attempts).begin(now)
+        if isinstance(begun, GiveUp):
+            reason = f"{begun.attempts} renders were started and none finished"
+            return replace(self, status=PreviewStatus.FAILED, error=reason, updated_at=now)
+        return replace(self, status=PreviewStatus.RUNNING, attempts=begun.attempt, updated_at=now)
+
+    def owns(self, attempt: int, policy: RetryPolicy) -> bool:
+        """Whether attempt number ``attempt`` is the one running, so may record its outcome."""
+        return self.status is PreviewStatus.RUNNING and policy.attempts(self.attempts).is_current(attempt)
 
     def finish(self, now: datetime) -> PreviewJob:
         return replace(self, status=PreviewStatus.DONE, error=None, updated_at=now)
 
-    def fail(self, reason: str, now: datetime) -> PreviewJob:
+    def fail(self, reason: str, now: datetime, policy: RetryPolicy) -> PreviewJob:
         """After a failed attempt: queued again while attempts remain, else failed with the reason."""
-        if self.attempts < MAX_RENDER_ATTEMPTS:
+        if isinstance(policy.attempts(self.attempts).failed(now, 0.0), Retry):
             return replace(self, status=PreviewStatus.QUEUED, error=reason, updated_at=now)
         return replace(self, status=PreviewStatus.FAILED, error=reason, updated_at=now)
 
@@ -112,7 +131,7 @@ class PreviewJob:
         return replace(self, status=PreviewStatus.FAILED, error=reason, updated_at=now)
 
     def is_stalled(self, now: datetime, timeout: timedelta) -> bool:
-        """Queued or running for longer than ``timeout`` without news: its runner is gone."""
+        """Queued or running for longer than ``timeout`` (the lease) without news: its runner is gone."""
         return (
             self.status in (PreviewStatus.QUEUED, PreviewStatus.RUNNING) and now - self.updated_at > timeout
         )

@@ -34,6 +34,7 @@ from customshop.domain.events import (
 )
 from customshop.domain.inventory import StockKey, demand
 from customshop.domain.pricing import PriceComponent, line_total
+from customshop.domain.retries import JobStatus
 
 
 class OrderStatus(StrEnum):
@@ -175,10 +176,8 @@ def check_contact(email: str, address: ShippingAddress) -> list[Violation]:
     return problems
 
 
-class PrintStatus(StrEnum):
-    PENDING = "pending"
-    READY = "ready"
-    FAILED = "failed"
+#: A print file's status: ``PENDING``, ``READY`` or ``FAILED``, of the one status of retried jobs.
+PrintStatus = JobStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ A delivery is an HTTP POST whose body is the event and whose headers carry its m
 space-separated signatures during a secret rotation). Secrets are shown as ``whsec_`` and the
 base64 of their bytes.
 
-Everything here is pure: the current time and the retry jitter are the caller's arguments, so the
-same inputs always give the same answer.
+Everything here is pure: the current time is the caller's argument, so the same inputs always give
+the same answer. Deliveries are retried on :data:`DEFAULT_RETRY_SCHEDULE` by the policy of every
+retried job (``domain/retries.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ import binascii
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+
+# The retry schedule's arithmetic is the one every retried job uses; named here too, where the
+# schedule of deliveries is.
+from customshop.domain.retries import MAX_JITTER as MAX_JITTER
+from customshop.domain.retries import retry_delay as retry_delay
 
 #: What every secret starts with, so that it is recognised (and not mistaken for another kind of key).
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
@@ -36,9 +42,6 @@ DEFAULT_TOLERANCE_SECONDS = 300
 #: Seconds between successive attempts: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h, so eight attempts
 #: over about 27.6 hours. The first six are the Standard Webhooks example schedule.
 DEFAULT_RETRY_SCHEDULE: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-
-#: Largest jitter :func:`retry_delay` accepts, as a fraction of the delay, either way.
-MAX_JITTER = 0.1
 
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
@@ -222,39 +225,6 @@ def verify(
         if hmac.compare_digest(candidate, expected):
             return message_id
     raise WebhookSignatureInvalid("no v1 signature of the delivery matches the secret")
-
-
-def retry_delay(attempt: int, schedule: Sequence[int], jitter: float) -> float | None:
-    """Seconds to wait before the next attempt, or ``None`` when there is none left to make.
-
-    The jitter spreads out retries that would otherwise fall together (when many deliveries failed at
-    once). The caller draws it, for instance ``random.uniform(-MAX_JITTER, MAX_JITTER)``, so that
-    randomness stays out of the domain and tests can pass fixed values.
-
-    Args:
-        attempt: How many attempts were made so far (1 after the first).
-        schedule: Seconds between successive attempts, such as :data:`DEFAULT_RETRY_SCHEDULE`: the
-            delay after attempt ``n`` is ``schedule[n - 1]``. None may be negative.
-        jitter: A fraction in ``[-MAX_JITTER, MAX_JITTER]`` the delay is scaled by (``1 + jitter``).
-
-    Returns:
-        ``schedule[attempt - 1] * (1 + jitter)``, never negative; ``None`` once ``attempt`` exceeds
-        the schedule's length.
-
-    Raises:
-        ValueError: ``attempt`` is below 1, ``jitter`` is outside its range (or not a number), or
-            the scheduled delay is negative.
-    """
-    if attempt < 1:
-        raise ValueError(f"attempt counts attempts made, from 1, not {attempt}")
-    if not -MAX_JITTER <= jitter <= MAX_JITTER:
-        raise ValueError(f"jitter is a fraction between {-MAX_JITTER} and {MAX_JITTER}, not {jitter}")
-    if attempt > len(schedule):
-        return None
-    delay = schedule[attempt - 1]
-    if delay < 0:
-        raise ValueError(f"a retry schedule has no negative delay, not {delay}")
-    return max(0.0, delay * (1.0 + jitter))
 
 
 def _digest(key: bytes, message_id: str, timestamp: int, body: bytes) -> bytes:

@@ -30,9 +30,17 @@ async def run_job(container: Container, job: str, payload: Mapping[str, Any]) ->
     elif job == DISPATCH_EVENT:
         await _dispatch_event(container, str(payload["event_id"]))
     elif job == DELIVER_WEBHOOK:
-        await container.webhooks().deliver(str(payload["delivery_id"]))
+        attempt = payload.get("attempt")  # jobs queued by earlier versions name no attempt
+        await container.webhooks().deliver(
+            str(payload["delivery_id"]),
+            None if attempt is None else int(attempt),
+            granted=bool(payload.get("granted", False)),
+        )
     elif job == RENDER_PRINT:
-        await container.print_files().render(str(payload["line_id"]), str(payload["file_id"]))
+        attempt = payload.get("attempt")  # jobs queued by earlier versions name no attempt
+        await container.print_files().render(
+            str(payload["line_id"]), str(payload["file_id"]), None if attempt is None else int(attempt)
+        )
     elif job == SEND_EMAIL:
         await container.notifications().send(str(payload["email_id"]), int(payload["attempt"]))
     else:

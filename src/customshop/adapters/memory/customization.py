@@ -80,7 +80,7 @@ class MemoryPreviewRepository:
     async def add(self, job: PreviewJob) -> None:
         self._state.previews[job.id] = job
 
-    async def get(self, job_id: str) -> PreviewJob | None:
+    async def get(self, job_id: str, *, for_update: bool = False) -> PreviewJob | None:
         return self._state.previews.get(job_id)
 
     async def update(self, job: PreviewJob) -> None:

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 from customshop.adapters.memory.purge import purge_some
 from customshop.application.ports import EmailDelivery
+from customshop.domain.retries import JobStatus
 
 if TYPE_CHECKING:
     from customshop.adapters.memory.uow import MemoryStore
 
 #: An email still to send (the other states, ``sent`` and ``failed``, are final).
-PENDING = "pending"
-FINISHED = ("sent", "failed")
+PENDING = JobStatus.PENDING
+FINISHED = (JobStatus.SENT, JobStatus.FAILED)
 
 
 class MemoryEmailRepository:

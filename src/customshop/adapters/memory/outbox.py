@@ -17,6 +17,7 @@ from customshop.application.ports import (
     WebhookLog,
 )
 from customshop.domain.events import OrderEvent, event_payload
+from customshop.domain.retries import JobStatus
 
 if TYPE_CHECKING:
     from customshop.adapters.memory.uow import MemoryStore
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
 _IDS = UuidV7Ids()
 
 #: A delivery still to attempt (the other states, ``delivered`` and ``failed``, are final).
-PENDING = "pending"
-FINISHED = ("delivered", "failed")
+PENDING = JobStatus.PENDING
+FINISHED = (JobStatus.DELIVERED, JobStatus.FAILED)
 
 
 class MemoryOutbox:
@@ -129,7 +130,7 @@ class MemoryWebhookRepository:
         self._state.webhook_deliveries[delivery.id] = delivery
         return True
 
-    async def get_delivery(self, delivery_id: str) -> WebhookDelivery | None:
+    async def get_delivery(self, delivery_id: str, *, for_update: bool = False) -> WebhookDelivery | None:
         return self._state.webhook_deliveries.get(delivery_id)
 
     async def update_delivery(self, delivery: WebhookDelivery) -> None:

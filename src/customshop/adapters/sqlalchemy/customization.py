@@ -175,10 +175,11 @@ class SqlPreviewRepository:
             )
         )
 
-    async def get(self, job_id: str) -> PreviewJob | None:
-        row = (
-            await self._conn.execute(sa.select(t.preview_jobs).where(t.preview_jobs.c.id == job_id))
-        ).first()
+    async def get(self, job_id: str, *, for_update: bool = False) -> PreviewJob | None:
+        query = sa.select(t.preview_jobs).where(t.preview_jobs.c.id == job_id)
+        if for_update:
+            query = query.with_for_update()  # SQLite has no row locks and ignores it
+        row = (await self._conn.execute(query)).first()
         return _job(row) if row else None
 
     async def update(self, job: PreviewJob) -> None:

@@ -18,12 +18,13 @@ from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.orders import _insert_if_new, _is_postgresql
 from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
 from customshop.application.ports import EmailDelivery
+from customshop.domain.retries import JobStatus
 
 _C = t.emails.c
 
 #: An email still to send (the other states, ``sent`` and ``failed``, are final).
-PENDING = "pending"
-FINISHED = ("sent", "failed")
+PENDING = JobStatus.PENDING.value
+FINISHED = (JobStatus.SENT.value, JobStatus.FAILED.value)
 
 
 def _email(row: Sequence[Any]) -> EmailDelivery:
@@ -34,7 +35,7 @@ def _email(row: Sequence[Any]) -> EmailDelivery:
         event_id=event_id,
         order_id=order_id,
         attempts=attempts,
-        status=status,
+        status=JobStatus(status),
         next_attempt_at=next_attempt_at,
         error=error,
         created_at=created_at,
@@ -46,7 +47,7 @@ def _progress(email: EmailDelivery) -> dict[str, Any]:
     """The columns ``update`` writes: what changes from one attempt to the next."""
     return {
         "attempts": email.attempts,
-        "status": email.status,
+        "status": str(email.status),
         "next_attempt_at": email.next_attempt_at,
         "error": email.error,
         "updated_at": email.updated_at,

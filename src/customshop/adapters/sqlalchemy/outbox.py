@@ -27,6 +27,7 @@ from customshop.application.ports import (
     WebhookLog,
 )
 from customshop.domain.events import OrderEvent, event_payload
+from customshop.domain.retries import JobStatus
 
 _M = t.outbox.c
 _E = t.webhook_endpoints.c
@@ -36,8 +37,8 @@ _G = t.webhook_logs.c
 _IDS = UuidV7Ids()
 
 #: A delivery still to attempt (the other states, ``delivered`` and ``failed``, are final).
-PENDING = "pending"
-FINISHED = ("delivered", "failed")
+PENDING = JobStatus.PENDING.value
+FINISHED = (JobStatus.DELIVERED.value, JobStatus.FAILED.value)
 
 # -- outbox ----------------------------------------------------------------------------------------
 
@@ -182,7 +183,7 @@ def _delivery(row: Sequence[Any]) -> WebhookDelivery:
         event=event,
         body=bytes(body),
         attempts=attempts,
-        status=status,
+        status=JobStatus(status),
         next_attempt_at=next_attempt_at,
         created_at=created_at,
         updated_at=updated_at,
@@ -193,7 +194,7 @@ def _delivery_values(delivery: WebhookDelivery) -> dict[str, Any]:
     """The columns ``update_delivery`` writes: what changes from one attempt to the next."""
     return {
         "attempts": delivery.attempts,
-        "status": delivery.status,
+        "status": str(delivery.status),
         "next_attempt_at": delivery.next_attempt_at,
         "updated_at": delivery.updated_at,
     }
@@ -205,6 +206,7 @@ _ADD_DELIVERY = {
     "sqlite": _insert_if_new(sqlite.insert(t.webhook_deliveries), *_DELIVERY_KEY),
 }
 _GET_DELIVERY = sa.select(t.webhook_deliveries).where(_D.id == sa.bindparam("delivery_id"))
+_GET_DELIVERY_FOR_UPDATE = _GET_DELIVERY.with_for_update()  # SQLite has no row locks and ignores it
 _UPDATE_DELIVERY = t.webhook_deliveries.update().where(_D.id == sa.bindparam("delivery_id"))
 _DUE_DELIVERIES = (
     sa.select(t.webhook_deliveries)
@@ -301,8 +303,9 @@ class SqlWebhookRepository:
         )
         return bool(inserted.rowcount)
 
-    async def get_delivery(self, delivery_id: str) -> WebhookDelivery | None:
-        row = (await self._conn.execute(_GET_DELIVERY, {"delivery_id": delivery_id})).first()
+    async def get_delivery(self, delivery_id: str, *, for_update: bool = False) -> WebhookDelivery | None:
+        query = _GET_DELIVERY_FOR_UPDATE if for_update else _GET_DELIVERY
+        row = (await self._conn.execute(query, {"delivery_id": delivery_id})).first()
         return _delivery(row) if row else None
 
     async def update_delivery(self, delivery: WebhookDelivery) -> None:

@@ -400,9 +400,19 @@ class AssetRead(msgspec.Struct):
         return cls(asset.id, asset.content_type, asset.width, asset.height, asset.bytes)
 
 
+PreviewState = Literal["queued", "running", "done", "failed"]
+#: The statuses a preview job takes, as the API spells them.
+_PREVIEW_STATES: dict[PreviewStatus, PreviewState] = {
+    PreviewStatus.QUEUED: "queued",
+    PreviewStatus.RUNNING: "running",
+    PreviewStatus.DONE: "done",
+    PreviewStatus.FAILED: "failed",
+}
+
+
 class PreviewRead(msgspec.Struct):
     job_id: str
-    status: Literal["queued", "running", "done", "failed"]
+    status: PreviewState
     #: Where the PNG is served, once `done`.
     url: str | None = None
     #: Why the last attempt failed (set while retrying, and when `failed`).
@@ -413,7 +423,7 @@ class PreviewRead(msgspec.Struct):
         done = job.status is PreviewStatus.DONE
         return cls(
             job_id=job.id,
-            status=job.status.value,
+            status=_PREVIEW_STATES[job.status],
             url=f"/previews/{job.id}/image" if done else None,
             error=None if done else job.error,
         )
