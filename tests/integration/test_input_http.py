@@ -339,6 +339,14 @@ async def test_the_reported_case_a_bad_email_and_an_incomplete_address(client: C
         "shipping_address.postal_code": "required",
         "shipping_address.country": "required",
     }
+    # A provider this shop has not enabled (the test settings enable only "test") beside the rest.
+    stripe = await client.post(
+        "/checkout",
+        json={"email": "not-an-email", "shipping_address": {"name": "Ada"}, "payment_provider": "stripe"},
+        headers=key,
+    )
+    assert named(stripe)["payment_provider"] == "unavailable"
+    assert named(stripe)["email"] == "invalid_format"
 
 
 async def test_catalog_writes_name_every_bad_field_at_once(
@@ -437,3 +445,41 @@ async def test_guest_writes_name_every_bad_field_at_once(client: Client, tee: st
         "x": "unknown_field",
     }
     assert (await client.get("/cart", headers=key)).json()["items"] == []
+
+
+async def test_a_malformed_body_still_has_its_design_checked_against_the_template(
+    client: Client, tee: str
+) -> None:
+    """The rules that need the stored template are reported beside the body's own problems."""
+    session, key = await guest(client, tee)
+    # A session's incomplete design (no size yet) beside a bad quantity and an unknown field.
+    carted = await client.post(
+        "/cart/items", json={"session_id": session, "quantity": 0, "colour": "red"}, headers=key
+    )
+    assert named(carted) == {
+        "quantity": "out_of_range",
+        "colour": "unknown_field",
+        "options.size": "required",
+    }
+    # A design given directly, with a zone value the template refuses, and a quantity of the wrong type.
+    direct = await client.post(
+        "/cart/items",
+        json={"product_id": tee, "options": {"size": "XXL", "body_color": "#123456"}, "quantity": "2"},
+        headers=key,
+    )
+    assert named(direct) == {
+        "quantity": "invalid_type",
+        "options.size": "unknown_option",
+        "options.body_color": "not_in_palette",
+    }
+    # A zone value the template refuses beside an unknown field of the session update.
+    patched = await client.patch(
+        f"/sessions/{session}", json={"options": {"size": "XXL"}, "colour": "red"}, headers=key
+    )
+    assert named(patched) == {"colour": "unknown_field", "options.size": "unknown_option"}
+    # What only a sound request can tell stays for then: another guest's session is a 404 then.
+    _, other = await guest(client, tee)
+    foreign = await client.post("/cart/items", json={"session_id": session, "quantity": 0}, headers=other)
+    assert named(foreign) == {"quantity": "out_of_range"}
+    assert (await client.get("/cart", headers=key)).json()["items"] == []
+    assert (await client.get(f"/sessions/{session}", headers=key)).json()["options"] == {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from customshop.application.catalog_cache import CatalogCache
 from customshop.application.customization import SessionNotFound, issue_key, live_guest
@@ -24,7 +25,7 @@ from customshop.application.ports import (
 from customshop.domain.cart import CartItemNotFound, CartLine, check_quantity, design_key, merge_or_append
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset
-from customshop.domain.errors import InvalidInput, Violation
+from customshop.domain.errors import InvalidInput, NotFound, Violation
 from customshop.domain.pricing import CartTotals, quote_design, total_cart
 from customshop.domain.templates import Template
 from customshop.domain.validation import AssetInfo, check_design
@@ -37,6 +38,10 @@ class CartView:
     lines: list[CartLine]
     totals: CartTotals
     session_key: str | None = None
+
+
+#: A design given directly for a product without a default template.
+NO_TEMPLATE = Violation("product_id", "no_template", "this product has no default template")
 
 
 class Carts:
@@ -117,15 +122,59 @@ class Carts:
             source = await design_source(uow, product_id, None, self._cache)
             product = self._sellable(source, "product_id")
             if source.template is None:
-                raise InvalidInput(
-                    [Violation("product_id", "no_template", "this product has no default template")]
-                )
+                raise InvalidInput([NO_TEMPLATE])
             wanted = _asset_ids(options)
             assets = [a for a in await uow.assets.list_for_guest(guest) if a.id in wanted] if wanted else []
             line = self._line(guest, product, source.template, source.option_sets, options, assets, quantity)
             view = await self._store(uow, guest, line)
             await uow.commit()
         return CartView(view.lines, view.totals, new_key)
+
+    async def design_problems(self, session_key: str | None, given: Mapping[str, object]) -> list[Violation]:
+        """What is wrong with the design an add-to-cart request names, judged from its raw fields
+        (``session_id``, or ``product_id`` and ``options``) while the rest of the request may be
+        malformed, so that one 400 names it all. Writes nothing and raises nothing: a field of the
+        wrong type, or a session this guest does not own (a 404 once the request is sound), gives
+        no problem here.
+        """
+        now = self._clock.now()
+        async with self._uow(read_only=True) as uow:
+            try:
+                guest = await live_guest(uow, session_key, now)
+                named = await self._named_design(uow, guest, given, now)
+            except NotFound:
+                return []
+            except InvalidInput as exc:
+                return list(exc.violations)
+        if named is None:
+            return []
+        template, option_sets, options, assets = named
+        infos = {a.id: AssetInfo(a.id, a.content_type, a.width, a.height, a.bytes) for a in assets}
+        return check_design(template.definition, option_sets, options, assets=infos, complete=True)[1]
+
+    async def _named_design(
+        self, uow: UnitOfWork, guest: str | None, given: Mapping[str, object], now: datetime
+    ) -> tuple[Template, Mapping[str, OptionSet], Mapping[str, object], list[Asset]] | None:
+        """The template, option sets, zone values and images of the design ``given`` names, or None
+        when its fields cannot name one (or name a session that is not ``guest``'s)."""
+        session_id, product_id, options = (given.get(f) for f in ("session_id", "product_id", "options"))
+        if isinstance(session_id, str):
+            session = await uow.sessions.get(session_id)
+            if guest is None or session is None or not session.is_live(now) or not session.owned_by(guest):
+                return None
+            source = await design_source(uow, session.product_id, session.template_id, self._cache)
+            self._sellable(source, "session_id")
+            assets = await uow.assets.list_for_session(session.id) if _asset_ids(session.options) else []
+            return (source.template, source.option_sets, session.options, assets) if source.template else None
+        if isinstance(product_id, str) and isinstance(options, Mapping):
+            source = await design_source(uow, product_id, None, self._cache)
+            self._sellable(source, "product_id")
+            if source.template is None:
+                raise InvalidInput([NO_TEMPLATE])
+            wanted = _asset_ids(options)
+            owned = await uow.assets.list_for_guest(guest) if guest is not None and wanted else []
+            return source.template, source.option_sets, options, [a for a in owned if a.id in wanted]
+        return None
 
     async def change_quantity(self, session_key: str | None, item_id: str, quantity: int) -> CartView:
         """Set a line's quantity (1-99).

@@ -169,6 +169,15 @@ class Checkout:
     def providers(self) -> tuple[str, ...]:
         return tuple(sorted(self._gateways))
 
+    def provider_problems(self, provider: object) -> list[Violation]:
+        """A violation when ``provider`` (raw: any value) is not a payment provider this shop has
+        enabled; none for an enabled one, or for a value that is not even a string (the body's own
+        check names that)."""
+        if not isinstance(provider, str) or provider in self._gateways:
+            return []
+        enabled = ", ".join(self.providers) or "none"
+        return [Violation("payment_provider", "unavailable", f"this shop takes payments through: {enabled}")]
+
     async def place(
         self, session_key: str | None, request: CheckoutRequest, idempotency_key: str | None = None
     ) -> Placed:
@@ -187,11 +196,7 @@ class Checkout:
             PaymentNotStarted: the provider refused the payment; nothing is kept.
         """
         problems = check_contact(request.email, request.shipping_address)
-        if request.payment_provider not in self._gateways:
-            enabled = ", ".join(self.providers) or "none"
-            problems.append(
-                Violation("payment_provider", "unavailable", f"this shop takes payments through: {enabled}")
-            )
+        problems += self.provider_problems(request.payment_provider)
         if problems:
             raise InvalidInput(problems, "The checkout details are invalid.")
         async with self._uow(read_only=True) as uow:

@@ -127,6 +127,18 @@ class _Context:
         }
 
 
+def _merged_design(ctx: _Context, changes: Mapping[str, object]) -> tuple[Design | None, list[Violation]]:
+    """The session's design with ``changes`` merged in (``None`` clears a zone), checked against its
+    pinned template: the design, or ``None`` and the problems."""
+    merged: dict[str, object] = dict(ctx.session.options)
+    for zone_id, value in changes.items():
+        if value is None:
+            merged.pop(zone_id, None)
+        else:
+            merged[zone_id] = value
+    return check_design(ctx.template.definition, ctx.option_sets, merged, assets=ctx.asset_infos)
+
+
 class Customization:
     """Design sessions, uploads and previews. Each method is one or more committed units of work."""
 
@@ -241,15 +253,7 @@ class Customization:
         """
         async with self._uow() as uow:
             ctx = await self._context(uow, session_id, session_key)
-            merged: dict[str, object] = dict(ctx.session.options)
-            for zone_id, value in changes.items():
-                if value is None:
-                    merged.pop(zone_id, None)
-                else:
-                    merged[zone_id] = value
-            design, problems = check_design(
-                ctx.template.definition, ctx.option_sets, merged, assets=ctx.asset_infos
-            )
+            design, problems = _merged_design(ctx, changes)
             if design is None:
                 raise InvalidInput(problems, "Some values do not fit the template.")
             now = self._clock.now()
@@ -260,6 +264,22 @@ class Customization:
             await uow.commit()
         ctx = replace(ctx, session=session)
         return SessionView(session, self._quote(ctx, design))
+
+    async def option_problems(
+        self, session_id: str, session_key: str | None, changes: object
+    ) -> list[Violation]:
+        """What :meth:`update` would refuse in ``changes`` (raw: any JSON value), without storing
+        anything or raising: for the 400 of a request whose other fields are malformed. A session
+        that is not this guest's (a 404 once the request is sound), or changes that are not an
+        object, give no problem here."""
+        if not isinstance(changes, Mapping):
+            return []
+        try:
+            async with self._uow(read_only=True) as uow:
+                ctx = await self._context(uow, session_id, session_key)
+        except NotFound:
+            return []
+        return list(_merged_design(ctx, changes)[1])
 
     # -- uploads -------------------------------------------------------------------------------
 

@@ -11,19 +11,25 @@ does not decode, they run in that same walk on every field that did; when it dec
 checks them itself, with the rules that need stored state. Either way a 400 names every bad field
 of the body at once, structural and semantic together (docs/api.md, "Validation").
 
-Litestar sees request structs (subclasses of :class:`RequestBody`) through
-:class:`RequestBodyPlugin`, which decodes them with :func:`decode_body` while the OpenAPI document
-shows the struct's own schema. Only UTF-8 JSON declared as JSON is read (:func:`check_json_media_type`).
+The rules that need stored state (a design's zones against its template) cannot run while the body
+is decoded. A route whose body carries such a design takes it as :class:`Unchecked` and decodes it
+in its handler with :meth:`Unchecked.decode`, giving the check of the stored rules: when the body's
+shape is wrong, that check still runs on the raw fields, so the 400 names those problems too.
+
+Litestar sees request structs (subclasses of :class:`RequestBody`, and :class:`Unchecked` of them)
+through :class:`RequestBodyPlugin`, which decodes them with :func:`decode_body` while the OpenAPI
+document shows the struct's own schema. Only UTF-8 JSON declared as JSON is read
+(:func:`check_json_media_type`).
 """
 
 from __future__ import annotations
 
 import re
 import types
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
 from litestar import Request
@@ -411,6 +417,46 @@ def decode_body(model: type[S], raw: bytes) -> S:
     raise InvalidInput(problems or [violation_from_msgspec(first, "")], "The request body is invalid.")
 
 
+#: The check of a body's rules that need stored state, given its raw fields (an object): one
+#: violation per problem it finds, none for what it cannot judge (a field of the wrong type...).
+StoredRules = Callable[[Mapping[str, Any]], Awaitable[Iterable[Violation]]]
+
+
+class Unchecked(Generic[S]):
+    """A request body whose decoding waits for its handler, so that the 400 of a body with a wrong
+    shape also names what only stored state can tell (see the module's docstring).
+
+    Its media type is checked (415) before the handler runs; its encoding, depth and fields when
+    the handler calls :meth:`decode`.
+    """
+
+    __slots__ = ("model", "raw")
+
+    def __init__(self, model: type[S], raw: bytes) -> None:
+        self.model = model
+        self.raw = raw
+
+    async def decode(self, stored_rules: StoredRules) -> S:
+        """The body decoded into its model, exactly as :func:`decode_body` does.
+
+        Raises:
+            InvalidInput: what :func:`decode_body` raises; when the body is an object whose fields
+                are wrong, also what ``stored_rules`` finds in its raw fields (one entry a field:
+                a field already named keeps its first problem).
+        """
+        try:
+            return decode_body(self.model, self.raw)
+        except InvalidInput as exc:
+            if any(v.field == "body" for v in exc.violations):  # not an object of fields: nothing to add
+                raise
+            given = msgspec.json.decode(self.raw)  # it is a JSON object: decode_body found its fields
+            named = {v.field for v in exc.violations}
+            more = [v for v in await stored_rules(given) if v.field not in named]
+            if not more:
+                raise
+            raise InvalidInput([*exc.violations, *more], exc.message) from None
+
+
 class RequestBodyDTO(AbstractDTO[Any]):
     """A Litestar DTO that decodes with :func:`decode_body` and documents the struct itself."""
 
@@ -443,15 +489,35 @@ class RequestBodyDTO(AbstractDTO[Any]):
         return decode_body(self.model_type, msgspec.json.encode(value))
 
 
+class UncheckedBodyDTO(RequestBodyDTO):
+    """The DTO of an :class:`Unchecked` body: checks its media type, hands the bytes on, and
+    documents the struct it decodes into."""
+
+    @classmethod
+    def create_openapi_schema(
+        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: Any
+    ) -> Reference | Schema:
+        model = FieldDefinition.from_annotation(field_definition.inner_types[0].annotation)
+        schema: Reference | Schema = schema_creator.for_field_definition(model)
+        return schema
+
+    def decode_bytes(self, value: bytes) -> Any:
+        check_json_media_type(self.asgi_connection.headers.get("content-type"), value)
+        return Unchecked(get_args(self.model_type)[0], value)
+
+    def decode_builtins(self, value: dict[str, Any]) -> Any:
+        return Unchecked(get_args(self.model_type)[0], msgspec.json.encode(value))
+
+
 class RequestBodyPlugin(SerializationPlugin, OpenAPISchemaPlugin):
     """Routes every :class:`RequestBody` parameter through :class:`RequestBodyDTO`, and documents
     every request struct (nested ones too) as taking no fields beyond its own."""
 
     def supports_type(self, field_definition: FieldDefinition) -> bool:
-        return field_definition.is_subclass_of(RequestBody)
+        return field_definition.origin is Unchecked or field_definition.is_subclass_of(RequestBody)
 
     def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
-        return field_definition.is_subclass_of(RequestBody)
+        return field_definition.origin is Unchecked or field_definition.is_subclass_of(RequestBody)
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
         # The schema Litestar makes for any struct, plus what forbid_unknown_fields means on the wire.
@@ -465,5 +531,9 @@ class RequestBodyPlugin(SerializationPlugin, OpenAPISchemaPlugin):
         return schema
 
     def create_dto_for_type(self, field_definition: FieldDefinition) -> type[AbstractDTO[Any]]:
-        dto: type[AbstractDTO[Any]] = RequestBodyDTO[field_definition.annotation]  # type: ignore[misc]
+        dto: type[AbstractDTO[Any]]
+        if field_definition.origin is Unchecked:
+            dto = UncheckedBodyDTO[field_definition.annotation]  # type: ignore[misc]
+        else:
+            dto = RequestBodyDTO[field_definition.annotation]  # type: ignore[misc]
         return dto

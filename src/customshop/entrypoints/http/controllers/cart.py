@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
@@ -10,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from customshop.application.cart import Carts, CartView
 from customshop.domain.errors import InvalidInput
+from customshop.entrypoints.http.body import Unchecked
 from customshop.entrypoints.http.controllers.sessions import (
     SESSION_HEADER,
     presented_session_key,
@@ -36,17 +38,19 @@ class CartController(Controller):
         request: Request[Any, Any, Any],
         carts: NamedDependency[Carts],
         session_key: NamedDependency[str | None],
-        data: JSONBody[CartItemCreate],
+        data: JSONBody[Unchecked[CartItemCreate]],
     ) -> Response[CartRead]:
         """Add a design and answer the updated cart. `{session_id, quantity}` carts a design session
         (its required zones must be filled); `{product_id, options, quantity}` carts a design given
         directly. The same design carted again adds to its line's quantity (at most 99). A cart holds
         one currency. A guest without a session key gets one (cookie and `X-Session-Key` header)."""
+        # A body with a wrong field still has its design checked, for one 400 naming everything.
+        item = await data.decode(partial(carts.design_problems, session_key))
         # The body names a session, or a product and its options (``CartItemCreate.object_problems``).
-        if data.session_id is not None:
-            view = await carts.add_session(session_key, data.session_id, data.quantity)
-        elif data.product_id is not None and data.options is not None:
-            view = await carts.add_design(session_key, data.product_id, data.options, data.quantity)
+        if item.session_id is not None:
+            view = await carts.add_session(session_key, item.session_id, item.quantity)
+        elif item.product_id is not None and item.options is not None:
+            view = await carts.add_design(session_key, item.product_id, item.options, item.quantity)
         else:  # refused while decoding; kept for the type checker
             raise InvalidInput(CartItemCreate.object_problems({}, ""), "Say what to add.")
         return _answer(request, view)

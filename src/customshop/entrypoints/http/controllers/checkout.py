@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, Request, post
@@ -10,6 +11,7 @@ from litestar.params import HeaderParameter, JSONBody
 
 from customshop.application.checkout import Checkout
 from customshop.domain.errors import InvalidInput, Violation
+from customshop.entrypoints.http.body import StoredRules, Unchecked
 from customshop.entrypoints.http.controllers.sessions import presented_session_key
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.rate_limits import CHECKOUT, RATE_LIMIT
@@ -66,7 +68,7 @@ class CheckoutController(Controller):
         request: Request[Any, Any, Any],
         checkout: NamedDependency[Checkout],
         session_key: NamedDependency[str | None],
-        data: JSONBody[CheckoutCreate],
+        data: JSONBody[Unchecked[CheckoutCreate]],
         idempotency_key: IdempotencyKey = None,
     ) -> CheckoutRead:
         """Place an order for the guest's cart: re-price and re-check every line (a changed price is
@@ -74,7 +76,18 @@ class CheckoutController(Controller):
         of the whole cart (short: 409), create the order and start its payment, all or nothing. The
         cart is emptied once the order exists. An empty cart is a 400 naming `cart`; a session key
         this server did not issue, or one that expired, is 404."""
+        # A body with a wrong field still has its payment provider checked against those enabled.
+        details = await data.decode(_provider_problems(checkout))
         placed = await checkout.place(
-            session_key, data.to_request(), checked_idempotency_key(idempotency_key)
+            session_key, details.to_request(), checked_idempotency_key(idempotency_key)
         )
         return CheckoutRead.of(placed, str(request.base_url))
+
+
+def _provider_problems(checkout: Checkout) -> StoredRules:
+    """The check of a checkout body's payment provider, for :meth:`Unchecked.decode`."""
+
+    async def check(given: Mapping[str, Any]) -> list[Violation]:
+        return checkout.provider_problems(given.get("payment_provider"))
+
+    return check

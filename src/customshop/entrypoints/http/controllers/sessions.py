@@ -17,6 +17,7 @@ from litestar.params import CookieParameter, FromPath, HeaderParameter, JSONBody
 from customshop.application.customization import Customization
 from customshop.domain.customization import GUEST_KEY_LIFETIME
 from customshop.domain.templates import IMAGE_BYTES_LIMIT
+from customshop.entrypoints.http.body import Unchecked
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.rate_limits import PREVIEWS, RATE_LIMIT, UPLOADS
 from customshop.entrypoints.http.schemas import (
@@ -107,12 +108,16 @@ class SessionController(Controller):
         customization: NamedDependency[Customization],
         session_key: NamedDependency[str | None],
         session_id: FromPath[str],
-        data: JSONBody[SessionUpdate],
+        data: JSONBody[Unchecked[SessionUpdate]],
     ) -> SessionRead:
         """Merge zone values into the design. Every value is checked against the template; when any
         is bad the answer is 400 with one error per broken rule (`options.<zone_id>`) and nothing is
         stored. Required zones are enforced when the design is carted, not here."""
-        return SessionRead.of(await customization.update(session_id, session_key, data.options))
+        # A body with a wrong field still has its zone values checked, for one 400 naming everything.
+        changes = await data.decode(
+            lambda given: customization.option_problems(session_id, session_key, given.get("options"))
+        )
+        return SessionRead.of(await customization.update(session_id, session_key, changes.options))
 
     @post(
         "/{session_id:str}/assets",
