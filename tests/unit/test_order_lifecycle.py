@@ -55,13 +55,11 @@ from customshop.domain.orders import (
     stock_wanted,
 )
 from customshop.domain.pricing import PriceComponent
+from tests.builders import ADDRESS
 
 S = OrderStatus
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TTL = timedelta(minutes=30)
-ADDRESS = ShippingAddress(
-    name="Ada Lovelace", line1="12 St James's Square", city="London", postal_code="SW1Y 4JH", country="GB"
-)
 
 
 def reachable(start: OrderStatus) -> set[OrderStatus]:
