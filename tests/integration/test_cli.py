@@ -9,32 +9,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.integration.processes import Result, finish, ok, run, start
+from tests.integration.processes import assert_one_line_error, finish, ok, one_line_error, run, start
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def one_line_error(result: Result, *fragments: str) -> list[str]:
-    """What is wrong with ``result`` as a failure report: it must fail, with exactly one ``error:``
-    line on stderr mentioning every fragment, and no traceback. Empty when all is well."""
-    command = f"customshop {' '.join(result.args)}"
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    problems = []
-    if result.returncode == 0:
-        problems.append(f"{command}: exit status 0")
-    if "Traceback" in result.stderr:
-        problems.append(f"{command}: a traceback on stderr")
-    if len(lines) != 1 or not lines[0].startswith("error: "):
-        problems.append(f"{command}: stderr is not one 'error:' line:\n{result.stderr}")
-    problems += [
-        f"{command}: {fragment!r} not in {lines}" for fragment in fragments if fragment not in "".join(lines)
-    ]
-    return problems
-
-
-def assert_one_line_error(result: Result, *fragments: str) -> None:
-    problems = one_line_error(result, *fragments)
-    assert not problems, "\n".join(problems)
 
 
 def key_row(listing: str, key_id: str) -> str:

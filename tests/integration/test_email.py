@@ -18,14 +18,12 @@ from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.mail.folder import FolderMailer
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.settings import Settings
+from tests.builders import ORDER, TEE
 from tests.integration.conftest import free_port, render_prints
-from tests.integration.test_checkout_http import ORDER, TEE, carted, catalog
-
-__all__ = ["catalog"]  # a fixture used here
+from tests.integration.shopping import carted, pump
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 MAIL_FROM = "Tee Shop <orders@shop.example.com>"
@@ -86,20 +84,6 @@ def settings(
         reservation_sweep_seconds=3600,
         rate_limit_enabled=False,
     )
-
-
-async def pump(container: Container) -> None:
-    """What every serving process does each `outbox_poll_seconds`: relay committed events, send due
-    webhook deliveries and emails; then wait for the in-process jobs (and those they start)."""
-    queue = container.queue()
-    assert isinstance(queue, InProcessJobQueue)
-    while True:
-        relayed = await container.outbox_relay().relay()
-        await queue.drain()
-        sent = await container.webhooks().send_due() + await container.notifications().send_due()
-        await queue.drain()
-        if not relayed and not sent:
-            return
 
 
 async def paid_and_shipped(

@@ -54,7 +54,8 @@ async def checkout(engine: AsyncEngine, wanted: Mapping[StockKey, int]) -> tuple
     """One checkout's reservation: its holds once committed, or None when it was out of stock."""
     async with SqlUnitOfWork(engine) as uow:
         try:
-            holds = await uow.inventory.reserve(wanted, now())
+            holds = await uow.inventory.holds_for(wanted)
+            await uow.inventory.reserve_holds(holds, now())
         except OutOfStock as exc:
             shortages = exc.shortages
             await uow.rollback()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.tables import metadata
+from tests.integration.conftest import CUSTOMSHOP
 
-CUSTOMSHOP = str(Path(sys.executable).with_name("customshop"))
 SCHEMA_TABLES = frozenset(metadata.tables)
 
 

@@ -26,13 +26,10 @@ from customshop.entrypoints.demo import seed_demo_catalog
 from customshop.entrypoints.http.app import create_app
 from customshop.entrypoints.http.json_depth import MAX_JSON_DEPTH
 from customshop.entrypoints.settings import Settings
+from tests.builders import ORDER, PROBLEM, TEE
 from tests.integration.conftest import free_port, make_key
 
 Client = AsyncTestClient  # type: ignore[type-arg]
-PROBLEM = "application/problem+json"
-ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "London", "postal_code": "SW1Y 4JH", "country": "GB"}
-ORDER = {"email": "ada@example.com", "shipping_address": ADDRESS, "payment_provider": "test"}
-TEE = {"front_text": {"text": "Hi", "font": "Sans"}, "size": "L"}
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 App = Callable[..., AbstractAsyncContextManager[tuple[Client, Container]]]

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import time
@@ -18,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.processes import Server, create_key, ok, serving
+from tests.builders import PROBLEM
+from tests.integration.processes import Server, answering_pid, create_key, ok, serving
 
-PROBLEM = "application/problem+json"
 ADMIN_KEY_LINE = re.compile(r"^Admin API key \(shown once, scope admin\): (csk_\S+)$", re.MULTILINE)
 DEMO_SLUGS = {"classic-tee", "engraved-keepsake-box", "build-your-own-gift-box"}
 
@@ -141,39 +139,6 @@ def postgres_server(
     key = create_key(env, tmp_path, "catalog:write")
     with serving("serve", "--workers", "2", env=env, cwd=tmp_path) as server:
         yield server, key
-
-
-def _group_pids(pgid: int) -> list[int]:
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
-            pids.append(int(stat.parent.name))
-    return pids
-
-
-def answering_pid(server: Server, response: httpx.Response) -> int:
-    """The process of ``server`` that accepted the (still open) connection ``response`` came over:
-    the one holding the socket whose peer is this client's port (Linux /proc)."""
-    client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, remote, inode = (line.split()[i] for i in (1, 2, 9))
-            if (
-                int(local.rsplit(":", 1)[1], 16) == server.port
-                and int(remote.rsplit(":", 1)[1], 16) == client_port
-            ):
-                inodes.add(f"socket:[{inode}]")
-    for pid in _group_pids(server.proc.pid):
-        for fd in Path(f"/proc/{pid}/fd").glob("*"):
-            with contextlib.suppress(OSError):
-                if os.readlink(fd) in inodes:
-                    return pid
-    raise AssertionError(f"no process of the server holds the connection from port {client_port}")
 
 
 def test_serve_with_two_workers_on_postgres(postgres_server: tuple[Server, str]) -> None:

@@ -14,7 +14,7 @@ import re
 import secrets
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,12 +47,6 @@ BODY = json.dumps(
     },
     separators=(",", ":"),
 ).encode()
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver.running() as receiver:
-        yield receiver
 
 
 @pytest.fixture
