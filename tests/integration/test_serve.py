@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ import pytest
 
 from tests.builders import PROBLEM
 from tests.integration.processes import Server, answering_pid, create_key, ok, serving
+from tests.integration.tls import certificate_for
 
 ADMIN_KEY_LINE = re.compile(r"^Admin API key \(shown once, scope admin\): (csk_\S+)$", re.MULTILINE)
 DEMO_SLUGS = {"classic-tee", "engraved-keepsake-box", "build-your-own-gift-box"}
@@ -249,49 +247,8 @@ def test_serve_with_two_workers_on_postgres(postgres_server: tuple[Server, str])
 # -- TLS -------------------------------------------------------------------------------------------
 
 
-def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    if importlib.util.find_spec("cryptography") is not None:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        from cryptography.x509.oid import NameOID
-
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-        now = datetime.now(UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(private.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=1))
-            .sign(private, hashes.SHA256())
-        )
-        cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key.write_bytes(
-            private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.TraditionalOpenSSL,
-                serialization.NoEncryption(),
-            )
-        )
-    else:
-        subprocess.run(
-            [
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
-            ],
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
-    return cert, key
-
-
 def test_serve_over_tls(cli_env: dict[str, str], tmp_path: Path) -> None:
-    cert, key = self_signed_certificate(tmp_path)
+    cert, key = certificate_for("localhost", tmp_path)
     ok("db", "upgrade", env=cli_env, cwd=tmp_path)
     admin = {"X-API-Key": create_key(cli_env, tmp_path, "catalog:write")}
     tls = ("--tls-cert", str(cert), "--tls-key", str(key))
