@@ -55,7 +55,9 @@ async def levels(client: Client, admin: dict[str, str], product_id: str) -> dict
 
 async def order_count(client: Client, admin: dict[str, str]) -> int:
     """How many orders ``GET /orders`` lists (up to 200)."""
-    return len((await client.get("/orders", params={"limit": 200}, headers=admin)).json()["items"])
+    response = await client.get("/orders", params={"limit": 200}, headers=admin)
+    assert response.status_code == 200, response.text
+    return len(response.json()["items"])
 
 
 async def paid_order(client: Client, catalog: dict[str, str]) -> tuple[dict[str, str], dict[str, object]]:

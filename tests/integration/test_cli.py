@@ -350,19 +350,18 @@ async def _place_an_order(data_dir: str) -> str:
     """An order placed through the use cases, in the embedded database the CLI will read."""
     from customshop.adapters.sqlalchemy import migrate
     from customshop.application.checkout import CheckoutRequest
-    from customshop.domain.orders import ShippingAddress
     from customshop.entrypoints.container import build_container, close
     from customshop.entrypoints.demo import seed_demo_catalog
     from customshop.entrypoints.settings import Settings
+    from tests.builders import ADDRESS
 
     container = build_container(Settings(data_dir=data_dir))
     try:
         await migrate.upgrade(container.engine())
         (tee, *_) = await seed_demo_catalog(container.catalog())
         view = await container.carts().add_design(None, tee.id, {"size": "M"}, 2)
-        address = ShippingAddress("Ada Lovelace", "12 St James's Square", "London", "SW1Y 4JH", "GB")
         placed = await container.checkout().place(
-            view.session_key, CheckoutRequest("ada@example.com", address, "test")
+            view.session_key, CheckoutRequest("ada@example.com", ADDRESS, "test")
         )
         await container.orders().settle_test_payment(placed.payment.payment_id, succeed=True)
         return placed.order_id

@@ -38,7 +38,6 @@ from customshop.domain.orders import (
     OrderStatus,
     PrintFile,
     PrintStatus,
-    ShippingAddress,
     StockHold,
     StockState,
     TimelineEntry,
@@ -46,7 +45,7 @@ from customshop.domain.orders import (
 from customshop.domain.payments import Payment, PaymentStatus
 from customshop.domain.pricing import PriceComponent
 from customshop.domain.templates import Template, parse_definition
-from tests.builders import IDS, make_delivery, make_email, make_endpoint, make_log, make_record, now
+from tests.builders import ADDRESS, IDS, make_delivery, make_email, make_endpoint, make_log, make_record, now
 
 # Memory once, SQLite once, PostgreSQL once: ``backend`` (conftest) is given the value directly, and
 # only the SQL implementations ask for a database.
@@ -824,9 +823,7 @@ def make_order(
         guest=hash_secret("guest-" + secrets.token_hex(4)),
         token_hash=hash_secret("order-token"),
         email="ada@example.com",
-        shipping_address=ShippingAddress(
-            "Ada Lovelace", "12 St James's Square", "London", "SW1Y 4JH", "GB", line2
-        ),
+        shipping_address=replace(ADDRESS, line2=line2),
         lines=lines,
         currency="EUR",
         subtotal=subtotal,
