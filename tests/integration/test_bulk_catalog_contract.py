@@ -8,16 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from customshop.adapters.system import UuidV7Ids
 from customshop.application.ports import BulkCatalogUnitOfWorkFactory
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
 from customshop.domain.errors import DuplicateSlug
+from tests.builders import IDS
 
 pytestmark = pytest.mark.parametrize(
     "backend", ["memory", "sqlite", "postgresql"], indirect=True, scope="session"
 )
 
-IDS = UuidV7Ids()
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 

@@ -26,7 +26,7 @@ from customshop.domain.customization import Asset
 from customshop.domain.orders import Order, OrderLine, ShippingAddress
 from customshop.domain.pricing import PriceComponent
 from customshop.domain.webhooks import format_secret
-from tests.builders import T0
+from tests.builders import IDS, T0
 from tests.fakes import FlakyRenderer, Receiver, RecordingQueue, refuse_all
 
 
@@ -95,7 +95,6 @@ class World:
 
 # -- print files -----------------------------------------------------------------------------------
 
-IDS = UuidV7Ids()
 SECRET = format_secret(b"f" * 32)
 #: 40 × 60 canvas pixels printed at 20 × 30 mm, 254 DPI: 200 × 300 pixels.
 SNAPSHOT: dict[str, Any] = {
