@@ -1,6 +1,6 @@
 """Use cases wired on the in-memory adapters for unit tests that look at them from more than one
-side: a customization world with the real Pillow sanitizer and renderer, and a print-file shop with a
-paid order to render."""
+side: a customization world with the real Pillow sanitizer and renderer, a print-file shop with a
+paid order to render, and events committed to the outbox as a use case would."""
 
 from __future__ import annotations
 
