@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from customshop.domain.orders import Order, OrderLine, OrderStatus, ShippingAddress
+from customshop.domain.orders import Order, OrderLine, OrderStatus
 from customshop.domain.pricing import PriceComponent
+from tests.builders import ADDRESS
 
 #: The statuses whose orders count as sales, spelled out (not the domain's ``PAID_STATES``).
 SOLD = frozenset({"paid", "in_production", "fulfilled", "shipped", "delivered"})
-ADDRESS = ShippingAddress("Ada Lovelace", "12 St James's Square", "London", "SW1Y 4JH", "GB")
 
 #: Each product's option zones: zone -> (multiple?, {code: label}).
 OPTION_ZONES: dict[str, dict[str, tuple[bool, dict[str, str]]]] = {

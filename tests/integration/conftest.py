@@ -13,23 +13,31 @@ import shutil
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 
 import psycopg
 import pytest
 import sqlalchemy as sa
+from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customshop.adapters.jobs.inprocess import InProcessJobQueue
+from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
+from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.tables import metadata
+from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
+from customshop.application.ports import UnitOfWorkFactory
 from customshop.entrypoints.container import Container, build_container
+from customshop.entrypoints.demo import seed_demo_catalog
 from customshop.entrypoints.http.app import create_app
 from customshop.entrypoints.settings import Settings
+from tests.integration.standins.webhook_receiver import WebhookReceiver
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 #: The Redis server of the tests. They use three database numbers of it and nothing else: 11 to 13,
@@ -149,6 +157,15 @@ async def clean_engine(engine: AsyncEngine) -> AsyncEngine:
 
 
 @pytest.fixture
+def uow_factory(backend: str, request: pytest.FixtureRequest) -> UnitOfWorkFactory:
+    """Units of work of the current backend: a fresh memory store, or the emptied shared engine
+    (``backend`` is parametrized by the contract suites, "memory" included)."""
+    if backend == "memory":
+        return partial(MemoryUnitOfWork, MemoryStore())
+    return partial(SqlUnitOfWork, request.getfixturevalue("clean_engine"))
+
+
+@pytest.fixture
 def settings(database_url: str, clean_engine: AsyncEngine, tmp_path: Path) -> Settings:
     # The in-process app's periodic loops (reservation sweep, event pump) would run in the test
     # client's own event loop thread; tests run those jobs themselves, when they mean to.
@@ -188,6 +205,23 @@ async def make_key(container: Container, *scopes: str) -> str:
 async def admin(container: Container) -> dict[str, str]:
     """Headers carrying a fresh key with the admin scope."""
     return {"X-API-Key": await make_key(container, "admin")}
+
+
+@pytest.fixture
+async def catalog(container: Container) -> dict[str, str]:
+    """The demo catalog by slug; tax 10 %, shipping 500 per order."""
+    container.tax.override(providers.Object(FixedRateTax(1000)))
+    container.shipping.override(providers.Object(FlatShipping(500, 0)))
+    await seed_demo_catalog(container.catalog())
+    page = await container.catalog().list_products(include_inactive=False, after=None, limit=10)
+    return {p.slug: p.id for p in page.items}
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A partner's webhook endpoint on loopback that keeps what it is sent."""
+    with WebhookReceiver.running() as running:
+        yield running
 
 
 def free_port() -> int:

@@ -70,6 +70,29 @@ def ok(*args: str, env: dict[str, str], cwd: Path) -> Result:
     return result
 
 
+def one_line_error(result: Result, *fragments: str) -> list[str]:
+    """What is wrong with ``result`` as a failure report: it must fail, with exactly one ``error:``
+    line on stderr mentioning every fragment, and no traceback. Empty when all is well."""
+    command = f"customshop {' '.join(result.args)}"
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    problems = []
+    if result.returncode == 0:
+        problems.append(f"{command}: exit status 0")
+    if "Traceback" in result.stderr:
+        problems.append(f"{command}: a traceback on stderr")
+    if len(lines) != 1 or not lines[0].startswith("error: "):
+        problems.append(f"{command}: stderr is not one 'error:' line:\n{result.stderr}")
+    problems += [
+        f"{command}: {fragment!r} not in {lines}" for fragment in fragments if fragment not in "".join(lines)
+    ]
+    return problems
+
+
+def assert_one_line_error(result: Result, *fragments: str) -> None:
+    problems = one_line_error(result, *fragments)
+    assert not problems, "\n".join(problems)
+
+
 def create_key(env: dict[str, str], cwd: Path, *scopes: str) -> str:
     """A new API key made with ``customshop apikey create`` (printed alone on the last line)."""
     scope_args = [arg for scope in scopes or ("admin",) for arg in ("--scope", scope)]
@@ -120,6 +143,19 @@ class Server:
         self.stop()
         pytest.fail(f"customshop {' '.join(self.args)} did not answer within {timeout}s:\n{self.output}")
 
+    def pids(self) -> list[int]:
+        """The server's processes (granian's supervisor and its workers): its process group (Linux
+        /proc)."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[2]) == self.proc.pid:  # fields after the command: state, ppid, pgrp, ...
+                pids.append(int(stat.parent.name))
+        return sorted(pids)
+
     def stop(self) -> None:
         """Ask the server to stop (SIGTERM to its whole group); kill it if it does not within 10 s."""
         if self.proc.poll() is None:
@@ -131,6 +167,27 @@ class Server:
                 self.proc.wait(timeout=10)
         # Workers that outlived their parent go too.
         _kill_group(self.proc, signal.SIGKILL)
+
+
+def answering_pid(server: Server, response: httpx.Response) -> int:
+    """The process of ``server`` that accepted the (still open) connection ``response`` came over:
+    the one holding the socket whose peer is this client's port (Linux /proc)."""
+    client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, remote, inode = (line.split()[i] for i in (1, 2, 9))
+            if (
+                int(local.rsplit(":", 1)[1], 16) == server.port
+                and int(remote.rsplit(":", 1)[1], 16) == client_port
+            ):
+                inodes.add(f"socket:[{inode}]")
+    for pid in server.pids():
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) in inodes:
+                    return pid
+    raise AssertionError(f"no process of the server holds the connection from port {client_port}")
 
 
 @contextlib.contextmanager

@@ -5,30 +5,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import pytest
 
-from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
-from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
-from customshop.adapters.system import UuidV7Ids
 from customshop.application.ports import BulkCatalogUnitOfWorkFactory
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
 from customshop.domain.errors import DuplicateSlug
+from tests.builders import IDS
 
 pytestmark = pytest.mark.parametrize(
     "backend", ["memory", "sqlite", "postgresql"], indirect=True, scope="session"
 )
 
-IDS = UuidV7Ids()
 AT = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def uow_factory(backend: str, request: pytest.FixtureRequest) -> BulkCatalogUnitOfWorkFactory:
-    if backend == "memory":
-        return partial(MemoryUnitOfWork, MemoryStore())
-    return partial(SqlUnitOfWork, request.getfixturevalue("clean_engine"))
 
 
 def product(slug: str, **changes: object) -> Product:

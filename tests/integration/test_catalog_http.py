@@ -7,11 +7,10 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from customshop.entrypoints.container import Container
+from tests.builders import PROBLEM
 from tests.integration.conftest import make_key
 
 Client = AsyncTestClient  # type: ignore[type-arg]
-
-PROBLEM = "application/problem+json"
 
 
 def definition(option_set_id: str | None = None) -> dict[str, Any]:

@@ -8,51 +8,20 @@ import asyncio
 import io
 from typing import Any
 
-import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 from PIL import Image
 
 from customshop.adapters.memory import ManualClock
-from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.entrypoints.container import Container
-from customshop.entrypoints.demo import seed_demo_catalog
+from tests.builders import ADDRESS_BODY as ADDRESS
+from tests.builders import ORDER, TEE
 from tests.integration.conftest import render_prints
+from tests.integration.shopping import carted, levels, order_count, stock
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "line1": "12 St James's Square",
-    "city": "London",
-    "postal_code": "SW1Y 4JH",
-    "country": "GB",
-}
-ORDER = {"email": "ada@example.com", "shipping_address": ADDRESS, "payment_provider": "test"}
-TEE = {"front_text": {"text": "Hi", "font": "Sans"}, "size": "L"}  # 1900 + 300
 BOX = {"components": ["candle", "tea"]}  # 1500 + 1200 + 700
-
-
-@pytest.fixture
-async def catalog(container: Container) -> dict[str, str]:
-    """The demo catalog by slug; tax 10 %, shipping 500 per order."""
-    container.tax.override(providers.Object(FixedRateTax(1000)))
-    container.shipping.override(providers.Object(FlatShipping(500, 0)))
-    await seed_demo_catalog(container.catalog())
-    page = await container.catalog().list_products(include_inactive=False, after=None, limit=10)
-    return {p.slug: p.id for p in page.items}
-
-
-async def carted(
-    client: Client, product_id: str, options: dict[str, Any], quantity: int = 1
-) -> dict[str, str]:
-    """A new guest with one design in its cart; returns its headers."""
-    response = await client.post(
-        "/cart/items", json={"product_id": product_id, "options": options, "quantity": quantity}
-    )
-    assert response.status_code == 200, response.text
-    client.cookies.clear()
-    return {"X-Session-Key": response.headers["x-session-key"]}
 
 
 async def add(
@@ -62,29 +31,6 @@ async def add(
         "/cart/items", json={"product_id": product_id, "options": options, "quantity": quantity}, headers=key
     )
     assert response.status_code == 200, response.text
-
-
-async def stock(
-    client: Client, admin: dict[str, str], product_id: str, on_hand: int, code: str | None = None
-) -> None:
-    body: dict[str, Any] = {"product_id": product_id, "on_hand": on_hand}
-    if code is not None:
-        body["option_code"] = code
-    response = await client.put("/inventory", json=body, headers=admin)
-    assert response.status_code == 200, response.text
-
-
-async def levels(client: Client, admin: dict[str, str], product_id: str) -> dict[str | None, dict[str, int]]:
-    response = await client.get("/inventory", params={"product_id": product_id}, headers=admin)
-    assert response.status_code == 200, response.text
-    return {
-        item["option_code"]: {k: item[k] for k in ("on_hand", "reserved", "available", "sold")}
-        for item in response.json()["items"]
-    }
-
-
-async def order_count(client: Client, admin: dict[str, str]) -> int:
-    return len((await client.get("/orders", params={"limit": 200}, headers=admin)).json()["items"])
 
 
 # -- the happy path ---------------------------------------------------------------------------------

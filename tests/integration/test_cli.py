@@ -9,32 +9,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.integration.processes import Result, finish, ok, run, start
+from tests.integration.processes import assert_one_line_error, finish, ok, one_line_error, run, start
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def one_line_error(result: Result, *fragments: str) -> list[str]:
-    """What is wrong with ``result`` as a failure report: it must fail, with exactly one ``error:``
-    line on stderr mentioning every fragment, and no traceback. Empty when all is well."""
-    command = f"customshop {' '.join(result.args)}"
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    problems = []
-    if result.returncode == 0:
-        problems.append(f"{command}: exit status 0")
-    if "Traceback" in result.stderr:
-        problems.append(f"{command}: a traceback on stderr")
-    if len(lines) != 1 or not lines[0].startswith("error: "):
-        problems.append(f"{command}: stderr is not one 'error:' line:\n{result.stderr}")
-    problems += [
-        f"{command}: {fragment!r} not in {lines}" for fragment in fragments if fragment not in "".join(lines)
-    ]
-    return problems
-
-
-def assert_one_line_error(result: Result, *fragments: str) -> None:
-    problems = one_line_error(result, *fragments)
-    assert not problems, "\n".join(problems)
 
 
 def key_row(listing: str, key_id: str) -> str:
@@ -374,19 +351,18 @@ async def _place_an_order(data_dir: str) -> str:
     """An order placed through the use cases, in the embedded database the CLI will read."""
     from customshop.adapters.sqlalchemy import migrate
     from customshop.application.checkout import CheckoutRequest
-    from customshop.domain.orders import ShippingAddress
     from customshop.entrypoints.container import build_container, close
     from customshop.entrypoints.demo import seed_demo_catalog
     from customshop.entrypoints.settings import Settings
+    from tests.builders import ADDRESS
 
     container = build_container(Settings(data_dir=data_dir))
     try:
         await migrate.upgrade(container.engine())
         (tee, *_) = await seed_demo_catalog(container.catalog())
         view = await container.carts().add_design(None, tee.id, {"size": "M"}, 2)
-        address = ShippingAddress("Ada Lovelace", "12 St James's Square", "London", "SW1Y 4JH", "GB")
         placed = await container.checkout().place(
-            view.session_key, CheckoutRequest("ada@example.com", address, "test")
+            view.session_key, CheckoutRequest("ada@example.com", ADDRESS, "test")
         )
         await container.orders().settle_test_payment(placed.payment.payment_id, succeed=True)
         return placed.order_id

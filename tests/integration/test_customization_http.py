@@ -6,7 +6,6 @@ on a real rq worker process.
 
 from __future__ import annotations
 
-import asyncio
 import io
 from typing import Any
 
@@ -18,6 +17,7 @@ from PIL import Image
 from customshop.adapters.memory import ManualClock
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.demo import seed_demo_catalog
+from tests.integration.shopping import wait_for_preview
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -287,15 +287,6 @@ async def test_an_uploaded_photo_fills_its_zone_and_is_checked_against_it(
     )
     assert stolen.status_code == 400
     assert stolen.json()["errors"][0]["code"] == "unknown_asset"
-
-
-async def wait_for_preview(client: Client, job_id: str) -> dict[str, Any]:
-    for _ in range(200):
-        body: dict[str, Any] = (await client.get(f"/previews/{job_id}")).json()
-        if body["status"] in ("done", "failed"):
-            return body
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"preview {job_id} did not finish: {body}")
 
 
 async def test_a_preview_is_a_real_png_of_the_design_and_identical_designs_share_it(

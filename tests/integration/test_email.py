@@ -11,56 +11,22 @@ import email.policy
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.mail.folder import FolderMailer
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.settings import Settings
-from tests.integration.conftest import free_port, render_prints
-from tests.integration.test_checkout_http import ORDER, TEE, carted, catalog
-
-__all__ = ["catalog"]  # a fixture used here
+from tests.builders import ORDER, TEE
+from tests.integration.conftest import render_prints
+from tests.integration.mail import MailServer
+from tests.integration.shopping import carted, pump
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 MAIL_FROM = "Tee Shop <orders@shop.example.com>"
 TRACKING = "https://track.example.com/1Z999?ref=mail&x=1"
-
-
-class MailServer:
-    """An SMTP server on a loopback port that keeps every message it accepts. It listens only once
-    ``start`` is called, so a test can begin with the port closed."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.received: list[tuple[str, list[str], bytes]] = []
-        self._controller: Controller | None = None
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 Message accepted for delivery"
-
-    def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    def messages(self) -> list[EmailMessage]:
-        parsed = []
-        for _, _, content in self.received:
-            message = email.message_from_bytes(content, policy=email.policy.default)
-            assert isinstance(message, EmailMessage)
-            parsed.append(message)
-        return parsed
 
 
 @pytest.fixture
@@ -86,20 +52,6 @@ def settings(
         reservation_sweep_seconds=3600,
         rate_limit_enabled=False,
     )
-
-
-async def pump(container: Container) -> None:
-    """What every serving process does each `outbox_poll_seconds`: relay committed events, send due
-    webhook deliveries and emails; then wait for the in-process jobs (and those they start)."""
-    queue = container.queue()
-    assert isinstance(queue, InProcessJobQueue)
-    while True:
-        relayed = await container.outbox_relay().relay()
-        await queue.drain()
-        sent = await container.webhooks().send_due() + await container.notifications().send_due()
-        await queue.drain()
-        if not relayed and not sent:
-            return
 
 
 async def paid_and_shipped(

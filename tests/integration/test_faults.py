@@ -29,10 +29,10 @@ import psycopg
 import pytest
 from PIL import Image
 
+from tests.integration.mail import MailServer
 from tests.integration.private_services import private_postgres, private_redis
 from tests.integration.processes import create_key, ok, serving
 from tests.integration.standins.stripe_api import StripeStandIn
-from tests.integration.test_email import MailServer
 
 PROBLEM = "application/problem+json"
 #: The contract's 2 s, and a margin for a busy test machine.

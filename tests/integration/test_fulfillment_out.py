@@ -10,7 +10,6 @@ import base64
 import io
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,23 +20,15 @@ from standardwebhooks.webhooks import Webhook
 
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.settings import Settings
+from tests.builders import ORDER
 from tests.integration.conftest import make_key, render_prints
+from tests.integration.shopping import pump
 from tests.integration.standins.webhook_receiver import WebhookReceiver
-from tests.integration.test_checkout_http import ORDER, catalog
-from tests.integration.test_webhooks_http import pump
-
-__all__ = ["catalog"]  # a fixture used here
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 PUBLIC_URL = "http://testserver.local"
 PHOTO_COLOUR = (20, 120, 220)
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver.running() as running:
-        yield running
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from customshop.application.retention import RecordKind
 from customshop.domain.hashing import hash_secret
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.demo import seed_demo_catalog
-from tests.unit.test_one_pass_validation import BREAKAGES, CHECKOUT, broken_checkouts
+from tests.strategies import BREAKAGES, CHECKOUT, broken_checkouts
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
-from customshop.adapters.system import UuidV7Ids
 from customshop.domain.inventory import OutOfStock, StockKey, StockLevel
 from customshop.domain.orders import StockHold
+from tests.builders import IDS, now
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True, scope="session")
 
-IDS = UuidV7Ids()
 CHECKOUTS = 200
 #: More connections than the default pool, so that many transactions contend for the same rows.
 POOL_SIZE = 30
@@ -30,10 +28,6 @@ async def wide_engine(database_url: str, clean_engine: AsyncEngine) -> AsyncIter
     engine = create_engine(database_url, pool_size=POOL_SIZE)
     yield engine
     await engine.dispose()
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def save(engine: AsyncEngine, *levels: StockLevel) -> None:
@@ -54,7 +48,8 @@ async def checkout(engine: AsyncEngine, wanted: Mapping[StockKey, int]) -> tuple
     """One checkout's reservation: its holds once committed, or None when it was out of stock."""
     async with SqlUnitOfWork(engine) as uow:
         try:
-            holds = await uow.inventory.reserve(wanted, now())
+            holds = await uow.inventory.holds_for(wanted)
+            await uow.inventory.reserve_holds(holds, now())
         except OutOfStock as exc:
             shortages = exc.shortages
             await uow.rollback()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from functools import partial
@@ -33,8 +32,8 @@ from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.catalog import Catalog, ProductInput, TemplateInput
 from customshop.application.customization import Customization
+from tests.integration.conftest import CUSTOMSHOP
 
-CUSTOMSHOP = str(Path(sys.executable).with_name("customshop"))
 SCHEMA_TABLES = frozenset(metadata.tables)
 
 
@@ -108,7 +107,7 @@ async def test_upgrade_downgrade_round_trip(empty_engine: AsyncEngine) -> None:
 
     await migrate.downgrade(empty_engine, "base")
     assert await migrate.current(empty_engine) is None
-    assert await table_names(empty_engine) <= {"alembic_version"}
+    assert await table_names(empty_engine) == {"alembic_version"}  # the version table stays, empty
 
     await migrate.upgrade(empty_engine)
     assert await migrate.current(empty_engine) == migrate.head()
@@ -123,7 +122,7 @@ async def test_one_step_down_from_head_and_back(empty_engine: AsyncEngine) -> No
     await migrate.downgrade(empty_engine, "-1")
     assert await migrate.current(empty_engine) == previous
     if previous is None:
-        assert await table_names(empty_engine) <= {"alembic_version"}
+        assert await table_names(empty_engine) == {"alembic_version"}  # the version table stays, empty
     else:
         assert await schema_differences(empty_engine) != []
 
@@ -143,7 +142,7 @@ async def test_every_revision_upgrades_and_downgrades_one_step_at_a_time(empty_e
         assert await migrate.current(empty_engine) == revision
         await migrate.downgrade(empty_engine, "-1")
         assert await migrate.current(empty_engine) == previous_revision(revision)
-    assert await table_names(empty_engine) <= {"alembic_version"}
+    assert await table_names(empty_engine) == {"alembic_version"}  # the version table stays, empty
 
 
 async def test_migrated_schema_is_exactly_the_metadata(empty_engine: AsyncEngine) -> None:
@@ -250,7 +249,7 @@ def test_cli_migrates_postgresql(cli_env: dict[str, str], fresh_postgres_url: st
     assert ok(customshop(env, tmp_path, "db", "current")) == f"database at revision {head} (newest: {head})"
 
     assert ok(customshop(env, tmp_path, "db", "downgrade", "base")) == "database at revision base"
-    assert postgres_tables(fresh_postgres_url) <= {"alembic_version"}
+    assert postgres_tables(fresh_postgres_url) == {"alembic_version"}  # the version table stays, empty
 
     assert ok(customshop(env, tmp_path, "db", "upgrade")) == f"database at revision {head}"
     assert postgres_tables(fresh_postgres_url) == SCHEMA_TABLES | {"alembic_version"}
@@ -273,7 +272,7 @@ def test_cli_reports_an_unknown_revision(
     assert len(lines) == 1
     assert lines[0].startswith("error: migration: ")
     assert "nosuchrevision" in lines[0]
-    assert postgres_tables(fresh_postgres_url) <= {"alembic_version"}
+    assert postgres_tables(fresh_postgres_url) == set()  # nothing was begun
 
 
 def test_cli_migrates_embedded_sqlite_under_the_data_dir(cli_env: dict[str, str], tmp_path: Path) -> None:
@@ -301,7 +300,7 @@ def test_cli_migrates_embedded_sqlite_under_the_data_dir(cli_env: dict[str, str]
     with sqlite3.connect(database) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.close()
-    assert tables <= {"alembic_version"}
+    assert tables == {"alembic_version"}  # the version table stays, empty
 
 
 async def no_jobs(name: str, payload: Mapping[str, Any]) -> None:

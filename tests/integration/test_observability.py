@@ -26,21 +26,16 @@ from customshop.application.ports import RenderRequest
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.demo import seed_demo_catalog
 from customshop.entrypoints.settings import Settings
+from tests.builders import PROBLEM
 from tests.integration.conftest import render_prints
 from tests.integration.private_services import private_postgres, private_redis
-from tests.integration.processes import Server, create_key, ok, run, serving
+from tests.integration.processes import Server, answering_pid, create_key, ok, run, serving
+from tests.integration.shopping import paid_order, pump, subscribe, wait_for_preview
 from tests.integration.standins.webhook_receiver import WebhookReceiver
-from tests.integration.test_checkout_http import catalog
-from tests.integration.test_customization_http import wait_for_preview
-from tests.integration.test_serve import answering_pid
-from tests.integration.test_webhooks_http import paid_order, pump, subscribe
-
-__all__ = ["catalog"]  # a fixture used here
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 FULFILLMENT_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-PROBLEM = "application/problem+json"
 TEXT_TEMPLATE = {
     "canvas": {"width": 400, "height": 200, "background": "#ffffff"},
     "zones": [

@@ -10,12 +10,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
-from customshop.adapters.system import UuidV7Ids
 from customshop.domain.events import OrderCreated
+from tests.builders import IDS
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True, scope="session")
-
-IDS = UuidV7Ids()
 
 
 async def test_concurrent_relays_take_disjoint_messages(clean_engine: AsyncEngine) -> None:

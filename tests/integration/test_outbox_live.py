@@ -8,25 +8,18 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from tests.builders import ORDER
 from tests.integration.conftest import free_port, redis_or_fail
 from tests.integration.processes import Server, create_key, ok, serving, start
 from tests.integration.standins.webhook_receiver import WebhookReceiver
-from tests.integration.test_checkout_http import ORDER
 
 GUEST_DESIGN = {"size": "M"}
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver.running() as running:
-        yield running
 
 
 def wait_until(condition: object, seconds: float, what: str) -> None:

@@ -10,15 +10,16 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customshop.entrypoints.settings import Settings
+from tests.builders import ORDER, TEE
+from tests.integration.shopping import carted
 from tests.integration.standins.paypal_api import (
     PayPalStandIn,
     paypal_api_fixture,
     paypal_event,
     sign_paypal_event,
 )
-from tests.integration.test_checkout_http import ORDER, TEE, carted, catalog
 
-__all__ = ["catalog", "paypal_api_fixture"]  # fixtures used here
+__all__ = ["paypal_api_fixture"]  # a fixture used here
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 

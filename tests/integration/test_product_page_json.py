@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
-from customshop.adapters.system import UuidV7Ids
 from customshop.domain.catalog import MediaItem, Product
 from customshop.entrypoints.http.schemas import ProductRead
+from tests.builders import IDS
 
-IDS = UuidV7Ids()
 T0 = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
 # NUL never reaches the database: requests carrying one are refused (see `reject_nul_characters`).

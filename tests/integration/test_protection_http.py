@@ -26,13 +26,11 @@ from customshop.entrypoints.demo import seed_demo_catalog
 from customshop.entrypoints.http.app import create_app
 from customshop.entrypoints.http.json_depth import MAX_JSON_DEPTH
 from customshop.entrypoints.settings import Settings
+from tests.builders import ORDER, PROBLEM, TEE
 from tests.integration.conftest import free_port, make_key
+from tests.integration.shopping import order_count
 
 Client = AsyncTestClient  # type: ignore[type-arg]
-PROBLEM = "application/problem+json"
-ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "London", "postal_code": "SW1Y 4JH", "country": "GB"}
-ORDER = {"email": "ada@example.com", "shipping_address": ADDRESS, "payment_provider": "test"}
-TEE = {"front_text": {"text": "Hi", "font": "Sans"}, "size": "L"}
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 App = Callable[..., AbstractAsyncContextManager[tuple[Client, Container]]]
@@ -89,13 +87,6 @@ def assert_too_many(response: Any, counted: str) -> None:
     assert response.headers["ratelimit-remaining"] == "0"
 
 
-async def order_count(client: Client, container: Container) -> int:
-    admin = {"X-API-Key": await make_key(container, "orders:read")}
-    response = await client.get("/orders", params={"limit": 200}, headers=admin)
-    assert response.status_code == 200, response.text
-    return len(response.json()["items"])
-
-
 # -- rate limits -----------------------------------------------------------------------------------
 
 
@@ -126,7 +117,7 @@ async def test_a_burst_of_checkouts_meets_the_checkout_limit_first(app_with: App
         placed = answers[0].json()
         retry = await client.post(f"/orders/{placed['order_id']}/payment", headers=guests[0])
         assert_too_many(retry, "checkout and payment attempts")
-        assert await order_count(client, container) == 3
+        assert await order_count(client, {"X-API-Key": await make_key(container, "orders:read")}) == 3
         assert (await client.get("/cart", headers=guests[3])).json()["items"] != [], "the cart is untouched"
 
         # The general limit still admits other requests, up to its own count (30: 5 carts, 5

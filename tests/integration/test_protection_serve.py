@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 from redis import Redis
 
-from tests.integration.processes import Server, create_key, ok, serving
-from tests.integration.test_serve import answering_pid
+from tests.integration.processes import answering_pid, create_key, ok, serving
 
 MIB = 1024 * 1024
 BODY_SIZE = 30 * MIB
@@ -28,19 +27,6 @@ def memory_kib(pid: int) -> tuple[int, int]:
         line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
     )
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
-
-
-def server_pids(server: Server) -> list[int]:
-    """The server's processes (granian's supervisor and its workers): its process group."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == server.proc.pid:
-            pids.append(int(stat.parent.name))
-    return sorted(pids)
 
 
 def product_body(size: int) -> Iterator[bytes]:
@@ -108,7 +94,7 @@ def test_a_30_mb_body_is_refused_without_the_process_taking_it_in(
             assert plain.headers["x-content-type-options"] == "nosniff"
             assert plain.headers["referrer-policy"] == "no-referrer"
             assert "strict-transport-security" not in plain.headers
-        pids = server_pids(server)
+        pids = server.pids()
         before = {pid: memory_kib(pid) for pid in pids}
 
         for chunked in (False, True):

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
-from functools import partial
 
 import pytest
 
-from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
-from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.application.ports import Granularity, UnitOfWorkFactory
 from customshop.application.reports import DateRange, Reports, periods
 from tests.sales_data import (
@@ -30,13 +27,6 @@ from tests.sales_data import (
 pytestmark = pytest.mark.parametrize(
     "backend", ["memory", "sqlite", "postgresql"], indirect=True, scope="session"
 )
-
-
-@pytest.fixture
-def uow_factory(backend: str, request: pytest.FixtureRequest) -> UnitOfWorkFactory:
-    if backend == "memory":
-        return partial(MemoryUnitOfWork, MemoryStore())
-    return partial(SqlUnitOfWork, request.getfixturevalue("clean_engine"))
 
 
 async def stored(uow_factory: UnitOfWorkFactory, specs: list[OrderSpec]) -> Reports:

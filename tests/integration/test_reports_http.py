@@ -19,8 +19,7 @@ from customshop.adapters.memory import ManualClock
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.demo import seed_demo_catalog
 from tests.integration.conftest import make_key, render_prints
-from tests.integration.processes import ok, run
-from tests.integration.test_cli import assert_one_line_error
+from tests.integration.processes import assert_one_line_error, ok, run
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 

@@ -5,25 +5,17 @@ here holds for each of them alike."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import fields, replace
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
-from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
-from customshop.adapters.system import UuidV7Ids
 from customshop.application.ports import (
-    EmailDelivery,
-    IdempotencyRecord,
     OutboxMessage,
     UnitOfWork,
     UnitOfWorkFactory,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookLog,
 )
 from customshop.domain.access import ApiKey, Scope
 from customshop.domain.cart import CartLine
@@ -47,7 +39,6 @@ from customshop.domain.orders import (
     OrderStatus,
     PrintFile,
     PrintStatus,
-    ShippingAddress,
     StockHold,
     StockState,
     TimelineEntry,
@@ -55,6 +46,7 @@ from customshop.domain.orders import (
 from customshop.domain.payments import Payment, PaymentStatus
 from customshop.domain.pricing import PriceComponent
 from customshop.domain.templates import Template, parse_definition
+from tests.builders import ADDRESS, IDS, make_delivery, make_email, make_endpoint, make_log, make_record, now
 
 # Memory once, SQLite once, PostgreSQL once: ``backend`` (conftest) is given the value directly, and
 # only the SQL implementations ask for a database.
@@ -62,24 +54,10 @@ pytestmark = pytest.mark.parametrize(
     "backend", ["memory", "sqlite", "postgresql"], indirect=True, scope="session"
 )
 
-IDS = UuidV7Ids()
 S = OrderStatus
 
 
-@pytest.fixture
-def uow_factory(backend: str, request: pytest.FixtureRequest) -> UnitOfWorkFactory:
-    if backend == "memory":
-        store = MemoryStore()
-        return partial(MemoryUnitOfWork, store)
-    engine = request.getfixturevalue("clean_engine")
-    return partial(SqlUnitOfWork, engine)
-
-
 # -- domain objects --------------------------------------------------------------------------------
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_ids(count: int) -> list[str]:
@@ -846,9 +824,7 @@ def make_order(
         guest=hash_secret("guest-" + secrets.token_hex(4)),
         token_hash=hash_secret("order-token"),
         email="ada@example.com",
-        shipping_address=ShippingAddress(
-            "Ada Lovelace", "12 St James's Square", "London", "SW1Y 4JH", "GB", line2
-        ),
+        shipping_address=replace(ADDRESS, line2=line2),
         lines=lines,
         currency="EUR",
         subtotal=subtotal,
@@ -1351,6 +1327,13 @@ async def test_stock_levels_save_get_list(uow_factory: UnitOfWorkFactory) -> Non
     assert await current_level(uow_factory, recount.key) == recount
 
 
+async def reserve(uow: UnitOfWork, wanted: Mapping[StockKey, int], at: datetime) -> tuple[StockHold, ...]:
+    """Reserve ``wanted`` as checkout does: the holds that levels count, then all of them or none."""
+    holds = await uow.inventory.holds_for(wanted)
+    await uow.inventory.reserve_holds(holds, at)
+    return holds
+
+
 async def test_reserve_is_all_or_nothing(uow_factory: UnitOfWorkFactory) -> None:
     tee, mug, unlimited = new_ids(3)
     own, large, box = StockKey(tee), StockKey(tee, "L"), StockKey(mug)
@@ -1360,7 +1343,7 @@ async def test_reserve_is_all_or_nothing(uow_factory: UnitOfWorkFactory) -> None
     # The second key is short: nothing stays reserved once the caller rolls back.
     async with uow_factory() as uow:
         with pytest.raises(OutOfStock) as raised:
-            await uow.inventory.reserve({own: 2, large: 2}, now())
+            await reserve(uow, {own: 2, large: 2}, now())
         assert raised.value.shortages == (Shortage(large, 2, 1),)
         await uow.rollback()
         got = await uow.inventory.get(own)
@@ -1372,16 +1355,16 @@ async def test_reserve_is_all_or_nothing(uow_factory: UnitOfWorkFactory) -> None
     # Every short level is named with what it has; levels that would do and unlimited keys are not.
     async with uow_factory() as uow:
         with pytest.raises(OutOfStock) as raised:
-            await uow.inventory.reserve({own: 6, free_code: 50, box: 1, free: 99}, now())
+            await reserve(uow, {own: 6, free_code: 50, box: 1, free: 99}, now())
         assert raised.value.shortages == (Shortage(own, 6, 5),)
     async with uow_factory() as uow:
         with pytest.raises(OutOfStock) as raised:
-            await uow.inventory.reserve({own: 6, large: 1, free_code: 50, box: 2, free: 99}, now())
+            await reserve(uow, {own: 6, large: 1, free_code: 50, box: 2, free: 99}, now())
         assert raised.value.shortages == (Shortage(own, 6, 5), Shortage(box, 2, 1))
         assert "available 5" in str(raised.value)
     async with uow_factory() as uow:
         with pytest.raises(OutOfStock) as raised:
-            await uow.inventory.reserve({own: 2, large: 1, box: 2}, now())
+            await reserve(uow, {own: 2, large: 1, box: 2}, now())
         assert raised.value.shortages == (Shortage(box, 2, 1),)
     for key, reserved in ((own, 0), (large, 0), (box, 1)):
         assert (await current_level(uow_factory, key)).reserved == reserved
@@ -1389,7 +1372,7 @@ async def test_reserve_is_all_or_nothing(uow_factory: UnitOfWorkFactory) -> None
     # Enough of everything: the levels are held, unlimited keys are not.
     at = now()
     async with uow_factory() as uow:
-        holds = await uow.inventory.reserve({own: 5, large: 1, free_code: 3, box: 1, free: 7}, at)
+        holds = await reserve(uow, {own: 5, large: 1, free_code: 3, box: 1, free: 7}, at)
         await uow.commit()
     assert holds == (StockHold(own, 5), StockHold(large, 1), StockHold(box, 1))
     assert await current_level(uow_factory, own) == StockLevel(own, 5, 5, 0, at)
@@ -1400,10 +1383,10 @@ async def test_reserve_is_all_or_nothing(uow_factory: UnitOfWorkFactory) -> None
         assert await uow.inventory.get(free_code) is None
         # Nothing is left: even one unit is short now, and an unlimited key alone needs nothing.
         with pytest.raises(OutOfStock) as raised:
-            await uow.inventory.reserve({own: 1}, now())
+            await reserve(uow, {own: 1}, now())
         assert raised.value.shortages == (Shortage(own, 1, 0),)
-        assert await uow.inventory.reserve({free: 1000}, now()) == ()
-        assert await uow.inventory.reserve({}, now()) == ()
+        assert await reserve(uow, {free: 1000}, now()) == ()
+        assert await reserve(uow, {}, now()) == ()
 
 
 async def test_release_commit_restock(uow_factory: UnitOfWorkFactory) -> None:
@@ -1411,7 +1394,7 @@ async def test_release_commit_restock(uow_factory: UnitOfWorkFactory) -> None:
     own, large = StockKey(tee), StockKey(tee, "L")
     await stored_levels(uow_factory, level(tee, None, 10), level(tee, "L", 4))
     async with uow_factory() as uow:
-        await uow.inventory.reserve({own: 6, large: 2}, now())
+        await reserve(uow, {own: 6, large: 2}, now())
         await uow.commit()
 
     steps = [
@@ -1451,13 +1434,6 @@ async def test_release_commit_restock(uow_factory: UnitOfWorkFactory) -> None:
 
 
 # -- idempotency keys ------------------------------------------------------------------------------
-
-
-def make_record(
-    scope: str = "guest-a", key: str = "key-1", *, at: datetime | None = None, request_hash: str = "h1"
-) -> IdempotencyRecord:
-    moment = at or now()
-    return IdempotencyRecord(scope, key, hash_secret(request_hash), None, None, moment, moment)
 
 
 async def test_idempotency_claim_get_update_delete(uow_factory: UnitOfWorkFactory) -> None:
@@ -1816,52 +1792,6 @@ async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFa
 # -- partner webhooks ------------------------------------------------------------------------------
 
 
-def make_endpoint(url: str = "https://partner.example.com/hooks", *events: str) -> WebhookEndpoint:
-    return WebhookEndpoint(
-        id=IDS.new_id(),
-        url=url,
-        events=events or ("order.created", "order.paid"),
-        secret="whsec_" + secrets.token_hex(16),
-        active=True,
-        created_at=now(),
-    )
-
-
-def make_delivery(
-    endpoint: WebhookEndpoint,
-    *,
-    event_id: str | None = None,
-    status: str = "pending",
-    next_attempt_at: datetime | None = None,
-) -> WebhookDelivery:
-    at = now()
-    return WebhookDelivery(
-        id=IDS.new_id(),
-        endpoint_id=endpoint.id,
-        event_id=event_id or IDS.new_id(),
-        event="order.paid",
-        body=b'{"type":"order.paid","data":{"amount":4200}}\x00\xff',
-        attempts=0,
-        status=status,
-        next_attempt_at=next_attempt_at if next_attempt_at is not None or status != "pending" else at,
-        created_at=at,
-        updated_at=at,
-    )
-
-
-def make_log(delivery: WebhookDelivery, attempt: int = 1, *, event: str | None = None) -> WebhookLog:
-    return WebhookLog(
-        id=IDS.new_id(),
-        delivery_id=delivery.id,
-        endpoint_id=delivery.endpoint_id,
-        event=event or delivery.event,
-        attempt=attempt,
-        response_status=500 if attempt % 2 else None,
-        sent_at=now(),
-        error=None if attempt % 2 else "connection refused",
-    )
-
-
 async def test_webhook_endpoints_add_get_list_update_delete(uow_factory: UnitOfWorkFactory) -> None:
     first = make_endpoint("https://a.example.com/hooks")
     second = make_endpoint("https://b.example.com/" + "x" * 1900, "order.shipped")
@@ -2076,28 +2006,6 @@ async def test_leased_outbox_messages_wait_for_their_lease(uow_factory: UnitOfWo
 
 
 # -- emails ----------------------------------------------------------------------------------------
-
-
-def make_email(
-    *,
-    event_id: str | None = None,
-    kind: str = "order_confirmation",
-    status: str = "pending",
-    next_attempt_at: datetime | None = None,
-) -> EmailDelivery:
-    at = now()
-    return EmailDelivery(
-        id=IDS.new_id(),
-        kind=kind,
-        event_id=event_id or IDS.new_id(),
-        order_id=IDS.new_id(),
-        attempts=0,
-        status=status,
-        next_attempt_at=next_attempt_at if next_attempt_at is not None or status != "pending" else at,
-        error=None,
-        created_at=at,
-        updated_at=at,
-    )
 
 
 async def test_emails_add_get_update(uow_factory: UnitOfWorkFactory) -> None:

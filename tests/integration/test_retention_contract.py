@@ -14,7 +14,7 @@ from customshop.adapters.memory.clock import ManualClock
 from customshop.application.ports import UnitOfWorkFactory, WebhookDelivery
 from customshop.application.retention import RecordKind, Retention, RetentionPolicy
 from customshop.domain.events import OrderCreated
-from tests.integration.test_repository_contract import (
+from tests.builders import (
     IDS,
     make_delivery,
     make_email,
@@ -22,10 +22,7 @@ from tests.integration.test_repository_contract import (
     make_log,
     make_record,
     now,
-    uow_factory,
 )
-
-__all__ = ["uow_factory"]  # a fixture used here
 
 pytestmark = pytest.mark.parametrize(
     "backend", ["memory", "sqlite", "postgresql"], indirect=True, scope="session"

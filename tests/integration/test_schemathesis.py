@@ -105,11 +105,11 @@ def seed(base_url: str, key: str) -> None:
     sizes = [{"code": "M", "label": "Medium"}, {"code": "XL", "label": "Extra large", "price_delta": 200}]
     with httpx.Client(base_url=base_url, headers={"X-API-Key": key}, timeout=10) as http:
 
-        def post(path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+        def post(
+            path: str, body: dict[str, Any], headers: dict[str, str] | None = None, status: int = 201
+        ) -> dict[str, Any]:
             response = http.post(path, json=body, headers=headers)
-            assert response.status_code in (201, 202), (
-                f"seeding {path}: {response.status_code} {response.text}"
-            )
+            assert response.status_code == status, f"seeding {path}: {response.status_code} {response.text}"
             return dict(response.json())
 
         products, option_sets = [], []
@@ -144,7 +144,7 @@ def seed(base_url: str, key: str) -> None:
             headers=guest,
         )
         assert patched.status_code == 200, patched.text
-        job = post(f"/sessions/{session['session_id']}/preview", {}, headers=guest)
+        job = post(f"/sessions/{session['session_id']}/preview", {}, headers=guest, status=202)
         SEEDED["job_id"] = [job["job_id"]]
 
 

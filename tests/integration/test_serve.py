@@ -3,24 +3,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import json
-import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.processes import Server, create_key, ok, serving
+from tests.builders import PROBLEM
+from tests.integration.processes import Server, answering_pid, create_key, ok, serving
+from tests.integration.tls import certificate_for
 
-PROBLEM = "application/problem+json"
 ADMIN_KEY_LINE = re.compile(r"^Admin API key \(shown once, scope admin\): (csk_\S+)$", re.MULTILINE)
 DEMO_SLUGS = {"classic-tee", "engraved-keepsake-box", "build-your-own-gift-box"}
 
@@ -143,39 +139,6 @@ def postgres_server(
         yield server, key
 
 
-def _group_pids(pgid: int) -> list[int]:
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
-            pids.append(int(stat.parent.name))
-    return pids
-
-
-def answering_pid(server: Server, response: httpx.Response) -> int:
-    """The process of ``server`` that accepted the (still open) connection ``response`` came over:
-    the one holding the socket whose peer is this client's port (Linux /proc)."""
-    client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, remote, inode = (line.split()[i] for i in (1, 2, 9))
-            if (
-                int(local.rsplit(":", 1)[1], 16) == server.port
-                and int(remote.rsplit(":", 1)[1], 16) == client_port
-            ):
-                inodes.add(f"socket:[{inode}]")
-    for pid in _group_pids(server.proc.pid):
-        for fd in Path(f"/proc/{pid}/fd").glob("*"):
-            with contextlib.suppress(OSError):
-                if os.readlink(fd) in inodes:
-                    return pid
-    raise AssertionError(f"no process of the server holds the connection from port {client_port}")
-
-
 def test_serve_with_two_workers_on_postgres(postgres_server: tuple[Server, str]) -> None:
     server, key = postgres_server
     admin = {"X-API-Key": key}
@@ -284,49 +247,8 @@ def test_serve_with_two_workers_on_postgres(postgres_server: tuple[Server, str])
 # -- TLS -------------------------------------------------------------------------------------------
 
 
-def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    if importlib.util.find_spec("cryptography") is not None:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        from cryptography.x509.oid import NameOID
-
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-        now = datetime.now(UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(private.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=1))
-            .sign(private, hashes.SHA256())
-        )
-        cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key.write_bytes(
-            private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.TraditionalOpenSSL,
-                serialization.NoEncryption(),
-            )
-        )
-    else:
-        subprocess.run(
-            [
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
-            ],
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
-    return cert, key
-
-
 def test_serve_over_tls(cli_env: dict[str, str], tmp_path: Path) -> None:
-    cert, key = self_signed_certificate(tmp_path)
+    cert, key = certificate_for("localhost", tmp_path)
     ok("db", "upgrade", env=cli_env, cwd=tmp_path)
     admin = {"X-API-Key": create_key(cli_env, tmp_path, "catalog:write")}
     tls = ("--tls-cert", str(cert), "--tls-key", str(key))

@@ -14,15 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.settings import Settings
+from tests.builders import ORDER, TEE
+from tests.integration.shopping import carted, levels, order_count, stock
 from tests.integration.standins.stripe_api import (
     StripeStandIn,
     sign_stripe_event,
     stripe_api_fixture,
     stripe_event,
 )
-from tests.integration.test_checkout_http import ORDER, TEE, carted, catalog, levels, order_count, stock
 
-__all__ = ["catalog", "stripe_api_fixture"]  # fixtures used here
+__all__ = ["stripe_api_fixture"]  # a fixture used here
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 WEBHOOK_SECRET = "whsec_test_secret"

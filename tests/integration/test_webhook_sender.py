@@ -14,17 +14,12 @@ import re
 import secrets
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpcore
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from standardwebhooks import Webhook
 
 from customshop.adapters.webhooks.sender import (
@@ -38,6 +33,7 @@ from customshop.application.ports import DeliveryResult
 from customshop.domain.webhooks import format_secret, signature_headers, verify
 from tests.integration.conftest import free_port
 from tests.integration.standins.webhook_receiver import WebhookReceiver
+from tests.integration.tls import certificate_for
 
 BODY = json.dumps(
     {
@@ -47,12 +43,6 @@ BODY = json.dumps(
     },
     separators=(",", ":"),
 ).encode()
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver.running() as receiver:
-        yield receiver
 
 
 @pytest.fixture
@@ -383,33 +373,6 @@ async def test_http_is_refused_unless_private_networks_are_allowed() -> None:
         await sender.close()
     assert refused.status is None and refused.error is not None and "must be https" in refused.error
     assert network.connected == []
-
-
-def certificate_for(hostname: str, directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate naming ``hostname`` (subject alternative name), and its key."""
-    private = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    moment = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(private.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(moment - timedelta(minutes=5))
-        .not_valid_after(moment + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(private, hashes.SHA256())
-    )
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert, key
 
 
 async def test_the_pinned_connection_reaches_the_checked_address_as_the_hostname(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import base64
 import json
 import secrets
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,24 +16,15 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks.webhooks import Webhook
 
-from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.domain.webhooks import signature_headers
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.settings import Settings
 from tests.integration.conftest import render_prints
+from tests.integration.shopping import paid_order, pump, subscribe
 from tests.integration.standins.webhook_receiver import WebhookReceiver
-from tests.integration.test_checkout_http import ORDER, TEE, carted, catalog
-
-__all__ = ["catalog"]  # a fixture used here
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 FULFILLMENT_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver.running() as running:
-        yield running
 
 
 @pytest.fixture
@@ -51,37 +41,6 @@ def settings(database_url: str, clean_engine: AsyncEngine, tmp_path: Path) -> Se
         fulfillment_secret=FULFILLMENT_SECRET,
         rate_limit_enabled=False,
     )
-
-
-async def pump(container: Container) -> None:
-    """What every serving process does each `outbox_poll_seconds`: relay committed events to the
-    job queue and send due retries; then wait for the in-process jobs (and those they start)."""
-    queue = container.queue()
-    assert isinstance(queue, InProcessJobQueue)
-    while True:
-        relayed = await container.outbox_relay().relay()
-        await queue.drain()
-        sent = await container.webhooks().send_due()
-        await queue.drain()
-        if not relayed and not sent:
-            return
-
-
-async def subscribe(client: Client, admin: dict[str, str], url: str, *events: str) -> dict[str, str]:
-    response = await client.post(
-        "/webhook-endpoints", json={"url": url, "events": list(events)}, headers=admin
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def paid_order(client: Client, catalog: dict[str, str]) -> tuple[dict[str, str], dict[str, object]]:
-    key = await carted(client, catalog["classic-tee"], TEE)
-    placed = (await client.post("/checkout", json=ORDER, headers=key)).json()
-    payment = placed["payment"]
-    assert isinstance(payment, dict)
-    assert (await client.post(f"/test-payments/{payment['payment_id']}/succeed")).status_code == 200
-    return key, placed
 
 
 async def test_order_events_reach_the_partner_signed(

@@ -179,18 +179,15 @@ async def test_a_worker_killed_mid_render_leaves_the_job_retried_not_stuck(stack
     first.wait(timeout=10)
 
     # Nobody runs it now; it must not stay "running" for ever. Once it has been silent for twice the
-    # render timeout it is queued again (or failed, out of attempts), and a new worker finishes it.
+    # render timeout it is queued again (one attempt of three is spent), and a new worker finishes it.
     stuck_until = time.monotonic() + 2 * RENDER_TIMEOUT
     while time.monotonic() < stuck_until - 0.5:
         assert (await stack.client.get(f"/previews/{job_id}")).json()["status"] == "running"
         await asyncio.sleep(0.5)
     stack.start_worker()
     final = await poll(stack.client, job_id, {"done", "failed"}, timeout=90)
-    assert final["status"] in ("done", "failed"), final
-    if final["status"] == "failed":
-        assert final["error"]
-    else:
-        assert (await stack.client.get(final["url"])).status_code == 200
+    assert final["status"] == "done", final
+    assert (await stack.client.get(final["url"])).status_code == 200
 
 
 async def test_a_worker_process_renders_a_paid_orders_print_files(stack: Stack) -> None:

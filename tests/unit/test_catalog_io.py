@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
-from customshop.adapters.system import UuidV7Ids
 from customshop.application.catalog import Catalog, OptionSetInput, ProductInput, TemplateInput
 from customshop.application.catalog_io import (
     COLUMNS,
@@ -37,8 +36,8 @@ from customshop.domain.catalog import (
     Product,
 )
 from customshop.domain.money import CURRENCIES, MAX_AMOUNT
+from tests.builders import IDS
 
-IDS = UuidV7Ids()
 HEADER = ",".join(COLUMNS)
 
 

@@ -7,7 +7,6 @@ The ``test`` provider pays without a network; where a gateway must fail or be wa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
@@ -37,13 +36,10 @@ from customshop.application.customization import SESSION_KEY_PREFIX, GuestKeyNot
 from customshop.application.inventory import Inventory
 from customshop.application.orders import EXPIRED, NoticeOutcome, Orders
 from customshop.application.ports import (
-    DeliveryResult,
     IdempotencyRecord,
     PaymentGateway,
-    PaymentHandle,
     PaymentNotice,
     PaymentRejected,
-    PaymentRequest,
     PaymentUnavailable,
 )
 from customshop.application.prints import RENDER_PRINT, PrintFiles
@@ -59,18 +55,16 @@ from customshop.domain.orders import (
     OrderStatus,
     PrintFilesNotReady,
     PrintStatus,
-    ShippingAddress,
     StockState,
 )
 from customshop.domain.payments import Payment, PaymentStatus
+from tests.builders import ADDRESS
+from tests.fakes import FakeGateway, NoSender, RecordingQueue, Refund, refuse_all
 from tests.unit.conftest import issue_keys
 
 S = OrderStatus
 KEY = SESSION_KEY_PREFIX + "A" * 43
 OTHER = SESSION_KEY_PREFIX + "B" * 43
-ADDRESS = ShippingAddress(
-    name="Ada Lovelace", line1="12 St James's Square", city="London", postal_code="SW1Y 4JH", country="GB"
-)
 BY_TEST = CheckoutRequest("ada@example.com", ADDRESS, "test")
 BY_FAKE = CheckoutRequest("ada@example.com", ADDRESS, "fake")
 TTL = timedelta(minutes=30)
@@ -78,81 +72,6 @@ TTL = timedelta(minutes=30)
 LEASE = timedelta(seconds=60)
 #: The tee: 2000 base, 250 for the printed line, 300 more in size L; 10 % tax; 500 + 100 per extra unit.
 TEE_PRICE = {"S": 2250, "M": 2250, "L": 2550}
-
-
-@dataclass(frozen=True, slots=True)
-class Refund:
-    reference: str
-    amount: int
-    currency: str
-    idempotency_key: str
-
-
-class FakeGateway:
-    """Implements ``PaymentGateway``. Keeps the payments it started, the refunds and cancellations it
-    was asked for; ``fail_start``/``fail_refund`` make the next calls raise; ``hold`` keeps ``start``
-    waiting until it is set (``entered`` is set once a start is waiting)."""
-
-    def __init__(self) -> None:
-        self.started: dict[str, PaymentRequest] = {}
-        self.refunds: list[Refund] = []
-        self.cancels: list[str] = []
-        self.fail_start: Exception | None = None
-        self.fail_refund: Exception | None = None
-        self.hold: asyncio.Event | None = None
-        self.entered = asyncio.Event()
-
-    @property
-    def provider(self) -> str:
-        return "fake"
-
-    async def start(self, request: PaymentRequest) -> PaymentHandle:
-        await asyncio.sleep(0)  # a network call lets other tasks run
-        if self.hold is not None:
-            self.entered.set()
-            await self.hold.wait()
-        if self.fail_start is not None:
-            raise self.fail_start
-        reference = f"fk_{request.idempotency_key}"  # the same key starts the same payment
-        self.started[reference] = request
-        return PaymentHandle(reference=reference, client_secret=f"{reference}_secret")
-
-    async def cancel(self, reference: str) -> None:
-        self.cancels.append(reference)
-
-    async def refund(self, reference: str, amount: int, currency: str, idempotency_key: str) -> None:
-        if self.fail_refund is not None:
-            raise self.fail_refund
-        self.refunds.append(Refund(reference, amount, currency, idempotency_key))
-
-    async def receive(self, body: bytes, headers: Any) -> PaymentNotice | None:
-        return None
-
-
-class JobList:
-    """A job queue that keeps what it is given, for the test to run."""
-
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, dict[str, Any]]] = []
-
-    async def enqueue(self, job: str, payload: Mapping[str, Any], *, job_id: str) -> None:
-        self.jobs.append((job, dict(payload)))
-
-    def take(self, name: str) -> list[dict[str, Any]]:
-        taken = [payload for job, payload in self.jobs if job == name]
-        self.jobs = [(job, payload) for job, payload in self.jobs if job != name]
-        return taken
-
-
-class NoSender:
-    async def send(
-        self, url: str, headers: Mapping[str, str], body: bytes, *, trusted: bool = False
-    ) -> DeliveryResult:
-        raise AssertionError("nothing is sent in these tests")
-
-
-async def refuse_all(url: str) -> None:
-    raise ValueError("no endpoints in these tests")
 
 
 @dataclass
@@ -164,7 +83,7 @@ class Shop:
     checkout: Checkout
     orders: Orders
     prints: PrintFiles
-    jobs: JobList
+    jobs: RecordingQueue
     inventory: Inventory
     gateway: FakeGateway
     tee: Product
@@ -224,7 +143,7 @@ def failure(reference: str, event: str | None = None) -> PaymentNotice:
 
 
 async def make_shop(**checkout_options: Any) -> Shop:
-    store, clock, ids, jobs = MemoryStore(), ManualClock(), UuidV7Ids(), JobList()
+    store, clock, ids, jobs = MemoryStore(), ManualClock(), UuidV7Ids(), RecordingQueue()
     issue_keys(store, KEY, OTHER)
     uow = partial(MemoryUnitOfWork, store)
     catalog = Catalog(uow, clock, ids, "USD")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,25 +25,14 @@ from customshop.application.notifications import (
 from customshop.application.ports import EmailMessage, MailRejected, MailUnavailable, OutboxMessage
 from customshop.domain.orders import Order, OrderLine, OrderStatus, PrintFile, PrintStatus, ShippingAddress
 from customshop.domain.pricing import PriceComponent
+from tests.builders import T0
+from tests.fakes import RecordingQueue
 
-T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 IDS = UuidV7Ids()
 ADDRESS = ShippingAddress(
     name="Ada <Lovelace>", line1="12 St James's Square", city="London", postal_code="SW1Y 4JH", country="GB"
 )
 EVIL = "<script>alert(1)</script> Mug"
-
-
-class RecordingQueue:
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, dict[str, Any], str]] = []
-
-    async def enqueue(self, job: str, payload: Mapping[str, Any], *, job_id: str) -> None:
-        self.jobs.append((job, dict(payload), job_id))
-
-    def take(self) -> list[tuple[str, dict[str, Any], str]]:
-        jobs, self.jobs = self.jobs, []
-        return jobs
 
 
 class ScriptedMailer:

@@ -4,7 +4,6 @@ queue and a scripted sender (fakes of the ports, not mocks)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -18,46 +17,9 @@ from customshop.application.webhooks import DELIVER_WEBHOOK, Webhooks
 from customshop.domain.errors import InvalidInput
 from customshop.domain.events import OrderPaid, OrderShipped
 from customshop.domain.webhooks import verify
-
-
-class RecordingQueue:
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, dict[str, Any], str]] = []
-        self.down = False
-
-    async def enqueue(self, job: str, payload: Mapping[str, Any], *, job_id: str) -> None:
-        if self.down:
-            raise QueueUnavailable("down")
-        self.jobs.append((job, dict(payload), job_id))
-
-
-class ScriptedSender:
-    """Answers each send with the next status of its script (204 once it runs out)."""
-
-    def __init__(self, *statuses: int | None) -> None:
-        self.script = list(statuses)
-        self.sent: list[tuple[str, dict[str, str], bytes]] = []
-
-    async def send(
-        self, url: str, headers: Mapping[str, str], body: bytes, *, trusted: bool = False
-    ) -> DeliveryResult:
-        self.sent.append((url, dict(headers), body))
-        status = self.script.pop(0) if self.script else 204
-        return DeliveryResult(status, None if status else "connection refused", 3)
-
-
-async def allow_any(url: str) -> None:
-    if not url.startswith("https://"):
-        raise ValueError("only https")
-
-
-async def stored_events(store: MemoryStore, *events: Any) -> None:
-    async with MemoryUnitOfWork(store) as uow:
-        await uow.outbox.add(events)
-        await uow.commit()
-
-
-T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+from tests.builders import T0
+from tests.fakes import RecordingQueue, ScriptedSender, allow_any
+from tests.unit.worlds import stored_events
 
 
 def webhooks(

@@ -21,15 +21,9 @@ from customshop.application.webhooks import (
 )
 from customshop.domain.customization import MAX_RENDER_ATTEMPTS, PreviewStatus
 from customshop.domain.events import OrderPaid
-from tests.unit.test_customization_usecases import World
-from tests.unit.test_outbox_and_webhooks import (
-    T0,
-    RecordingQueue,
-    ScriptedSender,
-    allow_any,
-    stored_events,
-)
-from tests.unit.test_print_files import IDS, SECRET, Setup
+from tests.builders import T0
+from tests.fakes import RecordingQueue, ScriptedSender, allow_any
+from tests.unit.worlds import IDS, SECRET, Setup, World, stored_events
 
 # -- previews --------------------------------------------------------------------------------------
 

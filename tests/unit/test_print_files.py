@@ -6,231 +6,28 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from customshop.adapters.imaging.render import PillowRenderer
-from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
-from customshop.adapters.memory.storage import MemoryFileStorage
-from customshop.adapters.system import UuidV7Ids
+from customshop.adapters.memory import MemoryUnitOfWork
 from customshop.application.checkout import OrderNotFound
-from customshop.application.orders import schedule_prints
-from customshop.application.ports import DeliveryResult, Metrics, RenderRequest
-from customshop.application.prints import MAX_ATTEMPTS, RENDER_PRINT, PrintFileNotFound, PrintFiles
+from customshop.application.prints import MAX_ATTEMPTS, RENDER_PRINT, PrintFileNotFound
 from customshop.application.webhooks import (
     DELIVER_WEBHOOK,
     FULFILLMENT_ENDPOINT,
     FULFILLMENT_EVENT,
-    FulfillmentTarget,
-    Webhooks,
 )
-from customshop.domain.customization import Asset
 from customshop.domain.orders import (
     IllegalTransition,
-    Order,
-    OrderLine,
     OrderStatus,
     PrintFilesNotReady,
     PrintStatus,
-    ShippingAddress,
 )
-from customshop.domain.pricing import PriceComponent
-from customshop.domain.webhooks import format_secret, verify
-
-T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-IDS = UuidV7Ids()
-SECRET = format_secret(b"f" * 32)
-#: 40 × 60 canvas pixels printed at 20 × 30 mm, 254 DPI: 200 × 300 pixels.
-SNAPSHOT: dict[str, Any] = {
-    "canvas": {
-        "width": 40,
-        "height": 60,
-        "background": "#ffffff",
-        "dpi": 254,
-        "width_mm": 20,
-        "height_mm": 30,
-    },
-    "zones": [
-        {
-            "id": "photo",
-            "type": "image",
-            "label": "Photo",
-            "required": True,
-            "allowed_types": ["image/png"],
-            "max_bytes": 1_000_000,
-            "min_width": 1,
-            "min_height": 1,
-            "price_delta": 0,
-            "area": {"x": 0, "y": 0, "width": 40, "height": 30},
-        },
-        {
-            "id": "name",
-            "type": "text",
-            "label": "Name",
-            "required": False,
-            "min_length": 0,
-            "max_length": 20,
-            "fonts": ["Sans"],
-            "price_delta": 0,
-            "area": {"x": 0, "y": 30, "width": 40, "height": 30},
-        },
-        {
-            "id": "size",
-            "type": "option",
-            "label": "Size",
-            "required": True,
-            "option_set_id": "gone",
-            "multiple": False,
-        },
-    ],
-}
-RED = (200, 0, 0)
-
-
-class JobList:
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, dict[str, Any], str]] = []
-
-    async def enqueue(self, job: str, payload: Mapping[str, Any], *, job_id: str) -> None:
-        self.jobs.append((job, dict(payload), job_id))
-
-    def take(self, name: str) -> list[dict[str, Any]]:
-        taken = [payload for job, payload, _ in self.jobs if job == name]
-        self.jobs = [entry for entry in self.jobs if entry[0] != name]
-        return taken
-
-
-class FlakyRenderer:
-    """The real renderer, after failing ``failures`` times."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
-        self.dies = False
-        self.requests: list[RenderRequest] = []
-
-    def render(self, request: RenderRequest) -> bytes:
-        self.requests.append(request)
-        if self.dies:
-            raise SystemExit("killed")
-        if self.failures > 0:
-            self.failures -= 1
-            raise RuntimeError("the renderer ran out of memory")
-        return PillowRenderer().render(request)
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, str], bytes, bool]] = []
-
-    async def send(
-        self, url: str, headers: Mapping[str, str], body: bytes, *, trusted: bool = False
-    ) -> DeliveryResult:
-        self.sent.append((url, dict(headers), body, trusted))
-        return DeliveryResult(200, None, 1)
-
-
-async def refuse_all(url: str) -> None:
-    raise ValueError("no partner endpoints here")
-
-
-class Setup:
-    def __init__(
-        self, *, failures: int = 0, fulfillment: bool = True, metrics: Metrics | None = None
-    ) -> None:
-        self.store = MemoryStore()
-        self.clock = ManualClock(T0)
-        self.jobs = JobList()
-        self.storage = MemoryFileStorage()
-        self.renderer = FlakyRenderer(failures)
-        self.receiver = Receiver()
-        uow = partial(MemoryUnitOfWork, self.store)
-        target = FulfillmentTarget("http://10.0.0.7/orders", SECRET) if fulfillment else None
-        self.webhooks = Webhooks(
-            uow,
-            self.clock,
-            IDS,
-            self.jobs,
-            self.receiver,
-            refuse_all,
-            (5,),
-            fulfillment=target,
-            metrics=metrics,
-        )
-        self.prints = PrintFiles(
-            uow,
-            self.clock,
-            IDS,
-            self.jobs,
-            self.storage,
-            self.renderer,
-            self.webhooks,
-            public_url="https://shop.example/",
-            render_timeout=timedelta(seconds=30),
-            preview_side=50,
-            fulfillment=fulfillment,
-            metrics=metrics,
-        )
-
-    async def paid_order(self, lines: int = 2) -> Order:
-        photo = io.BytesIO()
-        Image.new("RGB", (64, 48), RED).save(photo, "PNG")
-        asset = Asset(
-            "asset-1", "session", "image/png", 64, 48, 999, "digest", "assets/session/asset-1.png", T0
-        )
-        await self.storage.put(asset.storage_key, photo.getvalue(), "image/png")
-        order = Order.place(
-            id=IDS.new_id(),
-            guest="guest",
-            token_hash="",
-            email="ada@example.com",
-            shipping_address=ShippingAddress("Ada", "1 Main St", "Springfield", "12345", "US"),
-            lines=tuple(
-                OrderLine(
-                    id=f"line-{n}",
-                    product_id="tee",
-                    product_name="Tee",
-                    template_id="template",
-                    template_version=3,
-                    template_snapshot=SNAPSHOT,
-                    options={"photo": {"asset_id": asset.id}, "name": {"text": f"Ada {n}"}, "size": "L"},
-                    components=(PriceComponent("size", "L", "Large", 0),),
-                    unit_price=1500,
-                    quantity=1,
-                )
-                for n in range(lines)
-            ),
-            currency="USD",
-            subtotal=1500 * lines,
-            tax=0,
-            shipping=0,
-            stock=(),
-            reserved_until=T0 + timedelta(minutes=30),
-            payment_provider="test",
-            at=T0,
-        )
-        order.payment_started("payment", T0, first=True)
-        order.mark_paid("payment", order.total, "USD", T0)
-        async with MemoryUnitOfWork(self.store) as uow:
-            await uow.assets.add(asset)
-            await uow.orders.add(order)
-            await schedule_prints(uow, order, IDS, T0)  # what taking the payment does
-            await uow.commit()
-        return order
-
-    async def order(self, order_id: str) -> Order:
-        async with MemoryUnitOfWork(self.store, read_only=True) as uow:
-            order = await uow.orders.get(order_id)
-        assert order is not None
-        return order
-
-    async def run_renders(self) -> None:
-        for payload in self.jobs.take(RENDER_PRINT):
-            await self.prints.render(payload["line_id"], payload["file_id"])
+from customshop.domain.webhooks import verify
+from tests.builders import T0
+from tests.unit.worlds import RED, SECRET, SNAPSHOT, Setup
 
 
 async def test_a_paid_orders_lines_are_rendered_at_print_resolution_once_each() -> None:

@@ -330,7 +330,7 @@ class PaymentRepository(Protocol):
 
 
 class InventoryRepository(Protocol):
-    """Stock levels. Never commits. ``reserve`` and the other movements are atomic per call and
+    """Stock levels. Never commits. ``reserve_holds`` and the other movements are atomic per call and
     safe against concurrent callers: on PostgreSQL they are conditional updates taken in key order.
     """
 
@@ -358,16 +358,6 @@ class InventoryRepository(Protocol):
 
         Raises:
             OutOfStock: naming every short level; the caller must roll back.
-        """
-        ...
-
-    async def reserve(self, wanted: Mapping[StockKey, int], at: datetime) -> tuple[StockHold, ...]:
-        """``holds_for`` then ``reserve_holds``: reserve ``wanted`` (keys in order) all or nothing.
-        Keys without a level are unlimited and not held. Returns what was held.
-
-        Raises:
-            OutOfStock: naming every short level. The caller must roll back: some levels may already
-                have been reserved in this transaction.
         """
         ...
 

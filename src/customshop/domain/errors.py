@@ -73,10 +73,6 @@ class ProductNotFound(NotFound):
     pass
 
 
-class TemplateNotFound(NotFound):
-    pass
-
-
 class OptionSetNotFound(NotFound):
     pass
 

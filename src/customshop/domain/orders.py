@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -418,18 +418,6 @@ class Order:
         self._move(target, at)
         if target is S.SHIPPED:
             self.events.append(OrderShipped(self.id, at, self.tracking_url))
-
-    def set_print_file(self, line_id: str, print_file: PrintFile) -> None:
-        """Record where a line's print file stands (it changes no status and records no event).
-
-        Raises:
-            KeyError: the order has no such line.
-        """
-        if not any(line.id == line_id for line in self.lines):
-            raise KeyError(line_id)
-        self.lines = tuple(
-            replace(line, print_file=print_file) if line.id == line_id else line for line in self.lines
-        )
 
     def cancel(self, reason: str, at: datetime) -> None:
         """An unpaid order is called off; its reserved units are released.

@@ -12,8 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-PROVIDERS = ("stripe", "paypal", "test")
-
 
 class PaymentStatus(StrEnum):
     NEW = "new"

@@ -206,11 +206,6 @@ class MemoryInventoryRepository:
         levels = {key: self._state.stock[key] for key in wanted}
         self._state.stock.update(reserve_all(levels, wanted, at))
 
-    async def reserve(self, wanted: Mapping[StockKey, int], at: datetime) -> tuple[StockHold, ...]:
-        holds = await self.holds_for(wanted)
-        await self.reserve_holds(holds, at)
-        return holds
-
     async def release(self, holds: Iterable[StockHold], at: datetime) -> None:
         for hold in holds:
             self._state.stock[hold.key] = self._level(hold).release(hold.units, at)

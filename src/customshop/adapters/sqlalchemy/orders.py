@@ -625,11 +625,6 @@ class SqlInventoryRepository:
         if shortages:
             raise OutOfStock(shortages)
 
-    async def reserve(self, wanted: Mapping[StockKey, int], at: datetime) -> tuple[StockHold, ...]:
-        holds = await self.holds_for(wanted)
-        await self.reserve_holds(holds, at)
-        return holds
-
     async def release(self, holds: Iterable[StockHold], at: datetime) -> None:
         await self._move(_RELEASE, holds, at, "reserved")
 

@@ -1,0 +1,135 @@
+"""Builders shared by unit and integration tests: one instant, one shipping address (as a domain
+value and as a request body), one checkout body and one design of the demo tee; records of the ports
+(idempotency keys, webhook endpoints, deliveries and logs, emails) stamped with the real time, for
+the contract suites.
+
+A test that means another value says so where it builds it (``replace(ADDRESS, name=...)``,
+``{**ORDER, "payment_provider": "stripe"}``); these are the values a test does not care about.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from customshop.adapters.system import UuidV7Ids
+from customshop.application.ports import (
+    EmailDelivery,
+    IdempotencyRecord,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookLog,
+)
+from customshop.domain.hashing import hash_secret
+from customshop.domain.orders import ShippingAddress
+
+IDS = UuidV7Ids()
+
+#: The media type of every error answer (RFC 9457).
+PROBLEM = "application/problem+json"
+
+#: The instant unit tests start their clocks at.
+T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+ADDRESS = ShippingAddress(
+    name="Ada Lovelace", line1="12 St James's Square", city="London", postal_code="SW1Y 4JH", country="GB"
+)
+#: :data:`ADDRESS` as a JSON request body (``shipping_address``).
+ADDRESS_BODY: dict[str, Any] = {
+    "name": ADDRESS.name,
+    "line1": ADDRESS.line1,
+    "city": ADDRESS.city,
+    "postal_code": ADDRESS.postal_code,
+    "country": ADDRESS.country,
+}
+#: The body of ``POST /checkout`` with the ``test`` payment provider.
+ORDER: dict[str, Any] = {
+    "email": "ada@example.com",
+    "shipping_address": ADDRESS_BODY,
+    "payment_provider": "test",
+}
+#: A design of the demo catalog's classic tee: printed text in size L (1900 + 300).
+TEE: dict[str, Any] = {"front_text": {"text": "Hi", "font": "Sans"}, "size": "L"}
+
+
+# -- records of the ports ---------------------------------------------------------------------------
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_record(
+    scope: str = "guest-a", key: str = "key-1", *, at: datetime | None = None, request_hash: str = "h1"
+) -> IdempotencyRecord:
+    moment = at or now()
+    return IdempotencyRecord(scope, key, hash_secret(request_hash), None, None, moment, moment)
+
+
+def make_endpoint(url: str = "https://partner.example.com/hooks", *events: str) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=IDS.new_id(),
+        url=url,
+        events=events or ("order.created", "order.paid"),
+        secret="whsec_" + secrets.token_hex(16),
+        active=True,
+        created_at=now(),
+    )
+
+
+def make_delivery(
+    endpoint: WebhookEndpoint,
+    *,
+    event_id: str | None = None,
+    status: str = "pending",
+    next_attempt_at: datetime | None = None,
+) -> WebhookDelivery:
+    at = now()
+    return WebhookDelivery(
+        id=IDS.new_id(),
+        endpoint_id=endpoint.id,
+        event_id=event_id or IDS.new_id(),
+        event="order.paid",
+        body=b'{"type":"order.paid","data":{"amount":4200}}\x00\xff',
+        attempts=0,
+        status=status,
+        next_attempt_at=next_attempt_at if next_attempt_at is not None or status != "pending" else at,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def make_log(delivery: WebhookDelivery, attempt: int = 1, *, event: str | None = None) -> WebhookLog:
+    return WebhookLog(
+        id=IDS.new_id(),
+        delivery_id=delivery.id,
+        endpoint_id=delivery.endpoint_id,
+        event=event or delivery.event,
+        attempt=attempt,
+        response_status=500 if attempt % 2 else None,
+        sent_at=now(),
+        error=None if attempt % 2 else "connection refused",
+    )
+
+
+def make_email(
+    *,
+    event_id: str | None = None,
+    kind: str = "order_confirmation",
+    status: str = "pending",
+    next_attempt_at: datetime | None = None,
+) -> EmailDelivery:
+    at = now()
+    return EmailDelivery(
+        id=IDS.new_id(),
+        kind=kind,
+        event_id=event_id or IDS.new_id(),
+        order_id=IDS.new_id(),
+        attempts=0,
+        status=status,
+        next_attempt_at=next_attempt_at if next_attempt_at is not None or status != "pending" else at,
+        error=None,
+        created_at=at,
+        updated_at=at,
+    )
