@@ -126,7 +126,7 @@ class Server:
     def output(self) -> str:
         return self.stdout_path.read_text() + self.stderr_path.read_text()
 
-    def wait_live(self, timeout: float = 30) -> None:
+    def wait_live(self, timeout: float = 60) -> None:
         """Poll ``/health/live`` until it answers 200; fail (with the server's output) otherwise."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -31,7 +31,7 @@ from customshop.entrypoints.settings import Settings
 from tests.integration.conftest import CUSTOMSHOP
 
 Client = AsyncTestClient  # type: ignore[type-arg]
-RENDER_TIMEOUT = 3
+RENDER_TIMEOUT = 5
 
 
 @dataclass
