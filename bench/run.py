@@ -13,7 +13,9 @@ Scenarios:
 * ``products cached`` / ``products uncached`` (cache off): ``GET /products`` with 50 products;
 * ``pieces``: the cached ``GET /products`` again without the access log (``LOG_LEVEL=WARNING``), and
   with the rate limits on (counted in Redis; a limit far above what wrk sends), so that what each
-  piece of the default configuration costs is measured beside the ceiling, in the same run;
+  piece of the default configuration costs is measured beside the ceiling, in the same run; and, in
+  process (``bench/observability.py``), the microseconds of the request id and metrics and of the
+  access line beside those of one ``/ping`` request;
 * ``product``: ``GET /products/{id}`` (cached);
 * ``add to cart``: ``POST /cart/items`` (a design given directly), 1000 guests in turn;
 * ``cart``: ``GET /cart`` of those guests;
@@ -271,6 +273,21 @@ def customshop_server(url: str, data_dir: str, **settings: str) -> Server:
     )
     server.wait_ready("/health/live")
     return server
+
+
+def observation_costs() -> dict[str, float]:
+    """What observing a request costs in process, piece by piece (``bench/observability.py``):
+    microseconds per request of the bare app, of the request id and metrics, of the access line."""
+    out = subprocess.run(
+        [sys.executable, str(HERE / "observability.py"), "20000"],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return figures
 
 
 def reference_server(target: str, **env: str) -> Server:
@@ -563,6 +580,16 @@ def main() -> None:
                 results.append(wrk(name, f"http://127.0.0.1:{server.port}/products", "report.lua"))
             finally:
                 server.stop()
+        pieces = observation_costs()
+        per_request = 1e6 / (results[0].rps / WORKERS)  # µs of one /ping request per worker process
+        print(
+            f"  in process, µs per request (one /ping request per worker: {per_request:.1f} µs):", flush=True
+        )
+        for piece, micros in pieces.items():
+            print(
+                f"    {piece:<22} {micros:6.2f} µs = {micros / per_request:5.1%} of a /ping request",
+                flush=True,
+            )
     if "core" in ONLY:
         core = reference_server("apps.core_select:app", BENCH_DATABASE_URL=url)
         try:
