@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from customshop.entrypoints.http.observability import (
     ObservabilityMiddleware,
     incoming_request_id,
     method_label,
+    new_request_id,
     route_label,
 )
 from customshop.entrypoints.logs import REQUEST_ID
@@ -301,3 +303,19 @@ def test_flushed_requests_are_what_observing_each_one_would_record(durations: li
         assert moved("customshop_http_request_duration_seconds_bucket", le=bound) == value(
             expected.encode(), "reference_bucket", le=bound
         ), bound
+
+
+def test_request_ids_are_unique_in_a_process_and_across_forked_workers() -> None:
+    made = [new_request_id() for _ in range(1000)]
+    assert len(set(made)) == 1000 and all(len(i) == 32 and int(i, 16) >= 0 for i in made)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # a forked worker, as a server's workers are
+        os.write(write, new_request_id().encode("ascii"))
+        os._exit(0)
+    os.close(write)
+    in_child = os.read(read, 64).decode("ascii")
+    os.close(read)
+    os.waitpid(child, 0)
+    assert in_child[:16] != made[0][:16], "a forked process counts under a prefix of its own"
+    assert in_child not in made

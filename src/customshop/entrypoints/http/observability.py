@@ -7,6 +7,7 @@ at the cost of a few attribute lookups, two clock reads and three counter update
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -55,9 +56,25 @@ def incoming_request_id(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+#: Request ids of this process: a random prefix (16 hex digits) and a counter, so that making one is
+#: a counter step and a format, not a system call; unique across processes and restarts, though
+#: not unpredictable (an id is a label for logs, never a secret).
+_ids = itertools.count()
+_id_prefix = os.urandom(8).hex()
+
+
+def _new_id_prefix() -> None:
+    """A forked process (a server's worker) counts under a prefix of its own."""
+    global _ids, _id_prefix
+    _ids, _id_prefix = itertools.count(), os.urandom(8).hex()
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)
+
+
 def new_request_id() -> str:
-    """A random request id: 32 hexadecimal digits."""
-    return os.urandom(16).hex()
+    """A new request id: 32 hexadecimal digits, unique among the ids of every process."""
+    return f"{_id_prefix}{next(_ids) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 class ObservabilityMiddleware:
