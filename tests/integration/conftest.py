@@ -27,7 +27,7 @@ from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.tables import metadata
-from customshop.entrypoints.container import Container, build_container
+from customshop.entrypoints.container import Adapters, Container, build_container
 from customshop.entrypoints.http.app import create_app
 from customshop.entrypoints.settings import Settings
 
@@ -165,9 +165,8 @@ def settings(database_url: str, clean_engine: AsyncEngine, tmp_path: Path) -> Se
 
 @pytest.fixture
 def container(settings: Settings, clean_engine: AsyncEngine) -> Container:
-    container = build_container(settings)
-    container.engine.override(clean_engine)
-    return container
+    # The adapters of production but the engine: the session's, emptied before the test.
+    return build_container(settings, adapters=Adapters(settings=settings, engine=clean_engine))
 
 
 @pytest.fixture
@@ -180,7 +179,7 @@ async def client(container: Container) -> AsyncIterator[AsyncTestClient]:  # typ
 
 
 async def make_key(container: Container, *scopes: str) -> str:
-    _, secret = await container.access().create("test", list(scopes) or ["admin"])
+    _, secret = await container.use_cases.access().create("test", list(scopes) or ["admin"])
     return secret
 
 
@@ -213,7 +212,7 @@ assert shutil.which(CUSTOMSHOP), f"{CUSTOMSHOP} is not installed; run `make inst
 async def render_prints(container: Container) -> None:
     """What the serving processes and a worker do once an order is paid: render the print files
     that are due (the in-process queue runs the jobs; wait for them)."""
-    queue = container.queue()
+    queue = container.adapters.queue()
     assert isinstance(queue, InProcessJobQueue)
-    await container.print_files().render_due()
+    await container.use_cases.print_files().render_due()
     await queue.drain()

@@ -91,12 +91,15 @@ def settings(
 async def pump(container: Container) -> None:
     """What every serving process does each `outbox_poll_seconds`: relay committed events, send due
     webhook deliveries and emails; then wait for the in-process jobs (and those they start)."""
-    queue = container.queue()
+    queue = container.adapters.queue()
     assert isinstance(queue, InProcessJobQueue)
     while True:
-        relayed = await container.outbox_relay().relay()
+        relayed = await container.use_cases.outbox_relay().relay()
         await queue.drain()
-        sent = await container.webhooks().send_due() + await container.notifications().send_due()
+        sent = (
+            await container.use_cases.webhooks().send_due()
+            + await container.use_cases.notifications().send_due()
+        )
         await queue.drain()
         if not relayed and not sent:
             return
@@ -194,7 +197,7 @@ async def test_without_an_smtp_url_emails_are_written_to_the_data_folder(
     container: Container,
     tmp_path: Path,
 ) -> None:
-    mailer = container.mailer()
+    mailer = container.adapters.mailer()
     assert isinstance(mailer, FolderMailer) and mailer.folder == (tmp_path / "var" / "mail").resolve()
     order_id = await paid_and_shipped(client, catalog, admin, container)
     await pump(container)

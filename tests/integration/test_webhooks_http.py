@@ -56,12 +56,12 @@ def settings(database_url: str, clean_engine: AsyncEngine, tmp_path: Path) -> Se
 async def pump(container: Container) -> None:
     """What every serving process does each `outbox_poll_seconds`: relay committed events to the
     job queue and send due retries; then wait for the in-process jobs (and those they start)."""
-    queue = container.queue()
+    queue = container.adapters.queue()
     assert isinstance(queue, InProcessJobQueue)
     while True:
-        relayed = await container.outbox_relay().relay()
+        relayed = await container.use_cases.outbox_relay().relay()
         await queue.drain()
-        sent = await container.webhooks().send_due()
+        sent = await container.use_cases.webhooks().send_due()
         await queue.drain()
         if not relayed and not sent:
             return
