@@ -66,18 +66,14 @@ async def route_dependency(connection: ASGIConnection[Any, Any, Any, Any], name:
     reached (declared where the app bridges the container to handlers, ``http/app.py``).
 
     For the guards and ``before_request`` hooks, which Litestar calls without resolving
-    dependencies; handlers take theirs as parameters.
+    dependencies; handlers take theirs as parameters. The dependency must take no parameters, as
+    every one the app bridges from the container does; its value is cached by its ``Provide``.
 
     Raises:
         KeyError: the route has no dependency of that name.
     """
     provide = connection.route_handler.resolve_dependencies()[name]
     return await provide()
-
-
-async def _access_keys(connection: ASGIConnection[Any, Any, Any, Any]) -> AccessKeys:
-    access: AccessKeys = await route_dependency(connection, "access")
-    return access
 
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
@@ -87,15 +83,17 @@ def requires(scope: Scope) -> Guard:
     """A route guard admitting requests whose ``X-API-Key`` allows ``scope`` (403 otherwise)."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        access = await _access_keys(connection)
+        access: AccessKeys = await route_dependency(connection, "access")
         await access.authorize(connection.headers.get(API_KEY_HEADER), scope)
 
     return guard
 
 
-async def is_allowed(connection: ASGIConnection[Any, Any, Any, Any], scope: Scope) -> bool:
-    """Whether the request carries a key allowing ``scope`` (for public routes with admin extras)."""
-    access = await _access_keys(connection)
+async def is_allowed(
+    connection: ASGIConnection[Any, Any, Any, Any], access: AccessKeys, scope: Scope
+) -> bool:
+    """Whether the request carries a key allowing ``scope`` (for public routes with admin extras;
+    their handlers take ``access`` as a dependency)."""
     key = await access.identify(connection.headers.get(API_KEY_HEADER))
     return key is not None and key.allows(scope)
 
