@@ -84,10 +84,10 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
     """
     container = container or build_container(Settings.load())
     settings = container.settings
+    configure_logging(settings.log_level, settings.log_format)
     adapters, use_cases = container.adapters, container.use_cases
     metrics = adapters.metrics()
     readiness = dependency_probes(container) if readiness_probes else {}
-    configure_logging(settings.log_level, settings.log_format)
 
     tasks: background.Tasks = []
 
