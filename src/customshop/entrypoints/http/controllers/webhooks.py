@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import Dependency, FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, SkipValidation
 
 from customshop.application.orders import Orders
 from customshop.application.ports import Clock
@@ -107,7 +107,7 @@ class FulfillmentWebhookController(Controller):
         orders: NamedDependency[Orders],
         fulfillment_secret: NamedDependency[str | None],
         # A Protocol: Litestar cannot check the value's type, so it is taken as bridged.
-        clock: Annotated[Clock, Dependency(skip_validation=True)],
+        clock: NamedDependency[SkipValidation[Clock]],
     ) -> NoticeRead:
         """The fulfillment partner reports `{order_id, status, tracking_url?}`, signed the Standard
         Webhooks way with `CUSTOMSHOP_FULFILLMENT_SECRET`: a bad signature, or a timestamp more than 5
