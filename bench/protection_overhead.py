@@ -90,9 +90,9 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         base = Settings(data_dir=folder, rate_limit_enabled=False, log_level="WARNING")
         container = build_container(base)
-        await migrate.upgrade(container.engine())
+        await migrate.upgrade(container.adapters.engine())
         for n in range(50):
-            await container.catalog().create_product(
+            await container.use_cases.catalog().create_product(
                 ProductInput(name=f"Product {n}", description="A product.", base_price=1000 + n)
             )
         served = create_app(container)

@@ -136,7 +136,7 @@ async def prepare(url: str) -> tuple[list[str], str]:
     await migrate.upgrade(engine)
     await engine.dispose()
     container = build_container(Settings(database_url=url, data_dir=tempfile.mkdtemp()))
-    catalog = container.catalog()
+    catalog = container.use_cases.catalog()
     ids: list[str] = []
     for n in range(50):
         product = await catalog.create_product(
@@ -167,7 +167,7 @@ async def prepare(url: str) -> tuple[list[str], str]:
         }
         await catalog.create_template(TemplateInput(product.id, 1, definition))
         ids.append(product.id)
-    _, admin = await container.access().create("bench", ["admin"])
+    _, admin = await container.use_cases.access().create("bench", ["admin"])
     await close(container)
     return ids, admin
 

@@ -33,7 +33,7 @@ from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.tables import metadata
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.application.ports import UnitOfWorkFactory
-from customshop.entrypoints.container import Container, build_container
+from customshop.entrypoints.container import Adapters, Container, build_container
 from customshop.entrypoints.demo import seed_demo_catalog
 from customshop.entrypoints.http.app import create_app
 from customshop.entrypoints.settings import Settings
@@ -182,9 +182,8 @@ def settings(database_url: str, clean_engine: AsyncEngine, tmp_path: Path) -> Se
 
 @pytest.fixture
 def container(settings: Settings, clean_engine: AsyncEngine) -> Container:
-    container = build_container(settings)
-    container.engine.override(clean_engine)
-    return container
+    # The adapters of production but the engine: the session's, emptied before the test.
+    return build_container(settings, adapters=Adapters(settings=settings, engine=clean_engine))
 
 
 @pytest.fixture
@@ -197,7 +196,7 @@ async def client(container: Container) -> AsyncIterator[AsyncTestClient]:  # typ
 
 
 async def make_key(container: Container, *scopes: str) -> str:
-    _, secret = await container.access().create("test", list(scopes) or ["admin"])
+    _, secret = await container.use_cases.access().create("test", list(scopes) or ["admin"])
     return secret
 
 
@@ -210,10 +209,10 @@ async def admin(container: Container) -> dict[str, str]:
 @pytest.fixture
 async def catalog(container: Container) -> dict[str, str]:
     """The demo catalog by slug; tax 10 %, shipping 500 per order."""
-    container.tax.override(providers.Object(FixedRateTax(1000)))
-    container.shipping.override(providers.Object(FlatShipping(500, 0)))
-    await seed_demo_catalog(container.catalog())
-    page = await container.catalog().list_products(include_inactive=False, after=None, limit=10)
+    container.adapters.tax.override(providers.Object(FixedRateTax(1000)))
+    container.adapters.shipping.override(providers.Object(FlatShipping(500, 0)))
+    await seed_demo_catalog(container.use_cases.catalog())
+    page = await container.use_cases.catalog().list_products(include_inactive=False, after=None, limit=10)
     return {p.slug: p.id for p in page.items}
 
 
@@ -247,7 +246,7 @@ assert shutil.which(CUSTOMSHOP), f"{CUSTOMSHOP} is not installed; run `make inst
 async def render_prints(container: Container) -> None:
     """What the serving processes and a worker do once an order is paid: render the print files
     that are due (the in-process queue runs the jobs; wait for them)."""
-    queue = container.queue()
+    queue = container.adapters.queue()
     assert isinstance(queue, InProcessJobQueue)
-    await container.print_files().render_due()
+    await container.use_cases.print_files().render_due()
     await queue.drain()

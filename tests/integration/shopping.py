@@ -94,12 +94,15 @@ async def pump(container: Container) -> None:
     """What every serving process does each ``outbox_poll_seconds``: relay committed events to the
     job queue, send due webhook deliveries and emails; then wait for the in-process jobs (and those
     they start)."""
-    queue = container.queue()
+    queue = container.adapters.queue()
     assert isinstance(queue, InProcessJobQueue)
     while True:
-        relayed = await container.outbox_relay().relay()
+        relayed = await container.use_cases.outbox_relay().relay()
         await queue.drain()
-        sent = await container.webhooks().send_due() + await container.notifications().send_due()
+        sent = (
+            await container.use_cases.webhooks().send_due()
+            + await container.use_cases.notifications().send_due()
+        )
         await queue.drain()
         if not relayed and not sent:
             return

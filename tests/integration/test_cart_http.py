@@ -20,11 +20,11 @@ TEE_DESIGN = {"front_text": {"text": "Hi", "font": "Sans"}, "size": "XL"}  # 190
 @pytest.fixture
 async def catalog(container: Container) -> dict[str, str]:
     """The demo catalog by slug; tax 8.25 %, shipping 500 per order plus 150 per extra item."""
-    container.tax.override(providers.Object(FixedRateTax(825)))
-    container.shipping.override(providers.Object(FlatShipping(500, 150)))
-    container.carts.reset()
-    await seed_demo_catalog(container.catalog())
-    page = await container.catalog().list_products(include_inactive=False, after=None, limit=10)
+    container.adapters.tax.override(providers.Object(FixedRateTax(825)))
+    container.adapters.shipping.override(providers.Object(FlatShipping(500, 150)))
+    container.use_cases.carts.reset()
+    await seed_demo_catalog(container.use_cases.catalog())
+    page = await container.use_cases.catalog().list_products(include_inactive=False, after=None, limit=10)
     return {p.slug: p.id for p in page.items}
 
 

@@ -70,9 +70,9 @@ async def test_a_cache_hit_runs_no_database_query(
             again = await client.get(path)
             assert again.content == first.content
         assert queries.count == before, path  # served from memory: not one query
-    misses = container.catalog_cache().misses
+    misses = container.use_cases.catalog_cache().misses
     await client.get("/products")
-    assert container.catalog_cache().misses == misses
+    assert container.use_cases.catalog_cache().misses == misses
 
 
 async def test_admin_writes_invalidate_at_once(client: Client, admin: dict[str, str]) -> None:
@@ -169,7 +169,7 @@ async def redis_app(
         rate_limit_enabled=False,
     )
     container = build_container(settings)
-    container.engine.override(clean_engine)
+    container.adapters.engine.override(clean_engine)
     app = create_app(container)
     app.on_shutdown.clear()
     try:
@@ -177,7 +177,7 @@ async def redis_app(
             yield client, container, redis
     finally:
         redis.stop()
-        container.engine.reset_override()
+        container.adapters.engine.reset_override()
         await close(container)
 
 

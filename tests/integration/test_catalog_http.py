@@ -106,8 +106,8 @@ async def test_admin_writes_need_a_key_with_the_right_scope(client: Client, cont
     writer = await make_key(container, "catalog:write")
     assert (await client.post("/products", json=body, headers={"X-API-Key": writer})).status_code == 201
 
-    key = next(k for k in await container.access().list() if k.scopes == {"catalog:write"})
-    await container.access().revoke(key.id)
+    key = next(k for k in await container.use_cases.access().list() if k.scopes == {"catalog:write"})
+    await container.use_cases.access().revoke(key.id)
     assert (await client.post("/products", json=body, headers={"X-API-Key": writer})).status_code == 403
     # A bad body from someone without a key is still 403: nothing about the input leaks.
     assert (await client.post("/products", json={"name": 5})).status_code == 403

@@ -58,8 +58,8 @@ async def test_export_then_import_into_an_empty_database_is_lossless(
 ) -> None:
     container = container_of(pg_env, tmp_path)
     try:
-        await seed_demo_catalog(container.catalog())
-        catalog = container.catalog()
+        await seed_demo_catalog(container.use_cases.catalog())
+        catalog = container.use_cases.catalog()
         mug = await catalog.create_product(
             ProductInput(
                 'Mug, "large"',
@@ -155,7 +155,7 @@ async def test_an_import_moves_slugs_and_drops_cached_catalogs(
 
     container = container_of(pg_env, tmp_path)
     try:
-        cache = container.catalog_cache()
+        cache = container.use_cases.catalog_cache()
 
         async def load() -> bytes:
             return b"products"
@@ -171,7 +171,7 @@ async def test_an_import_moves_slugs_and_drops_cached_catalogs(
         swapped = {
             p.id: p.slug
             for p in (
-                await container.catalog().list_products(include_inactive=True, after=None, limit=10)
+                await container.use_cases.catalog().list_products(include_inactive=True, after=None, limit=10)
             ).items
         }
         assert swapped == {a_id: "b", b_id: "a"}
@@ -234,7 +234,7 @@ async def test_templates_import_one_then_many_and_a_bad_file_imports_nothing(
         mug = next(
             p
             for p in (
-                await container.catalog().list_products(include_inactive=True, after=None, limit=10)
+                await container.use_cases.catalog().list_products(include_inactive=True, after=None, limit=10)
             ).items
             if p.slug == "mug"
         )
@@ -247,7 +247,7 @@ async def test_templates_import_one_then_many_and_a_bad_file_imports_nothing(
                 "templates[2]: product_slug: there is no product 'cup'",
             ],
         )
-        catalog = container.catalog()
+        catalog = container.use_cases.catalog()
         tee_versions = await catalog.list_templates(
             tee_id, include_inactive=True, before_version=None, limit=10
         )

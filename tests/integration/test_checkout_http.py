@@ -96,7 +96,7 @@ async def test_an_order_from_checkout_to_delivery(
         assert round(image.info["dpi"][0]) == 300
         print_size = image.size
     with Image.open(io.BytesIO((await client.get(item["print_file"]["preview_url"])).content)) as image:
-        assert max(image.size) == container.settings().preview_size < max(print_size)
+        assert max(image.size) == container.settings.preview_size < max(print_size)
     assert (await client.get("/print-files/no-such-file")).status_code == 404
 
     for status in ("in_production", "fulfilled"):
@@ -151,7 +151,7 @@ async def test_only_its_guest_or_an_admin_sees_an_order(
 
 
 async def _key(container: Container, *scopes: str) -> str:
-    _, secret = await container.access().create("test", list(scopes))
+    _, secret = await container.use_cases.access().create("test", list(scopes))
     return secret
 
 
@@ -342,13 +342,13 @@ async def test_unpaid_orders_expire_and_give_their_stock_back(
     client: Client, catalog: dict[str, str], admin: dict[str, str], container: Container
 ) -> None:
     clock = ManualClock()
-    container.clock.override(providers.Object(clock))
+    container.adapters.clock.override(providers.Object(clock))
     for provider in (
-        container.checkout,
-        container.orders,
-        container.inventory,
-        container.carts,
-        container.access,
+        container.use_cases.checkout,
+        container.use_cases.orders,
+        container.use_cases.inventory,
+        container.use_cases.carts,
+        container.use_cases.access,
     ):
         provider.reset()
     admin = {"X-API-Key": await _key(container, "admin")}
@@ -359,9 +359,9 @@ async def test_unpaid_orders_expire_and_give_their_stock_back(
     assert (await levels(client, admin, tee))["L"]["available"] == 0
 
     clock.advance(minutes=29)
-    assert await container.orders().expire_reservations() == 0
+    assert await container.use_cases.orders().expire_reservations() == 0
     clock.advance(minutes=2)
-    assert await container.orders().expire_reservations() == 1
+    assert await container.use_cases.orders().expire_reservations() == 1
     assert (await levels(client, admin, tee))["L"] == {"on_hand": 2, "reserved": 0, "available": 2, "sold": 0}
     order = (await client.get(f"/orders/{placed['order_id']}", headers=key)).json()
     assert order["status"] == "cancelled"

@@ -240,7 +240,7 @@ async def _old_emails(data_dir: str, sent: int) -> None:
     )
     container = build_container(Settings(data_dir=data_dir))
     try:
-        async with container.uow() as uow:
+        async with container.adapters.uow() as uow:
             await uow.emails.add(pending)
             for _ in range(sent):
                 await uow.emails.add(replace(pending, id=ids.new_id(), event_id=ids.new_id(), status="sent"))
@@ -358,13 +358,13 @@ async def _place_an_order(data_dir: str) -> str:
 
     container = build_container(Settings(data_dir=data_dir))
     try:
-        await migrate.upgrade(container.engine())
-        (tee, *_) = await seed_demo_catalog(container.catalog())
-        view = await container.carts().add_design(None, tee.id, {"size": "M"}, 2)
-        placed = await container.checkout().place(
+        await migrate.upgrade(container.adapters.engine())
+        (tee, *_) = await seed_demo_catalog(container.use_cases.catalog())
+        view = await container.use_cases.carts().add_design(None, tee.id, {"size": "M"}, 2)
+        placed = await container.use_cases.checkout().place(
             view.session_key, CheckoutRequest("ada@example.com", ADDRESS, "test")
         )
-        await container.orders().settle_test_payment(placed.payment.payment_id, succeed=True)
+        await container.use_cases.orders().settle_test_payment(placed.payment.payment_id, succeed=True)
         return placed.order_id
     finally:
         await close(container)
@@ -428,9 +428,9 @@ async def _a_failed_delivery(data_dir: str, url: str) -> str:
     settings = Settings(data_dir=data_dir, webhook_allow_private_networks=True, webhook_retry_schedule=())
     container = build_container(settings)
     try:
-        await container.webhooks().create_endpoint(url, ["order.paid"])
-        await container.outbox_relay().relay()
-        queue = container.queue()
+        await container.use_cases.webhooks().create_endpoint(url, ["order.paid"])
+        await container.use_cases.outbox_relay().relay()
+        queue = container.adapters.queue()
         assert isinstance(queue, InProcessJobQueue)
         await queue.drain()
     finally:

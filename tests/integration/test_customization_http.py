@@ -31,8 +31,8 @@ def image_bytes(size: tuple[int, int], color: tuple[int, int, int], fmt: str = "
 @pytest.fixture
 async def tee(container: Container) -> dict[str, Any]:
     """The demo T-shirt (text, photo, body colour and size zones)."""
-    await seed_demo_catalog(container.catalog())
-    page = await container.catalog().list_products(include_inactive=False, after=None, limit=10)
+    await seed_demo_catalog(container.use_cases.catalog())
+    page = await container.use_cases.catalog().list_products(include_inactive=False, after=None, limit=10)
     product = next(p for p in page.items if p.slug == "classic-tee")
     return {"id": product.id}
 
@@ -147,8 +147,8 @@ async def test_changes_are_checked_and_nothing_is_stored_when_one_is_bad(
 
 async def test_sessions_expire(client: Client, container: Container, tee: dict[str, Any]) -> None:
     clock = ManualClock()
-    container.clock.override(providers.Object(clock))
-    container.customization.reset()
+    container.adapters.clock.override(providers.Object(clock))
+    container.use_cases.customization.reset()
     session, key = await start(client, tee["id"])
     clock.advance(days=6)
     assert (

@@ -146,7 +146,7 @@ async def test_without_an_smtp_url_emails_are_written_to_the_data_folder(
     container: Container,
     tmp_path: Path,
 ) -> None:
-    mailer = container.mailer()
+    mailer = container.adapters.mailer()
     assert isinstance(mailer, FolderMailer) and mailer.folder == (tmp_path / "var" / "mail").resolve()
     order_id = await paid_and_shipped(client, catalog, admin, container)
     await pump(container)

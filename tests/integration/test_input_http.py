@@ -11,6 +11,7 @@ import copy
 import json
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from dependency_injector import providers
@@ -20,8 +21,9 @@ from litestar.testing import AsyncTestClient
 from customshop.adapters.memory import ManualClock
 from customshop.application.retention import RecordKind
 from customshop.domain.hashing import hash_secret
-from customshop.entrypoints.container import Container
+from customshop.entrypoints.container import Adapters, Container, build_container
 from customshop.entrypoints.demo import seed_demo_catalog
+from customshop.entrypoints.http.app import create_app
 from tests.strategies import BREAKAGES, CHECKOUT, broken_checkouts
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -32,8 +34,8 @@ ADDRESS_ORDER = {"email": "ada@example.com", "shipping_address": ADDRESS, "payme
 
 @pytest.fixture
 async def tee(container: Container) -> str:
-    await seed_demo_catalog(container.catalog())
-    page = await container.catalog().list_products(include_inactive=False, after=None, limit=10)
+    await seed_demo_catalog(container.use_cases.catalog())
+    page = await container.use_cases.catalog().list_products(include_inactive=False, after=None, limit=10)
     return next(p.id for p in page.items if p.slug == "classic-tee")
 
 
@@ -143,16 +145,22 @@ async def test_an_empty_body_is_judged_by_the_route_not_by_its_type(client: Clie
     assert response.json()["errors"][0]["field"] == "body"
 
 
-async def test_webhook_receivers_read_json_only(client: Client) -> None:
-    client.app.state.fulfillment_secret = "whsec_" + base64.b64encode(b"s" * 24).decode()
-    for path in ("/webhooks/stripe", "/webhooks/paypal", "/webhooks/fulfillment"):
-        response = await client.post(path, content=b"{}", headers={"content-type": "text/plain"})
-        assert response.status_code == 415, (path, response.text)
-        assert response.json()["type"] == "/problems/unsupported-media-type"
-        response = await client.post(
-            path, content=b'{"id": "\xff"}', headers={"content-type": "application/json"}
-        )
-        assert (response.status_code, response.json()["errors"][0]["code"]) == (400, "invalid_encoding"), path
+async def test_webhook_receivers_read_json_only(container: Container) -> None:
+    secret = "whsec_" + base64.b64encode(b"s" * 24).decode()
+    changed = msgspec.structs.replace(container.settings, fulfillment_secret=secret)
+    adapters = Adapters(settings=changed, engine=container.adapters.engine())
+    app = create_app(build_container(changed, adapters=adapters))
+    app.on_shutdown.clear()  # the engine belongs to the session
+    async with AsyncTestClient(app) as client:
+        for path in ("/webhooks/stripe", "/webhooks/paypal", "/webhooks/fulfillment"):
+            response = await client.post(path, content=b"{}", headers={"content-type": "text/plain"})
+            assert response.status_code == 415, (path, response.text)
+            assert response.json()["type"] == "/problems/unsupported-media-type"
+            response = await client.post(
+                path, content=b'{"id": "\xff"}', headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 400, path
+            assert response.json()["errors"][0]["code"] == "invalid_encoding", path
 
 
 async def test_uploads_take_multipart_only(client: Client, tee: str) -> None:
@@ -196,7 +204,7 @@ async def test_a_planted_key_is_not_adopted_by_post_sessions(
         assert (
             await client.get(f"/sessions/{session}", headers={"X-Session-Key": minted})
         ).status_code == 200
-    async with container.engine().connect() as conn:
+    async with container.adapters.engine().connect() as conn:
         stored = set((await conn.execute(sa.text("SELECT key_hash FROM guest_keys"))).scalars())
     assert hash_secret(minted) in stored and minted not in stored  # only the hash is kept
     assert hash_secret(PLANTED) not in stored
@@ -246,9 +254,9 @@ async def test_an_expired_key_is_replaced_and_owns_nothing_any_more(
     client: Client, tee: str, container: Container
 ) -> None:
     clock = ManualClock()
-    container.clock.override(providers.Object(clock))
-    container.customization.reset()
-    container.carts.reset()
+    container.adapters.clock.override(providers.Object(clock))
+    container.use_cases.customization.reset()
+    container.use_cases.carts.reset()
     _, key = await guest(client, tee)
     clock.advance(days=300)
     again = await client.post("/sessions", json={"product_id": tee}, headers=key)
@@ -257,9 +265,9 @@ async def test_an_expired_key_is_replaced_and_owns_nothing_any_more(
     assert (await client.get("/cart", headers=key)).status_code == 200
     clock.advance(days=66)
     assert (await client.get("/cart", headers=key)).status_code == 404
-    container.retention.reset()
-    assert (await container.retention().purge())[RecordKind.GUEST_KEYS] == 1  # the sweep forgets it
-    async with container.engine().connect() as conn:
+    container.use_cases.retention.reset()
+    assert (await container.use_cases.retention().purge())[RecordKind.GUEST_KEYS] == 1  # the sweep forgets it
+    async with container.adapters.engine().connect() as conn:
         assert (await conn.execute(sa.text("SELECT count(*) FROM guest_keys"))).scalar() == 0
     assert (await client.get("/cart", headers=key)).status_code == 404
     fresh = await client.post("/sessions", json={"product_id": tee}, headers=key)

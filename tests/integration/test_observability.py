@@ -140,7 +140,7 @@ async def start_design(client: Client, product_id: str) -> tuple[str, dict[str, 
 
 
 async def demo_tee(container: Container) -> str:
-    created = await seed_demo_catalog(container.catalog())
+    created = await seed_demo_catalog(container.use_cases.catalog())
     return next(product.id for product in created if product.slug == "classic-tee")
 
 
@@ -168,7 +168,7 @@ class BrokenRenderer:
 async def test_failed_preview_renders_are_counted_as_retried_then_failed(
     client: Client, container: Container
 ) -> None:
-    container.renderer.override(providers.Object(BrokenRenderer()))
+    container.adapters.renderer.override(providers.Object(BrokenRenderer()))
     tee = await demo_tee(container)
     before = await scrape(client)
     session, key = await start_design(client, tee)

@@ -44,10 +44,10 @@ def app_with(settings: Settings, clean_engine: AsyncEngine) -> App:
     async def start(**changes: Any) -> AsyncIterator[tuple[Client, Container]]:
         changed = msgspec.structs.replace(settings, **({"rate_limit_enabled": True} | changes))
         container = build_container(changed)
-        container.engine.override(clean_engine)
+        container.adapters.engine.override(clean_engine)
         # The limits are what these tests put on Redis; the catalog cache stays in process, as its
         # Redis client could not be closed outside the test client's event loop.
-        container.shared_cache.override(providers.Singleton(MemoryCache))
+        container.adapters.shared_cache.override(providers.Singleton(MemoryCache))
         app = create_app(container, readiness_probes=False)
         # The engine belongs to the session: the app shuts down as usual (background tasks stopped,
         # the limits' Redis client closed in the loop that used it) but for releasing the container,
@@ -57,15 +57,15 @@ def app_with(settings: Settings, clean_engine: AsyncEngine) -> App:
             async with AsyncTestClient(app) as client:
                 yield client, container
         finally:
-            container.engine.reset_override()
+            container.adapters.engine.reset_override()
             await close(container)
 
     return start
 
 
 async def seeded(container: Container) -> dict[str, str]:
-    await seed_demo_catalog(container.catalog())
-    page = await container.catalog().list_products(include_inactive=False, after=None, limit=10)
+    await seed_demo_catalog(container.use_cases.catalog())
+    page = await container.use_cases.catalog().list_products(include_inactive=False, after=None, limit=10)
     return {p.slug: p.id for p in page.items}
 
 

@@ -138,11 +138,11 @@ def expected_choices(orders: list[dict[str, Any]]) -> dict[str, dict[tuple[str, 
 @pytest.fixture
 async def shop(client: Client, container: Container, admin: dict[str, str]) -> dict[str, Any]:
     """Eight orders over three weeks, and each as ``GET /orders/{id}`` shows it at the end."""
-    await seed_demo_catalog(container.catalog())
-    page = await container.catalog().list_products(include_inactive=False, after=None, limit=10)
+    await seed_demo_catalog(container.use_cases.catalog())
+    page = await container.use_cases.catalog().list_products(include_inactive=False, after=None, limit=10)
     products = {p.slug: p.id for p in page.items}
     clock = ManualClock(at("2026-02-28T08:00:00"))
-    container.clock.override(providers.Object(clock))
+    container.adapters.clock.override(providers.Object(clock))
     shop = Shop(client, clock, products, admin)
     tee, keepsake, box = "classic-tee", "engraved-keepsake-box", "build-your-own-gift-box"
     engraving = {"text": "Ada", "font": "Serif"}

@@ -71,7 +71,7 @@ async def stack(fresh_postgres_url: str, redis_url: str, tmp_path: Path) -> Asyn
         "CUSTOMSHOP_PREVIEW_SIZE": "3000",
     }
     container = build_container(settings)
-    await seed_demo_catalog(container.catalog())
+    await seed_demo_catalog(container.use_cases.catalog())
     workers: list[subprocess.Popen[bytes]] = []
     try:
         async with AsyncTestClient(create_app(container)) as client:
@@ -121,7 +121,9 @@ async def poll(client: Client, job_id: str, until: set[str], timeout: float) -> 
 
 
 async def product_id(stack: Stack, slug: str) -> str:
-    page = await stack.container.catalog().list_products(include_inactive=False, after=None, limit=50)
+    page = await stack.container.use_cases.catalog().list_products(
+        include_inactive=False, after=None, limit=50
+    )
     return next(p.id for p in page.items if p.slug == slug)
 
 
@@ -153,7 +155,7 @@ async def test_a_worker_process_renders_the_preview(stack: Stack) -> None:
 
 async def big_design_product(stack: Stack) -> str:
     """A product whose preview takes about a second to render, long enough to kill a worker mid-job."""
-    catalog = stack.container.catalog()
+    catalog = stack.container.use_cases.catalog()
     product = await catalog.create_product(ProductInput(name="Poster", description="", base_price=900))
     definition = {
         "canvas": {"width": 3000, "height": 3000},
@@ -212,7 +214,7 @@ async def test_a_worker_process_renders_a_paid_orders_print_files(stack: Stack) 
     assert placed.status_code == 201, placed.text
     order_id, payment_id = placed.json()["order_id"], placed.json()["payment"]["payment_id"]
     assert (await stack.client.post(f"/test-payments/{payment_id}/succeed")).status_code == 200
-    await stack.container.print_files().render_due()  # what the serving processes do every second
+    await stack.container.use_cases.print_files().render_due()  # what the serving processes do every second
     stack.start_worker()
 
     deadline = time.monotonic() + 60

@@ -93,7 +93,7 @@ def _run(work: Callable[[Container], Awaitable[T]]) -> T:
 
 
 async def _require_migrated(container: Container) -> None:
-    current = await migrate.current(container.engine())
+    current = await migrate.current(container.adapters.engine())
     if current != migrate.head():
         raise CliError(
             f"the database is at revision {current or 'none'}, not {migrate.head()}: "
@@ -164,12 +164,12 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Migrate the database, seed a demo catalog, print an admin key, and serve."""
 
     async def prepare(container: Container) -> str:
-        await migrate.upgrade(container.engine())
-        created = await seed_demo_catalog(container.catalog())
-        await seed_demo_stock(container.inventory(), created)
+        await migrate.upgrade(container.adapters.engine())
+        created = await seed_demo_catalog(container.use_cases.catalog())
+        await seed_demo_stock(container.use_cases.inventory(), created)
         for product in created:
             out.print(f"seeded {product.name} ({product.id})")
-        _, secret = await container.access().create("demo admin", ["admin"])
+        _, secret = await container.use_cases.access().create("demo admin", ["admin"])
         return secret
 
     secret = _run(prepare)
@@ -186,8 +186,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     """Migrate the database up (to the newest revision by default)."""
 
     async def work(container: Container) -> str | None:
-        await migrate.upgrade(container.engine(), revision)
-        return await migrate.current(container.engine())
+        await migrate.upgrade(container.adapters.engine(), revision)
+        return await migrate.current(container.adapters.engine())
 
     out.print(f"database at revision {_run(work)}")
 
@@ -200,8 +200,8 @@ def db_downgrade(
     """Migrate the database down (one revision by default)."""
 
     async def work(container: Container) -> str | None:
-        await migrate.downgrade(container.engine(), revision)
-        return await migrate.current(container.engine())
+        await migrate.downgrade(container.adapters.engine(), revision)
+        return await migrate.current(container.adapters.engine())
 
     out.print(f"database at revision {_run(work) or 'base'}")
 
@@ -211,7 +211,7 @@ def db_current() -> None:
     """Print the database's revision and the newest this version ships."""
 
     async def work(container: Container) -> str | None:
-        return await migrate.current(container.engine())
+        return await migrate.current(container.adapters.engine())
 
     out.print(f"database at revision {_run(work) or 'base'} (newest: {migrate.head()})")
 
@@ -233,7 +233,7 @@ def apikey_create(
     """Create a key. It is printed once, alone on the last line; only its hash is kept."""
 
     async def work(container: Container) -> tuple[str, str]:
-        key, secret = await container.access().create(name, scope)
+        key, secret = await container.use_cases.access().create(name, scope)
         return key.id, secret
 
     key_id, secret = _run(work)
@@ -244,7 +244,7 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list() -> None:
     """List keys (never their secrets)."""
-    keys = _run(lambda c: c.access().list())
+    keys = _run(lambda c: c.use_cases.access().list())
     table = Table()
     table.add_column("id", no_wrap=True, min_width=36)
     for column in ("name", "starts with", "scopes", "created", "revoked"):
@@ -272,7 +272,7 @@ def _print_table(table: Table) -> None:
 @apikey_app.command("revoke")
 def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (see `apikey list`).")]) -> None:
     """Revoke a key; requests carrying it are refused from now on."""
-    key = _run(lambda c: c.access().revoke(key_id))
+    key = _run(lambda c: c.use_cases.access().revoke(key_id))
     out.print(f"revoked API key {key.id} ({key.name})")
 
 
@@ -299,7 +299,7 @@ def orders_list(
 ) -> None:
     """List orders, newest first."""
     wanted = _status(status, "--status") if status is not None else None
-    page = _run(lambda c: c.orders().list(status=wanted, limit=limit))
+    page = _run(lambda c: c.use_cases.orders().list(status=wanted, limit=limit))
     table = Table()
     table.add_column("id", no_wrap=True, min_width=36)
     for column in ("status", "total", "items", "email", "created"):
@@ -319,7 +319,7 @@ def orders_list(
 @orders_app.command("show")
 def orders_show(order_id: Annotated[str, typer.Argument(help="The order's id.")]) -> None:
     """Show one order: its lines, totals, payment and timeline."""
-    order = _run(lambda c: c.orders().get(order_id))
+    order = _run(lambda c: c.use_cases.orders().get(order_id))
     address = order.shipping_address
     out.print(f"order {order.id}: {order.status.value}")
     out.print(f"  email     {order.email}")
@@ -369,7 +369,7 @@ def orders_advance(
 ) -> None:
     """Move an order to its next status (cancelled/refunded also release stock or refund the payment)."""
     target = _status(status, "STATUS")
-    order = _run(lambda c: c.orders().advance(order_id, target, tracking_url))
+    order = _run(lambda c: c.use_cases.orders().advance(order_id, target, tracking_url))
     out.print(f"order {order.id} is now {order.status.value}")
 
 
@@ -379,11 +379,11 @@ def orders_reprint(order_id: Annotated[str, typer.Argument(help="The order's id.
     embedded, this command renders them before returning."""
 
     async def work(container: Container) -> Order:
-        await container.print_files().reprint(order_id)
-        queue = container.queue()
+        await container.use_cases.print_files().reprint(order_id)
+        queue = container.adapters.queue()
         if isinstance(queue, InProcessJobQueue):
             await queue.drain()
-        return await container.orders().get(order_id)
+        return await container.use_cases.orders().get(order_id)
 
     order = _run(work)
     for line in order.lines:
@@ -414,7 +414,7 @@ def report_sales(
 
     async def work(container: Container) -> SalesReport:
         try:
-            return await container.reports().sales(start, end, currency)
+            return await container.use_cases.reports().sales(start, end, currency)
         except InvalidInput as exc:
             raise _report_options(exc) from None
 
@@ -452,7 +452,7 @@ def webhooks_list(
     limit: Annotated[int, typer.Option(min=1, max=200, help="How many, newest first.")] = 50,
 ) -> None:
     """List delivery attempts, newest first (the delivery id is what `webhooks retry` takes)."""
-    page = _run(lambda c: c.webhooks().logs(event=event, before=None, limit=limit))
+    page = _run(lambda c: c.use_cases.webhooks().logs(event=event, before=None, limit=limit))
     table = Table()
     table.add_column("delivery", no_wrap=True, min_width=36)
     for column in ("event", "attempt", "status", "sent", "endpoint", "error"):
@@ -478,8 +478,8 @@ def webhooks_retry(
     embedded, this command sends it before returning."""
 
     async def work(container: Container) -> str:
-        delivery = await container.webhooks().retry(delivery_id)
-        queue = container.queue()
+        delivery = await container.use_cases.webhooks().retry(delivery_id)
+        queue = container.adapters.queue()
         if isinstance(queue, InProcessJobQueue):
             await queue.drain()
         return delivery.id
@@ -501,7 +501,7 @@ def purge(
 
     async def work(container: Container) -> dict[RecordKind, int]:
         await _require_migrated(container)
-        return await container.retention().purge(dry_run=dry_run)
+        return await container.use_cases.retention().purge(dry_run=dry_run)
 
     counts = _run(work)
     verb = "would delete" if dry_run else "deleted"
@@ -531,7 +531,7 @@ def products_import(path: CsvPath) -> None:
         with progress_display() as display:
             file = read_catalog_file(path, display)
             done: ProductImport = _run(
-                lambda c: c.catalog_transfer().import_products(file, RichProgress(display))
+                lambda c: c.use_cases.catalog_transfer().import_products(file, RichProgress(display))
             )
     except ImportRejected as exc:
         raise _rejected(path, exc) from None
@@ -547,7 +547,7 @@ def products_export(path: CsvPath) -> None:
     """Write every product (active or not) with its media and option sets to a CSV file, replacing it."""
     with progress_display() as display, replaced_on_success(path) as sink:
         done: ProductExport = _run(
-            lambda c: c.catalog_transfer().export_products(sink, RichProgress(display))
+            lambda c: c.use_cases.catalog_transfer().export_products(sink, RichProgress(display))
         )
     out.print(f"exported {done.products} products and {done.option_sets} option sets to {path}")
 
@@ -565,7 +565,9 @@ def templates_import(
     try:
         with progress_display() as display:
             items = read_templates_file(path, display)
-            created = _run(lambda c: c.catalog_transfer().import_templates(items, RichProgress(display)))
+            created = _run(
+                lambda c: c.use_cases.catalog_transfer().import_templates(items, RichProgress(display))
+            )
     except ImportRejected as exc:
         raise _rejected(path, exc) from None
     for template in created:

@@ -1,4 +1,11 @@
-"""The composition root: the one place that chooses adapters, from the settings.
+"""The composition root: the one place that chooses adapters, from the settings, and wires the use
+cases to them.
+
+Two containers, as dependency-injector's use-cases example lays them out: :class:`Adapters` (the
+outside world: database, storage, Redis, queues, payment providers, mail, clocks) and
+:class:`UseCases` (the application services), which sees the adapters only through
+``adapters = providers.DependenciesContainer()``, so a test swaps an adapter without touching a use
+case. :func:`build_container` composes the two into a :class:`Container`.
 
 Nothing here runs at import time; ``build_container(settings)`` makes a container, engines and
 clients are created on first use, and ``close(container)`` releases them. With
@@ -9,6 +16,7 @@ inside the serving process.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
 from functools import partial
@@ -138,7 +146,16 @@ def _fulfillment_target(settings: Settings) -> FulfillmentTarget | None:
     return FulfillmentTarget(settings.fulfillment_url, settings.fulfillment_secret)
 
 
-class Container(containers.DeclarativeContainer):
+class Adapters(containers.DeclarativeContainer):
+    """The adapters: clocks, ids, the database, storage, imaging, Redis, the job queue, metrics,
+    pricing, payment gateways, outgoing HTTP and mail, chosen from ``settings``.
+
+    Each is swappable for tests without touching the use cases: pass an overriding provider when
+    making it (``Adapters(settings=settings, engine=engine)``), or override one on a built container
+    (``container.adapters.clock.override(providers.Object(clock))``) and reset the use-case
+    singletons that already hold the old one.
+    """
+
     settings = providers.Dependency(instance_of=Settings)
 
     clock = providers.Singleton(SystemClock)
@@ -157,7 +174,7 @@ class Container(containers.DeclarativeContainer):
     images = providers.Singleton(PillowImageProcessor)
     renderer = providers.Singleton(PillowRenderer)
     redis = providers.Singleton(queue_client, settings.provided.redis_url)
-    #: Runs a job by name inside this process (set by ``build_container``, which knows the container).
+    #: Runs a job by name inside this process (set by ``build_container``, which knows the use cases).
     job_runner: providers.Dependency[Any] = providers.Dependency()
     rq_queue = providers.Singleton(
         RqJobQueue,
@@ -179,103 +196,120 @@ class Container(containers.DeclarativeContainer):
             InProcessJobQueue, dispatch=job_runner, on_depth=in_process_metrics.provided.jobs_pending
         ),
     )
-
     shared_cache = providers.Selector(
         settings.provided.shared_services,
         redis=providers.Singleton(RedisCache, settings.provided.redis_url),
         in_process=providers.Singleton(MemoryCache),
     )
+    tax = providers.Singleton(FixedRateTax, settings.provided.tax_rate_bps)
+    shipping = providers.Singleton(
+        FlatShipping, settings.provided.shipping_flat, settings.provided.shipping_per_extra_item
+    )
+    gateways = providers.Singleton(payment_gateways, settings)
+    webhook_sender = providers.Singleton(
+        HttpWebhookSender,
+        timeout_seconds=settings.provided.webhook_timeout_seconds,
+        allow_private_networks=settings.provided.webhook_allow_private_networks,
+    )
+    mailer = providers.Singleton(make_mailer, settings)
+
+
+class UseCases(containers.DeclarativeContainer):
+    """The application services, each given the adapters it needs from ``adapters`` (an
+    :class:`Adapters`, or any container providing the same names) and its knobs from ``settings``."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    adapters = providers.DependenciesContainer()
+
     catalog_cache = providers.Singleton(
-        CatalogCache, uow=uow.provider, shared=shared_cache, ttl=settings.provided.catalog_cache_ttl_seconds
+        CatalogCache,
+        uow=adapters.uow.provider,
+        shared=adapters.shared_cache,
+        ttl=settings.provided.catalog_cache_ttl_seconds,
     )
     catalog = providers.Singleton(
         Catalog,
-        uow=uow.provider,
-        clock=clock,
-        ids=ids,
+        uow=adapters.uow.provider,
+        clock=adapters.clock,
+        ids=adapters.ids,
         default_currency=settings.provided.currency,
         on_change=catalog_cache.provided.forget,
     )
     #: Bulk imports and exports (the CLI); invalidates cached catalogs like ``catalog`` does.
     catalog_transfer = providers.Singleton(
         CatalogTransfer,
-        uow=uow.provider,
-        clock=clock,
-        ids=ids,
+        uow=adapters.uow.provider,
+        clock=adapters.clock,
+        ids=adapters.ids,
         default_currency=settings.provided.currency,
         on_change=catalog_cache.provided.forget,
     )
-    access = providers.Singleton(AccessKeys, uow=uow.provider, clock=clock, ids=ids)
-    tax = providers.Singleton(FixedRateTax, settings.provided.tax_rate_bps)
-    shipping = providers.Singleton(
-        FlatShipping, settings.provided.shipping_flat, settings.provided.shipping_per_extra_item
+    access = providers.Singleton(
+        AccessKeys, uow=adapters.uow.provider, clock=adapters.clock, ids=adapters.ids
     )
     carts = providers.Singleton(
         Carts,
-        uow=uow.provider,
-        clock=clock,
-        ids=ids,
-        tax=tax,
-        shipping=shipping,
+        uow=adapters.uow.provider,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        tax=adapters.tax,
+        shipping=adapters.shipping,
         currency=settings.provided.currency,
         catalog_cache=catalog_cache,
     )
-    gateways = providers.Singleton(payment_gateways, settings)
     checkout = providers.Singleton(
         Checkout,
-        uow=uow.provider,
-        clock=clock,
-        ids=ids,
-        tax=tax,
-        shipping=shipping,
-        gateways=gateways,
+        uow=adapters.uow.provider,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        tax=adapters.tax,
+        shipping=adapters.shipping,
+        gateways=adapters.gateways,
         reservation_ttl=providers.Callable(_minutes, settings.provided.reservation_ttl_minutes),
         catalog_cache=catalog_cache,
     )
-    orders = providers.Singleton(Orders, uow=uow.provider, clock=clock, gateways=gateways, ids=ids)
-    outbox_relay = providers.Singleton(OutboxRelay, uow=uow.provider, queue=queue, clock=clock)
-    webhook_sender = providers.Singleton(
-        HttpWebhookSender,
-        timeout_seconds=settings.provided.webhook_timeout_seconds,
-        allow_private_networks=settings.provided.webhook_allow_private_networks,
+    orders = providers.Singleton(
+        Orders, uow=adapters.uow.provider, clock=adapters.clock, gateways=adapters.gateways, ids=adapters.ids
+    )
+    outbox_relay = providers.Singleton(
+        OutboxRelay, uow=adapters.uow.provider, queue=adapters.queue, clock=adapters.clock
     )
     webhooks = providers.Singleton(
         Webhooks,
-        uow=uow.provider,
-        clock=clock,
-        ids=ids,
-        queue=queue,
-        sender=webhook_sender,
+        uow=adapters.uow.provider,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        queue=adapters.queue,
+        sender=adapters.webhook_sender,
         check_url=providers.Callable(_url_check, settings.provided.webhook_allow_private_networks),
         schedule=settings.provided.webhook_retry_schedule,
         fulfillment=providers.Callable(_fulfillment_target, settings),
-        metrics=metrics,
+        metrics=adapters.metrics,
     )
     print_files = providers.Singleton(
         PrintFiles,
-        uow=uow.provider,
-        clock=clock,
-        ids=ids,
-        queue=queue,
-        storage=storage,
-        renderer=renderer,
+        uow=adapters.uow.provider,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        queue=adapters.queue,
+        storage=adapters.storage,
+        renderer=adapters.renderer,
         webhooks=webhooks,
         public_url=settings.provided.public_url,
         render_timeout=providers.Callable(_seconds, settings.provided.render_timeout_seconds),
         preview_side=settings.provided.preview_size,
         fulfillment=providers.Callable(_fulfills, settings),
-        metrics=metrics,
+        metrics=adapters.metrics,
     )
-    inventory = providers.Singleton(Inventory, uow=uow.provider, clock=clock)
-    reports = providers.Singleton(Reports, uow=uow.provider, currency=settings.provided.currency)
-    mailer = providers.Singleton(make_mailer, settings)
+    inventory = providers.Singleton(Inventory, uow=adapters.uow.provider, clock=adapters.clock)
+    reports = providers.Singleton(Reports, uow=adapters.uow.provider, currency=settings.provided.currency)
     notifications = providers.Singleton(
         Notifications,
-        uow=uow.provider,
-        clock=clock,
-        ids=ids,
-        mailer=mailer,
-        queue=queue,
+        uow=adapters.uow.provider,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        mailer=adapters.mailer,
+        queue=adapters.queue,
         shop_name=providers.Callable(_shop_name, settings.provided.mail_from),
         # Emails back off like webhook deliveries: the same schedule for every outgoing message.
         retry_schedule=settings.provided.webhook_retry_schedule,
@@ -283,54 +317,81 @@ class Container(containers.DeclarativeContainer):
     )
     retention = providers.Singleton(
         Retention,
-        uow=uow.provider,
-        clock=clock,
+        uow=adapters.uow.provider,
+        clock=adapters.clock,
         policy=providers.Callable(retention_policy, settings),
         interval=providers.Callable(_minutes, settings.provided.retention_interval_minutes),
     )
     customization = providers.Singleton(
         Customization,
-        uow=uow.provider,
-        clock=clock,
-        ids=ids,
-        storage=storage,
-        images=images,
-        renderer=renderer,
-        queue=queue,
+        uow=adapters.uow.provider,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        storage=adapters.storage,
+        images=adapters.images,
+        renderer=adapters.renderer,
+        queue=adapters.queue,
         session_ttl=providers.Callable(_seconds, settings.provided.session_ttl_seconds),
         render_timeout=providers.Callable(_seconds, settings.provided.render_timeout_seconds),
         preview_side=settings.provided.preview_size,
         catalog_cache=catalog_cache,
-        metrics=metrics,
+        metrics=adapters.metrics,
     )
 
 
-def build_container(settings: Settings) -> Container:
-    container = Container(settings=settings)
-    container.job_runner.override(providers.Object(partial(run_job, container)))
+@dataclass(frozen=True, slots=True)
+class Container:
+    """The composed application: its settings, its adapters, and the use cases wired to them.
+
+    Made only by :func:`build_container`; entrypoints (HTTP app, CLI, worker) take what they need
+    from it at their start and hand it on explicitly.
+    """
+
+    settings: Settings
+    adapters: Adapters
+    use_cases: UseCases
+
+
+def build_container(settings: Settings, *, adapters: Adapters | None = None) -> Container:
+    """Compose the application from ``settings`` (the one place that does).
+
+    Args:
+        settings: The configuration every adapter and use case is chosen and tuned from.
+        adapters: The adapters to wire the use cases to; by default ``Adapters(settings=settings)``.
+            Tests pass their own (``Adapters(settings=settings, engine=engine)``) to swap some.
+
+    Nothing connects here: engines and clients are made on first use and released by :func:`close`.
+    """
+    if adapters is None:
+        adapters = Adapters(settings=settings)
+    use_cases = UseCases(settings=settings, adapters=adapters)
+    container = Container(settings=settings, adapters=adapters, use_cases=use_cases)
+    adapters.job_runner.override(providers.Object(partial(run_job, container)))
     return container
 
 
 def dependency_probes(container: Container) -> dict[str, Callable[[], Awaitable[None]]]:
     """What must answer for the process to serve, by name: the database, and the job queue when it
     is Redis (the in-process queue is part of the process)."""
-    probes: dict[str, Callable[[], Awaitable[None]]] = {"database": partial(ping, container.engine())}
-    if container.settings().redis_url:
-        probes["job queue"] = container.rq_queue().ping
+    adapters = container.adapters
+    probes: dict[str, Callable[[], Awaitable[None]]] = {"database": partial(ping, adapters.engine())}
+    if container.settings.redis_url:
+        probes["job queue"] = adapters.rq_queue().ping
     return probes
 
 
 async def close(container: Container) -> None:
     """Dispose of the pooled connections (making an engine connects nothing, so this is cheap even
     when none was used) and of the Redis client when there is one."""
-    await container.engine().dispose()
-    await container.webhook_sender().close()
-    for gateway in container.gateways().values():
+    adapters = container.adapters
+    await adapters.engine().dispose()
+    await adapters.webhook_sender().close()
+    for gateway in adapters.gateways().values():
         closer = getattr(gateway, "close", None)  # the gateways that own an HTTP client
         if closer is not None:
             await closer()
-    if container.settings().redis_url:
-        container.redis().close()
-        shared = container.shared_cache()
+    if container.settings.redis_url:
+        adapters.redis().close()
+        shared = adapters.shared_cache()
         if isinstance(shared, RedisCache):
             await shared.close()

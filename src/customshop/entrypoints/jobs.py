@@ -26,23 +26,23 @@ async def run_job(container: Container, job: str, payload: Mapping[str, Any]) ->
         UnknownJob: no job has this name (a queue shared with another application, or a newer version).
     """
     if job == RENDER_PREVIEW:
-        await container.customization().render_preview(str(payload["job_id"]))
+        await container.use_cases.customization().render_preview(str(payload["job_id"]))
     elif job == DISPATCH_EVENT:
         await _dispatch_event(container, str(payload["event_id"]))
     elif job == DELIVER_WEBHOOK:
         attempt = payload.get("attempt")  # jobs queued by earlier versions name no attempt
-        await container.webhooks().deliver(
+        await container.use_cases.webhooks().deliver(
             str(payload["delivery_id"]),
             None if attempt is None else int(attempt),
             granted=bool(payload.get("granted", False)),
         )
     elif job == RENDER_PRINT:
         attempt = payload.get("attempt")  # jobs queued by earlier versions name no attempt
-        await container.print_files().render(
+        await container.use_cases.print_files().render(
             str(payload["line_id"]), str(payload["file_id"]), None if attempt is None else int(attempt)
         )
     elif job == SEND_EMAIL:
-        await container.notifications().send(str(payload["email_id"]), int(payload["attempt"]))
+        await container.use_cases.notifications().send(str(payload["email_id"]), int(payload["attempt"]))
     else:
         raise UnknownJob(f"no job is called {job!r}")
 
@@ -52,7 +52,7 @@ async def _dispatch_event(container: Container, event_id: str) -> None:
     event), then mark it dispatched. One consumer's failure does not keep the event from the others;
     the failures are raised together at the end and the event stays leased, so the relay hands it on
     again."""
-    consumers = (container.webhooks().fan_out, container.notifications().on_event)
+    consumers = (container.use_cases.webhooks().fan_out, container.use_cases.notifications().on_event)
     errors: list[Exception] = []
     for consume in consumers:
         try:
@@ -63,4 +63,4 @@ async def _dispatch_event(container: Container, event_id: str) -> None:
         raise errors[0]
     if errors:
         raise ExceptionGroup(f"consumers of event {event_id} failed", errors)
-    await container.outbox_relay().dispatched(event_id)
+    await container.use_cases.outbox_relay().dispatched(event_id)

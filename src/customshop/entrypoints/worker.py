@@ -77,7 +77,7 @@ def work(settings: Settings, *, burst: bool = False) -> None:
         settings.metrics_path,
     )
     _runtime = _Runtime(build_container(settings))
-    _runtime.runner.run(_runtime.container.customization().recover_stalled())
+    _runtime.runner.run(_runtime.container.use_cases.customization().recover_stalled())
     redis = Redis.from_url(settings.redis_url)
     queue = Queue(QUEUE_NAME, connection=redis, serializer=JSONSerializer)
     worker = SimpleWorker([queue], connection=redis, serializer=JSONSerializer)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
 import logging
 import os
@@ -16,13 +14,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from customshop import __version__
-from customshop.adapters.metrics.prometheus import (
-    FLUSH_SECONDS,
-    PrometheusMetrics,
-    forget_live_values,
-    multiprocess_directory,
-)
-from customshop.application.ports import Unavailable
+from customshop.adapters.metrics.prometheus import forget_live_values, multiprocess_directory
+from customshop.entrypoints import background
 from customshop.entrypoints.container import Container, build_container, close, dependency_probes
 from customshop.entrypoints.http.body import RequestBodyPlugin
 from customshop.entrypoints.http.controllers.cart import CartController
@@ -75,61 +68,13 @@ def _bridge(provider: Callable[[], T]) -> Provide:
     return Provide(dependency, sync_to_thread=False, use_cache=True)
 
 
-async def sweep_orders(container: Container, *, interval: float) -> None:
-    """Every ``interval`` seconds: cancel unpaid orders whose reservation ran out (their stock goes
-    back); and at most once per retention interval, delete finished records past their retention
-    (idempotency keys among them). Every serving process runs it; the work is safe to run
-    concurrently (each order is changed under its row lock, and re-checked there)."""
-    log = logging.getLogger("customshop.orders")
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            expired = await container.orders().expire_reservations()
-            await container.orders().forget_old_receipts()
-            purged = await container.retention().purge_if_due()
-        except Unavailable as exc:  # one line, no traceback: the outage is logged where it is seen
-            log.warning(
-                "the reservation sweep waits for %s (%s); it runs again in %s s",
-                exc.dependency,
-                exc,
-                interval,
-            )
-        except Exception:
-            log.exception("the reservation sweep failed; it runs again in %s s", interval)
-        else:
-            if expired:
-                log.info("cancelled %d orders whose payment did not arrive in time", expired)
-            if purged and any(purged.values()):
-                log.info("deleted records past their retention: %s", purged)
+def _value(value: T) -> Provide:
+    """A Litestar dependency that is ``value`` (taken from the container when the app is built)."""
 
+    def dependency() -> T:
+        return value
 
-async def pump_events(container: Container, *, interval: float) -> None:
-    """Every ``interval`` seconds: hand committed events to the job queue (the outbox relay), and
-    the print files to render, webhook deliveries and emails that are due. Safe in every process at
-    once: each step locks the rows it takes and skips those another process holds."""
-    log = logging.getLogger("customshop.events")
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            while await container.outbox_relay().relay() > 0:
-                pass
-            await container.print_files().render_due()
-            await container.webhooks().send_due()
-            await container.notifications().send_due()
-        except Unavailable as exc:  # one line, no traceback: the events wait in the outbox
-            log.warning(
-                "handing events on waits for %s (%s); trying again in %s s", exc.dependency, exc, interval
-            )
-        except Exception:
-            log.exception("handing events on failed; trying again in %s s", interval)
-
-
-async def flush_metrics(metrics: PrometheusMetrics, *, interval: float = FLUSH_SECONDS) -> None:
-    """Every ``interval`` seconds: hand the requests this process observed to its instruments, where
-    a scrape answered by any process reads them (a scrape this process answers flushes first)."""
-    while True:
-        await asyncio.sleep(interval)
-        metrics.flush_requests()
+    return Provide(dependency, sync_to_thread=False, use_cache=True)
 
 
 def create_app(container: Container | None = None, *, readiness_probes: bool = True) -> Litestar:
@@ -138,25 +83,20 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
     Also the factory ``customshop serve`` hands to granian, one call per worker process.
     """
     container = container or build_container(Settings.load())
-    settings: Settings = container.settings()
+    settings = container.settings
     configure_logging(settings.log_level, settings.log_format)
+    adapters, use_cases = container.adapters, container.use_cases
+    metrics = adapters.metrics()
+    readiness = dependency_probes(container) if readiness_probes else {}
 
-    async def start_background(app: Litestar) -> None:
-        loop = asyncio.get_running_loop()
-        app.state.background = [
-            loop.create_task(container.catalog_cache().watch()),
-            loop.create_task(sweep_orders(container, interval=settings.reservation_sweep_seconds)),
-            loop.create_task(pump_events(container, interval=settings.outbox_poll_seconds)),
-            loop.create_task(flush_metrics(container.metrics())),
-        ]
+    tasks: background.Tasks = []
 
-    async def stop_background(app: Litestar) -> None:
-        tasks: list[asyncio.Task[None]] = getattr(app.state, "background", [])
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def start_background(_: Litestar) -> None:
+        tasks.extend(background.start(container))
+
+    async def stop_background(_: Litestar) -> None:
+        await background.stop(tasks)
+        tasks.clear()
 
     async def freeze_startup_objects(_: Litestar) -> None:
         # Everything alive now (modules, app, routes) lives as long as the process: moving it out of
@@ -168,7 +108,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
         await close(container)
 
     async def stop_observing(_: Litestar) -> None:
-        container.metrics().flush_requests()
+        metrics.flush_requests()
         directory = multiprocess_directory()
         if directory is not None:  # this process's share of the queue depth ends with it
             forget_live_values(directory)
@@ -193,21 +133,28 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             FulfillmentWebhookController,
             WebhookEndpointController,
             WebhookLogController,
-            *([TestPaymentController] if "test" in container.gateways() else []),
+            *([TestPaymentController] if "test" in adapters.gateways() else []),
             HealthController,
             MetricsController,
         ],
+        # Every handler, guard and hook gets what it uses from here (guards and hooks through
+        # ``params.route_dependency``); nothing is looked up on ``app.state``.
         dependencies={
-            "catalog": _bridge(container.catalog),
-            "customization": _bridge(container.customization),
-            "carts": _bridge(container.carts),
-            "checkout": _bridge(container.checkout),
-            "orders": _bridge(container.orders),
-            "print_files": _bridge(container.print_files),
-            "inventory": _bridge(container.inventory),
-            "reports": _bridge(container.reports),
-            "webhooks": _bridge(container.webhooks),
-            "catalog_cache": _bridge(container.catalog_cache),
+            "catalog": _bridge(use_cases.catalog),
+            "customization": _bridge(use_cases.customization),
+            "carts": _bridge(use_cases.carts),
+            "checkout": _bridge(use_cases.checkout),
+            "orders": _bridge(use_cases.orders),
+            "print_files": _bridge(use_cases.print_files),
+            "inventory": _bridge(use_cases.inventory),
+            "reports": _bridge(use_cases.reports),
+            "webhooks": _bridge(use_cases.webhooks),
+            "catalog_cache": _bridge(use_cases.catalog_cache),
+            "access": _bridge(use_cases.access),
+            "clock": _bridge(adapters.clock),
+            "metrics": _value(metrics),
+            "readiness": _value(readiness),
+            "fulfillment_secret": _value(settings.fulfillment_secret),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=reject_nul_characters,
@@ -243,13 +190,6 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
         logging_config=None,
         debug=False,
     )
-    app.state.container = container
-    app.state.access = container.access()
-    app.state.catalog_cache = container.catalog_cache()
-    app.state.fulfillment_secret = settings.fulfillment_secret
-    app.state.clock = container.clock()
-    app.state.readiness = dependency_probes(container) if readiness_probes else {}
-    metrics = app.state.metrics = container.metrics()
     # Security headers on every answer, those of the router and of CORS included.
     app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler)
     # Outermost, around routing and the error border: every answer is counted and carries its id.

@@ -13,6 +13,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter
 
 from customshop.application.access import AccessKeys
+from customshop.application.catalog_cache import CatalogCache
 from customshop.domain.access import Scope
 from customshop.domain.errors import InvalidInput, Violation
 from customshop.entrypoints.http.body import NUL_MESSAGE
@@ -60,6 +61,21 @@ def decode_int_cursor(cursor: str | None) -> int | None:
     return int(key)
 
 
+async def route_dependency(connection: ASGIConnection[Any, Any, Any, Any], name: str) -> Any:
+    """The value of the Litestar dependency ``name`` in the scope of the route ``connection``
+    reached (declared where the app bridges the container to handlers, ``http/app.py``).
+
+    For the guards and ``before_request`` hooks, which Litestar calls without resolving
+    dependencies; handlers take theirs as parameters. The dependency must take no parameters, as
+    every one the app bridges from the container does; its value is cached by its ``Provide``.
+
+    Raises:
+        KeyError: the route has no dependency of that name.
+    """
+    provide = connection.route_handler.resolve_dependencies()[name]
+    return await provide()
+
+
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
@@ -67,15 +83,17 @@ def requires(scope: Scope) -> Guard:
     """A route guard admitting requests whose ``X-API-Key`` allows ``scope`` (403 otherwise)."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        access: AccessKeys = connection.app.state.access
+        access: AccessKeys = await route_dependency(connection, "access")
         await access.authorize(connection.headers.get(API_KEY_HEADER), scope)
 
     return guard
 
 
-async def is_allowed(connection: ASGIConnection[Any, Any, Any, Any], scope: Scope) -> bool:
-    """Whether the request carries a key allowing ``scope`` (for public routes with admin extras)."""
-    access: AccessKeys = connection.app.state.access
+async def is_allowed(
+    connection: ASGIConnection[Any, Any, Any, Any], access: AccessKeys, scope: Scope
+) -> bool:
+    """Whether the request carries a key allowing ``scope`` (for public routes with admin extras;
+    their handlers take ``access`` as a dependency)."""
     key = await access.identify(connection.headers.get(API_KEY_HEADER))
     return key is not None and key.allows(scope)
 
@@ -109,7 +127,8 @@ async def serve_cached_catalog(request: Request[Any, Any, Any]) -> Response[Any]
     """``before_request`` hook of the public catalog reads: a cache hit is answered here, before
     Litestar parses parameters or resolves dependencies; a miss goes on to the handler (which fills
     the cache). Replaces the app's hook on these routes, so it runs that check on a miss too."""
-    body = request.app.state.catalog_cache.peek(catalog_key(request))
+    cache: CatalogCache = await route_dependency(request, "catalog_cache")
+    body = cache.peek(catalog_key(request))
     if body is not None:
         return cached_json(body)
     await reject_nul_characters(request)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.exceptions import ServiceUnavailableException
 
 from customshop.entrypoints.http.errors import RETRY_AFTER_SECONDS, problems
@@ -53,10 +53,10 @@ class HealthController(Controller):
         return Health("ok")
 
     @get("/ready", operation_id="ready", responses=problems(503))
-    async def ready(self, request: Request[Any, Any, Any]) -> Health:
+    async def ready(self, readiness: NamedDependency[Mapping[str, Probe]]) -> Health:
         """Every dependency answers: the database, and the job queue (Redis) when one is configured.
         503 naming each that does not."""
-        down = await unreachable(request.app.state.readiness)
+        down = await unreachable(readiness)
         if down:
             verb = "is" if len(down) == 1 else "are"
             raise ServiceUnavailableException(

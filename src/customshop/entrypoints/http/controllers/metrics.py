@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from customshop.adapters.metrics.prometheus import PrometheusMetrics
 
@@ -18,12 +18,11 @@ class MetricsController(Controller):
     tags = ("operations",)
 
     @get("/", operation_id="metrics", media_type=MEDIA_TYPE)
-    async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def metrics(self, metrics: NamedDependency[PrometheusMetrics]) -> Response[bytes]:
         """Prometheus's text format: requests and their latency by route template and status, 5xx
         answers, rendering attempts by kind and outcome, webhook deliveries given up, and the job
         queue's depth. With several worker processes (``serve --workers``, ``customshop worker``
         on the same host) every figure is the sum over all of them, whichever process answers."""
-        exporter: PrometheusMetrics = request.app.state.metrics
-        exporter.flush_requests()  # this process's latest requests too (on the event loop's thread)
-        body, _ = await asyncio.to_thread(exporter.exposition)
+        metrics.flush_requests()  # this process's latest requests too (on the event loop's thread)
+        body, _ = await asyncio.to_thread(metrics.exposition)
         return Response(body, media_type=MEDIA_TYPE)

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 
+from customshop.application.access import AccessKeys
 from customshop.application.checkout import Checkout
 from customshop.application.orders import Orders
 from customshop.application.prints import PrintFiles
@@ -63,13 +64,14 @@ class OrderController(Controller):
         self,
         request: Request[Any, Any, Any],
         orders: NamedDependency[Orders],
+        access: NamedDependency[AccessKeys],
         session_key: NamedDependency[str | None],
         order_id: FromPath[str],
         token: Token = None,
     ) -> OrderRead:
         """An order, for the guest that placed it (its session key, or `?token=`) or for an admin key
         with `orders:read`. Anyone else gets 404."""
-        if await is_allowed(request, Scope.ORDERS_READ):
+        if await is_allowed(request, access, Scope.ORDERS_READ):
             return OrderRead.of(await orders.get(order_id))
         return OrderRead.of(await orders.view(order_id, session_key=session_key, token=token))
 

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from msgspec.json import encode
 
+from customshop.application.access import AccessKeys
 from customshop.application.catalog import Catalog
 from customshop.application.catalog_cache import CatalogCache
 from customshop.domain.access import Scope
@@ -43,6 +44,7 @@ class ProductController(Controller):
         request: Request[Any, Any, Any],
         catalog: NamedDependency[Catalog],
         catalog_cache: NamedDependency[CatalogCache],
+        access: NamedDependency[AccessKeys],
         limit: Limit = 50,
         cursor: CursorParam = None,
         include_inactive: IncludeInactive = False,
@@ -61,7 +63,7 @@ class ProductController(Controller):
             )
 
         if include_inactive:  # an admin view: never cached
-            if not await is_allowed(request, Scope.CATALOG_WRITE):
+            if not await is_allowed(request, access, Scope.CATALOG_WRITE):
                 raise AccessDenied("include_inactive needs an API key with the 'catalog:write' scope")
             return cached_json(await page_bytes())
         return cached_json(await catalog_cache.get(catalog_key(request), page_bytes))

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from msgspec.json import encode
 
+from customshop.application.access import AccessKeys
 from customshop.application.catalog import Catalog
 from customshop.application.catalog_cache import CatalogCache
 from customshop.domain.access import Scope
@@ -43,13 +44,14 @@ class TemplateController(Controller):
         request: Request[Any, Any, Any],
         catalog: NamedDependency[Catalog],
         catalog_cache: NamedDependency[CatalogCache],
+        access: NamedDependency[AccessKeys],
         product_id: FromPath[str],
         limit: Limit = 50,
         cursor: CursorParam = None,
     ) -> Response[TemplateList]:
         """A product's templates, newest version first. Inactive products' templates are shown only
         to `catalog:write` keys."""
-        admin = await is_allowed(request, Scope.CATALOG_WRITE)
+        admin = await is_allowed(request, access, Scope.CATALOG_WRITE)
 
         async def page_bytes() -> bytes:
             page = await catalog.list_templates(

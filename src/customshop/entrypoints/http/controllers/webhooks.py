@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, SkipValidation
 
 from customshop.application.orders import Orders
 from customshop.application.ports import Clock
@@ -102,14 +102,18 @@ class FulfillmentWebhookController(Controller):
         responses=problems(400, 401, 404, 409, 415),
     )
     async def fulfillment(
-        self, request: Request[Any, Any, Any], orders: NamedDependency[Orders]
+        self,
+        request: Request[Any, Any, Any],
+        orders: NamedDependency[Orders],
+        fulfillment_secret: NamedDependency[str | None],
+        # A Protocol: Litestar cannot check the value's type, so it is taken as bridged.
+        clock: NamedDependency[SkipValidation[Clock]],
     ) -> NoticeRead:
         """The fulfillment partner reports `{order_id, status, tracking_url?}`, signed the Standard
         Webhooks way with `CUSTOMSHOP_FULFILLMENT_SECRET`: a bad signature, or a timestamp more than 5
         minutes away, is 401; a `webhook-id` seen before is a 200 no-op; an unknown order 404; a move
         the state machine does not allow 409."""
-        secret: str | None = request.app.state.fulfillment_secret
-        clock: Clock = request.app.state.clock
+        secret = fulfillment_secret
         if not secret:
             raise NotFound("fulfillment reports are not configured on this server")
         body = await json_body(request)
