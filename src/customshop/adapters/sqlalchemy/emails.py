@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
-from customshop.adapters.sqlalchemy.orders import _insert_if_new, _is_postgresql
 from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
+from customshop.adapters.sqlalchemy.sql import dialect_of, insert_if_new
 from customshop.application.ports import EmailDelivery
 from customshop.domain.retries import JobStatus
 
@@ -55,8 +55,8 @@ def _progress(email: EmailDelivery) -> dict[str, Any]:
 
 
 _ADD = {
-    "postgresql": _insert_if_new(postgresql.insert(t.emails), _C.event_id, _C.kind),
-    "sqlite": _insert_if_new(sqlite.insert(t.emails), _C.event_id, _C.kind),
+    "postgresql": insert_if_new(postgresql.insert(t.emails), _C.event_id, _C.kind),
+    "sqlite": insert_if_new(sqlite.insert(t.emails), _C.event_id, _C.kind),
 }
 _GET = sa.select(t.emails).where(_C.id == sa.bindparam("email_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
@@ -76,7 +76,7 @@ _COUNT_FINISHED = count(t.emails, *_FINISHED_BEFORE)
 class SqlEmailRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-        self._add = _ADD["postgresql" if _is_postgresql(conn) else "sqlite"]
+        self._add = _ADD[dialect_of(conn)]
 
     async def add(self, email: EmailDelivery) -> bool:
         inserted = await self._conn.execute(

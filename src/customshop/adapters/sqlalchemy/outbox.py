@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
-from customshop.adapters.sqlalchemy.orders import _insert_if_new, _is_postgresql
 from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
+from customshop.adapters.sqlalchemy.sql import dialect_of, insert_if_new
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.ports import (
     OutboxMessage,
@@ -202,8 +202,8 @@ def _delivery_values(delivery: WebhookDelivery) -> dict[str, Any]:
 
 _DELIVERY_KEY = (_D.endpoint_id, _D.event_id)
 _ADD_DELIVERY = {
-    "postgresql": _insert_if_new(postgresql.insert(t.webhook_deliveries), *_DELIVERY_KEY),
-    "sqlite": _insert_if_new(sqlite.insert(t.webhook_deliveries), *_DELIVERY_KEY),
+    "postgresql": insert_if_new(postgresql.insert(t.webhook_deliveries), *_DELIVERY_KEY),
+    "sqlite": insert_if_new(sqlite.insert(t.webhook_deliveries), *_DELIVERY_KEY),
 }
 _GET_DELIVERY = sa.select(t.webhook_deliveries).where(_D.id == sa.bindparam("delivery_id"))
 _GET_DELIVERY_FOR_UPDATE = _GET_DELIVERY.with_for_update()  # SQLite has no row locks and ignores it
@@ -254,7 +254,7 @@ _LOG_PAGES = {
 class SqlWebhookRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-        self._add_delivery = _ADD_DELIVERY["postgresql" if _is_postgresql(conn) else "sqlite"]
+        self._add_delivery = _ADD_DELIVERY[dialect_of(conn)]
 
     async def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
         await self._conn.execute(

@@ -3,8 +3,7 @@ with no ORM identity map or object graph on the hot read paths."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,27 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
+from customshop.adapters.sqlalchemy.sql import guarded, is_postgresql
 from customshop.application.ports import Page
 from customshop.domain.access import ApiKey, Scope
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
 from customshop.domain.templates import Template, load_definition
-
-
-@asynccontextmanager
-async def _guarded(conn: AsyncConnection) -> AsyncIterator[None]:
-    """Scope a write whose ``IntegrityError`` becomes a domain error, so the unit of work goes on.
-
-    PostgreSQL aborts the whole transaction when a statement fails (everything after it, ``commit()``
-    included, would be refused or silently rolled back); a savepoint confines the failure to the
-    statement. SQLite already undoes only the failed statement, and pysqlite's savepoints would end
-    a transaction it has not begun yet, so it runs the statement as is.
-    """
-    if conn.dialect.name == "postgresql":
-        async with conn.begin_nested():
-            yield
-    else:
-        yield
 
 
 def _page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]:
@@ -145,7 +129,7 @@ class SqlProductRepository:
     async def add(self, product: Product) -> None:
         await self._check_slug(product)
         try:
-            async with _guarded(self._conn):
+            async with guarded(self._conn):
                 await self._conn.execute(
                     t.products.insert().values(id=product.id, **_product_values(product))
                 )
@@ -155,7 +139,7 @@ class SqlProductRepository:
     async def update(self, product: Product) -> None:
         await self._check_slug(product)
         try:
-            async with _guarded(self._conn):
+            async with guarded(self._conn):
                 await self._conn.execute(
                     t.products.update()
                     .where(t.products.c.id == product.id)
@@ -179,7 +163,7 @@ class SqlProductRepository:
     async def list_json(
         self, *, active_only: bool, after: str | None, limit: int
     ) -> tuple[bytes, str | None] | None:
-        if self._conn.dialect.name != "postgresql":
+        if not is_postgresql(self._conn):
             return None  # SQLite's JSON functions format numbers and times differently
         query = _PRODUCT_JSON_PAGES[(active_only, after is not None)]
         params: dict[str, Any] = {"limit": limit} if after is None else {"limit": limit, "after": after}
@@ -284,7 +268,7 @@ class SqlTemplateRepository:
         if exists is not None:
             raise DuplicateTemplateVersion(f"version {template.version} of this product exists already")
         try:
-            async with _guarded(self._conn):
+            async with guarded(self._conn):
                 await self._conn.execute(
                     t.templates.insert().values(
                         id=template.id,
