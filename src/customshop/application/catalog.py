@@ -17,7 +17,8 @@ from customshop.domain.errors import (
     ProductNotFound,
     Violation,
 )
-from customshop.domain.templates import Template, check_definition
+from customshop.domain.template_parsing import check_definition
+from customshop.domain.templates import Template
 
 
 @dataclass(frozen=True, slots=True)

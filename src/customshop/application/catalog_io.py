@@ -60,7 +60,8 @@ from customshop.domain.errors import (
     InvalidProduct,
     Violation,
 )
-from customshop.domain.templates import VERSION_MAX, Template, TemplateDefinition, check_definition
+from customshop.domain.template_parsing import check_definition
+from customshop.domain.templates import VERSION_MAX, Template, TemplateDefinition
 
 T = TypeVar("T")
 

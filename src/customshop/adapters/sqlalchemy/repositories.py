@@ -17,7 +17,8 @@ from customshop.application.ports import Page
 from customshop.domain.access import ApiKey, Scope
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
-from customshop.domain.templates import Template, load_definition
+from customshop.domain.template_parsing import load_definition
+from customshop.domain.templates import Template
 
 
 def _page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]:
