@@ -29,6 +29,7 @@ from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.redis.cache import RedisCache
 from customshop.adapters.redis.client import queue_client
 from customshop.adapters.sqlalchemy.engine import create_engine, ping
+from customshop.adapters.sqlalchemy.product_pages import SqlProductPages
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.storage.factory import storage_from_url
 from customshop.adapters.system import SystemClock, UuidV7Ids
@@ -196,6 +197,7 @@ class Container(containers.DeclarativeContainer):
         default_currency=settings.provided.currency,
         on_change=catalog_cache.provided.forget,
     )
+    product_pages = providers.Singleton(SqlProductPages, uow=uow.provider)
     #: Bulk imports and exports (the CLI); invalidates cached catalogs like ``catalog`` does.
     catalog_transfer = providers.Singleton(
         CatalogTransfer,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
-from customshop.adapters.sqlalchemy.sql import guarded, is_postgresql
+from customshop.adapters.sqlalchemy.sql import guarded
 from customshop.application.ports import Page
 from customshop.domain.access import ApiKey, Scope
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
@@ -57,44 +57,6 @@ def _product_page(active_only: bool, after: bool) -> sa.Select[Any]:
         query = query.where(t.products.c.id > sa.bindparam("after"))
     return query
 
-
-def _utc_text(column: str) -> str:
-    """SQL for a timestamp as msgspec writes a UTC datetime: seconds, microseconds only when not 0."""
-    text = f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-    return f"replace({text}, '.000000Z', 'Z')"
-
-
-def _product_json_page(active_only: bool, after: bool) -> sa.TextClause:
-    """One row: the page's products (``limit`` at most) as a JSON array of their public form, the
-    id of the page's last product, and how many rows were read (``limit + 1`` when more follow)."""
-    conditions = [c for c, wanted in (("active", active_only), ("id > :after", after)) if wanted]
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    # Only the constant fragments above are interpolated; values are bound parameters. Media are
-    # stored as the API shows them, a list of {url, alt} (see _product_values), so they go as they are.
-    return sa.text(
-        f"""
-        WITH page AS (
-            SELECT *, row_number() OVER (ORDER BY id) AS n
-            FROM (SELECT * FROM products {where} ORDER BY id LIMIT :limit + 1) AS p
-        )
-        SELECT coalesce(json_agg(json_build_object(
-                   'id', id, 'slug', slug, 'name', name, 'description', description,
-                   'base_price', base_price, 'currency', currency,
-                   'media', media,
-                   'active', active,
-                   'created_at', {_utc_text("created_at")},
-                   'updated_at', {_utc_text("updated_at")}
-               ) ORDER BY id) FILTER (WHERE n <= :limit), '[]')::text,
-               max(id) FILTER (WHERE n = :limit),
-               count(*)
-        FROM page
-        """  # noqa: S608
-    )
-
-
-_PRODUCT_JSON_PAGES = {
-    (active, after): _product_json_page(active, after) for active in (True, False) for after in (True, False)
-}
 
 #: The four shapes of a product page, built once (building a statement costs more than running it).
 _PRODUCT_PAGES = {
@@ -160,16 +122,6 @@ class SqlProductRepository:
         )
         rows, next_after = _page(list(await self._conn.execute(query, params)), limit, "id")
         return Page([_product(row) for row in rows], next_after)
-
-    async def list_json(
-        self, *, active_only: bool, after: str | None, limit: int
-    ) -> tuple[bytes, str | None] | None:
-        if not is_postgresql(self._conn):
-            return None  # SQLite's JSON functions format numbers and times differently
-        query = _PRODUCT_JSON_PAGES[(active_only, after is not None)]
-        params: dict[str, Any] = {"limit": limit} if after is None else {"limit": limit, "after": after}
-        items, last, count = (await self._conn.execute(query, params)).one()
-        return items.encode(), (last if count > limit else None)
 
 
 # -- option sets -----------------------------------------------------------------------------------

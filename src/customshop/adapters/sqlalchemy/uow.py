@@ -181,6 +181,12 @@ class SqlUnitOfWork:
     def prints(self) -> SqlPrintRepository:
         return SqlPrintRepository(self._connection())
 
+    @property
+    def connection(self) -> AsyncConnection:
+        """The block's connection, for read models that run their own statements
+        (``product_pages.py``)."""
+        return self._connection()
+
     def _connection(self) -> AsyncConnection:
         if self._conn is None:
             raise RuntimeError("a unit of work is used inside its `async with` block")

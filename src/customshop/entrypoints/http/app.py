@@ -208,6 +208,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             "reports": _bridge(container.reports),
             "webhooks": _bridge(container.webhooks),
             "catalog_cache": _bridge(container.catalog_cache),
+            "product_pages": _bridge(container.product_pages),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=reject_nul_characters,
