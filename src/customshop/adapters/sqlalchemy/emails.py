@@ -6,7 +6,6 @@ several processes take different ones (SQLite ignores the clause: it has one wri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
-from customshop.adapters.sqlalchemy.sql import dialect_of, insert_if_new
+from customshop.adapters.sqlalchemy.sql import Row, dialect_of, insert_if_new
 from customshop.application.ports import EmailDelivery
 from customshop.domain.retries import JobStatus
 
@@ -27,19 +26,18 @@ PENDING = JobStatus.PENDING.value
 FINISHED = (JobStatus.SENT.value, JobStatus.FAILED.value)
 
 
-def _email(row: Sequence[Any]) -> EmailDelivery:
-    id_, kind, event_id, order_id, attempts, status, next_attempt_at, error, created_at, updated_at = row
+def _email(row: Row) -> EmailDelivery:
     return EmailDelivery(
-        id=id_,
-        kind=kind,
-        event_id=event_id,
-        order_id=order_id,
-        attempts=attempts,
-        status=JobStatus(status),
-        next_attempt_at=next_attempt_at,
-        error=error,
-        created_at=created_at,
-        updated_at=updated_at,
+        id=row.id,
+        kind=row.kind,
+        event_id=row.event_id,
+        order_id=row.order_id,
+        attempts=row.attempts,
+        status=JobStatus(row.status),
+        next_attempt_at=row.next_attempt_at,
+        error=row.error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 

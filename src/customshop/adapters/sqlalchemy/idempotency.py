@@ -3,7 +3,6 @@ key already there, in the checkout's own transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,15 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
-from customshop.adapters.sqlalchemy.sql import dialect_of, insert_if_new
+from customshop.adapters.sqlalchemy.sql import Row, dialect_of, insert_if_new
 from customshop.application.ports import IdempotencyRecord
 
 _I = t.idempotency_keys.c
 
 
-def _record(row: Sequence[Any]) -> IdempotencyRecord:
-    scope, key, request_hash, order_id, result, created_at, updated_at = row
-    return IdempotencyRecord(scope, key, request_hash, order_id, result, created_at, updated_at)
+def _record(row: Row) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        row.scope, row.key, row.request_hash, row.order_id, row.result, row.created_at, row.updated_at
+    )
 
 
 def _record_values(record: IdempotencyRecord) -> dict[str, Any]:

@@ -8,7 +8,7 @@ reservations of overlapping carts from deadlocking.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
-from customshop.adapters.sqlalchemy.sql import POSTGRESQL, SQLITE, dialect_of
+from customshop.adapters.sqlalchemy.sql import POSTGRESQL, SQLITE, Row, dialect_of
 from customshop.domain.inventory import OutOfStock, Shortage, StockInconsistent, StockKey, StockLevel
 from customshop.domain.orders import StockHold
 
@@ -32,9 +32,10 @@ def _key_params(key: StockKey) -> dict[str, Any]:
     return {"key_product": key.product_id, "key_option": key.option_code or _PRODUCT_ITSELF}
 
 
-def _level(row: Sequence[Any]) -> StockLevel:
-    product_id, option_code, on_hand, reserved, sold, updated_at = row
-    return StockLevel(StockKey(product_id, option_code or None), on_hand, reserved, sold, updated_at)
+def _level(row: Row) -> StockLevel:
+    return StockLevel(
+        StockKey(row.product_id, row.option_code or None), row.on_hand, row.reserved, row.sold, row.updated_at
+    )
 
 
 _UNITS = sa.bindparam("units", type_=sa.BigInteger)
@@ -146,7 +147,8 @@ class SqlInventoryRepository:
         if not wanted:
             return ()
         product_ids = sorted({key.product_id for key in wanted})
-        levels = {(p, c) for p, c in await self._conn.execute(_LEVEL_KEYS, {"product_ids": product_ids})}
+        found = await self._conn.execute(_LEVEL_KEYS, {"product_ids": product_ids})
+        levels = {(row.product_id, row.option_code) for row in found}
         return tuple(
             StockHold(key, units)
             for key, units in wanted.items()

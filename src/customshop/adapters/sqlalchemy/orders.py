@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.cart import components_json
+from customshop.adapters.sqlalchemy.sql import Row
 from customshop.application.ports import Page
 from customshop.domain.inventory import StockKey
 from customshop.domain.orders import (
@@ -85,101 +86,61 @@ def _line_values(order_id: str, position: int, line: OrderLine) -> dict[str, Any
     }
 
 
-def _line(row: Sequence[Any]) -> OrderLine:
-    (
-        id_,
-        product_id,
-        product_name,
-        template_id,
-        template_version,
-        template_snapshot,
-        options,
-        components,
-        unit_price,
-        quantity,
-        print_status,
-        print_file_id,
-        print_error,
-    ) = row
+def _line(row: Row) -> OrderLine:
     return OrderLine(
-        id=id_,
-        product_id=product_id,
-        product_name=product_name,
-        template_id=template_id,
-        template_version=template_version,
-        template_snapshot=template_snapshot,
-        options=options,
-        components=tuple(PriceComponent(**c) for c in components),
-        unit_price=unit_price,
-        quantity=quantity,
-        print_file=PrintFile(PrintStatus(print_status), print_file_id, print_error),
+        id=row.id,
+        product_id=row.product_id,
+        product_name=row.product_name,
+        template_id=row.template_id,
+        template_version=row.template_version,
+        template_snapshot=row.template_snapshot,
+        options=row.options,
+        components=tuple(PriceComponent(**c) for c in row.components),
+        unit_price=row.unit_price,
+        quantity=row.quantity,
+        print_file=PrintFile(PrintStatus(row.print_status), row.print_file_id, row.print_error),
     )
 
 
-def _order(row: Sequence[Any], lines: tuple[OrderLine, ...]) -> Order:
-    # By position, in the table's column order (see ``repositories._product``).
-    (
-        id_,
-        guest,
-        token_hash,
-        email,
-        shipping_address,
-        currency,
-        subtotal,
-        tax,
-        shipping,
-        total,
-        status,
-        timeline,
-        stock,
-        stock_state,
-        reserved_until,
-        payment_provider,
-        payment_id,
-        paid_amount,
-        refunded_amount,
-        payment_failure,
-        tracking_url,
-        paid_at,
-        created_at,
-        updated_at,
-    ) = row
+def _order(row: Row, lines: tuple[OrderLine, ...]) -> Order:
     return Order(
-        id=id_,
-        guest=guest,
-        token_hash=token_hash,
-        email=email,
+        id=row.id,
+        guest=row.guest,
+        token_hash=row.token_hash,
+        email=row.email,
         shipping_address=ShippingAddress(
-            name=shipping_address["name"],
-            line1=shipping_address["line1"],
-            city=shipping_address["city"],
-            postal_code=shipping_address["postal_code"],
-            country=shipping_address["country"],
-            line2=shipping_address.get("line2"),
+            name=row.shipping_address["name"],
+            line1=row.shipping_address["line1"],
+            city=row.shipping_address["city"],
+            postal_code=row.shipping_address["postal_code"],
+            country=row.shipping_address["country"],
+            line2=row.shipping_address.get("line2"),
         ),
         lines=lines,
-        currency=currency,
-        subtotal=subtotal,
-        tax=tax,
-        shipping=shipping,
-        total=total,
-        status=OrderStatus(status),
+        currency=row.currency,
+        subtotal=row.subtotal,
+        tax=row.tax,
+        shipping=row.shipping,
+        total=row.total,
+        status=OrderStatus(row.status),
         timeline=tuple(
             TimelineEntry(OrderStatus(e["status"]), datetime.fromisoformat(e["at"]), e.get("note"))
-            for e in timeline
+            for e in row.timeline
         ),
-        stock=tuple(StockHold(StockKey(h["product_id"], h.get("option_code")), h["units"]) for h in stock),
-        stock_state=StockState(stock_state),
-        reserved_until=reserved_until,
-        payment_provider=payment_provider,
-        payment_id=payment_id,
-        paid_amount=paid_amount,
-        refunded_amount=refunded_amount,
-        payment_failure=payment_failure,
-        tracking_url=tracking_url,
-        created_at=created_at,
-        updated_at=updated_at,
-        paid_at=paid_at,
+        stock=tuple(
+            StockHold(StockKey(h["product_id"], h.get("option_code")), h["units"]) for h in row.stock
+        ),
+        stock_state=StockState(row.stock_state),
+        reserved_until=row.reserved_until,
+        payment_provider=row.payment_provider,
+        payment_id=row.payment_id,
+        paid_amount=row.paid_amount,
+        refunded_amount=row.refunded_amount,
+        payment_failure=row.payment_failure,
+        tracking_url=row.tracking_url,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        paid_at=row.paid_at,
     )
 
 
@@ -318,10 +279,10 @@ class SqlOrderRepository:
         next_after = None
         if len(rows) > limit:
             rows = rows[:limit]
-            next_after = rows[-1][0] if rows else None
+            next_after = rows[-1].id if rows else None
         if not rows:
             return Page([], next_after)
-        lines: dict[str, list[OrderLine]] = {row[0]: [] for row in rows}
+        lines: dict[str, list[OrderLine]] = {row.id: [] for row in rows}
         for line in await self._conn.execute(_LINES_OF_ORDERS, {"order_ids": list(lines)}):
-            lines[line[0]].append(_line(line[1:]))
-        return Page([_order(row, tuple(lines[row[0]])) for row in rows], next_after)
+            lines[line.order_id].append(_line(line))
+        return Page([_order(row, tuple(lines[row.id])) for row in rows], next_after)

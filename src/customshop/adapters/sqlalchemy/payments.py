@@ -3,7 +3,6 @@ reference is unique per provider."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,43 +10,28 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
-from customshop.adapters.sqlalchemy.sql import guarded
+from customshop.adapters.sqlalchemy.sql import Row, guarded
 from customshop.domain.errors import Conflict
 from customshop.domain.payments import Payment, PaymentStatus
 
 _P = t.payments.c
 
 
-def _payment(row: Sequence[Any]) -> Payment:
-    (
-        id_,
-        order_id,
-        provider,
-        reference,
-        status,
-        amount,
-        currency,
-        client_secret,
-        approval_url,
-        payment_url,
-        failure,
-        created_at,
-        updated_at,
-    ) = row
+def _payment(row: Row) -> Payment:
     return Payment(
-        id=id_,
-        order_id=order_id,
-        provider=provider,
-        reference=reference,
-        status=PaymentStatus(status),
-        amount=amount,
-        currency=currency,
-        client_secret=client_secret,
-        approval_url=approval_url,
-        payment_url=payment_url,
-        failure=failure,
-        created_at=created_at,
-        updated_at=updated_at,
+        id=row.id,
+        order_id=row.order_id,
+        provider=row.provider,
+        reference=row.reference,
+        status=PaymentStatus(row.status),
+        amount=row.amount,
+        currency=row.currency,
+        client_secret=row.client_secret,
+        approval_url=row.approval_url,
+        payment_url=row.payment_url,
+        failure=row.failure,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 

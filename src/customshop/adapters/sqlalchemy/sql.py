@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+#: A result row of any shape; adapters read its fields by column name (``row.slug``).
+Row: TypeAlias = sa.Row[*tuple[Any, ...]]
 
 #: The databases customshop runs on (see ``engine.normalize_database_url``).
 Dialect = Literal["postgresql", "sqlite"]
