@@ -30,7 +30,7 @@ from pathlib import Path
 
 import psycopg
 
-from customshop.application.catalog_io import COLUMNS
+from customshop.application.catalog_csv import COLUMNS
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CUSTOMSHOP = str(Path(sys.executable).with_name("customshop"))

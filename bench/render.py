@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from customshop.adapters.imaging import PillowImageProcessor, PillowRenderer
 from customshop.adapters.imaging.typefaces import load_font
 from customshop.application.ports import RenderRequest
-from customshop.domain.templates import parse_definition
+from customshop.domain.template_parsing import parse_definition
 from customshop.domain.validation import AssetInfo, parse_design
 
 TEMPLATE = {

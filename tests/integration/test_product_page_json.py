@@ -1,10 +1,12 @@
-"""The product pages PostgreSQL writes as JSON (``ProductRepository.list_json``, the uncached
-``GET /products``) say exactly what the products encoded by the API's own schema say, page by page."""
+"""The product pages of the ``ProductPages`` read model (the uncached ``GET /products``), written as
+JSON by PostgreSQL and encoded from products on SQLite, say exactly what the products encoded by the
+API's own schema say, page by page."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -12,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customshop.adapters.sqlalchemy.product_pages import SqlProductPages
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.domain.catalog import MediaItem, Product
 from customshop.entrypoints.http.schemas import ProductRead
@@ -50,7 +53,7 @@ def expected(items: list[Product]) -> list[Any]:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(specs=st.lists(products, min_size=0, max_size=7), limit=st.integers(1, 4))
 async def test_pages_written_by_postgresql_match_the_api_encoding(
-    clean_engine: AsyncEngine, backend: str, specs: list[Any], limit: int
+    clean_engine: AsyncEngine, specs: list[Any], limit: int
 ) -> None:
     async with clean_engine.begin() as conn:
         await conn.exec_driver_sql("DELETE FROM products")
@@ -76,19 +79,15 @@ async def test_pages_written_by_postgresql_match_the_api_encoding(
             await uow.products.add(product)
         await uow.commit()
 
-    async with SqlUnitOfWork(clean_engine, read_only=True) as uow:
-        for active_only in (True, False):
-            after: str | None = None
-            while True:
-                page = await uow.products.list(active_only=active_only, after=after, limit=limit)
-                built = await uow.products.list_json(active_only=active_only, after=after, limit=limit)
-                if backend != "postgresql":
-                    assert built is None  # SQLite: the caller encodes `list` itself
-                    break
-                assert built is not None
-                items, next_after = built
-                assert json.loads(items) == expected(page.items)
-                assert next_after == page.next_after
-                if next_after is None:
-                    break
-                after = next_after
+    pages = SqlProductPages(partial(SqlUnitOfWork, clean_engine))
+    for include_inactive in (False, True):
+        after: str | None = None
+        while True:
+            async with SqlUnitOfWork(clean_engine, read_only=True) as uow:
+                page = await uow.products.list(active_only=not include_inactive, after=after, limit=limit)
+            written = await pages.page_json(include_inactive=include_inactive, after=after, limit=limit)
+            assert json.loads(written.items) == expected(page.items)
+            assert written.next_after == page.next_after
+            if written.next_after is None:
+                break
+            after = written.next_after

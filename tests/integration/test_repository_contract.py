@@ -45,7 +45,8 @@ from customshop.domain.orders import (
 )
 from customshop.domain.payments import Payment, PaymentStatus
 from customshop.domain.pricing import PriceComponent
-from customshop.domain.templates import Template, parse_definition
+from customshop.domain.template_parsing import parse_definition
+from customshop.domain.templates import Template
 from tests.builders import ADDRESS, IDS, make_delivery, make_email, make_endpoint, make_log, make_record, now
 
 # Memory once, SQLite once, PostgreSQL once: ``backend`` (conftest) is given the value directly, and

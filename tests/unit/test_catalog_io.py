@@ -15,17 +15,16 @@ from hypothesis import strategies as st
 
 from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
 from customshop.application.catalog import Catalog, OptionSetInput, ProductInput, TemplateInput
-from customshop.application.catalog_io import (
+from customshop.application.catalog_csv import (
     COLUMNS,
     CatalogCsvWriter,
     CatalogFile,
-    CatalogTransfer,
     ImportRejected,
     MalformedFile,
     ProductRows,
     read_catalog_csv,
-    read_templates_json,
 )
+from customshop.application.catalog_io import CatalogTransfer, read_templates_json
 from customshop.domain.catalog import (
     DESCRIPTION_MAX,
     LABEL_MAX,

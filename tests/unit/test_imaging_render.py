@@ -14,7 +14,8 @@ from customshop.adapters.imaging import PillowRenderer
 from customshop.adapters.imaging.typefaces import font_path
 from customshop.application.ports import RenderRequest
 from customshop.domain.catalog import Option, OptionSet
-from customshop.domain.templates import KNOWN_FONTS, TemplateDefinition, parse_definition
+from customshop.domain.template_parsing import parse_definition
+from customshop.domain.templates import KNOWN_FONTS, TemplateDefinition
 from customshop.domain.validation import AssetInfo, Design, parse_design
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

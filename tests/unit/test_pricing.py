@@ -15,7 +15,7 @@ from customshop.domain.catalog import Option, OptionSet, Product
 from customshop.domain.errors import CurrencyMismatch, InvalidMoney
 from customshop.domain.money import Money
 from customshop.domain.pricing import line_total, quote_design, total_cart
-from customshop.domain.templates import parse_definition
+from customshop.domain.template_parsing import parse_definition
 from customshop.domain.validation import parse_design
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

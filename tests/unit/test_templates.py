@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from customshop.domain.catalog import LABEL_MAX, Option, OptionSet
 from customshop.domain.errors import InvalidDefinition, Violation
 from customshop.domain.money import MAX_AMOUNT
+from customshop.domain.template_parsing import check_definition, load_definition, parse_definition
 from customshop.domain.templates import (
     CANVAS_MAX,
     COLOR_PATTERN,
@@ -50,9 +51,6 @@ from customshop.domain.templates import (
     TemplateDefinition,
     TextZone,
     Zone,
-    check_definition,
-    load_definition,
-    parse_definition,
 )
 
 NOW = datetime(2024, 5, 1, tzinfo=UTC)

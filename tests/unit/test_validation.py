@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from customshop.domain.catalog import Option, OptionSet, Product
 from customshop.domain.pricing import quote_design
+from customshop.domain.template_parsing import parse_definition
 from customshop.domain.templates import (
     IMAGE_TYPES,
     KNOWN_FONTS,
@@ -21,7 +22,6 @@ from customshop.domain.templates import (
     OptionZone,
     TemplateDefinition,
     TextZone,
-    parse_definition,
 )
 from customshop.domain.validation import AssetInfo, check_design
 

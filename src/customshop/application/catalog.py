@@ -17,7 +17,8 @@ from customshop.domain.errors import (
     ProductNotFound,
     Violation,
 )
-from customshop.domain.templates import Template, check_definition
+from customshop.domain.template_parsing import check_definition
+from customshop.domain.templates import Template
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,18 +146,6 @@ class Catalog:
     async def list_products(self, *, include_inactive: bool, after: str | None, limit: int) -> Page[Product]:
         async with self._uow(read_only=True) as uow:
             return await uow.products.list(active_only=not include_inactive, after=after, limit=limit)
-
-    async def list_products_json(
-        self, *, include_inactive: bool, after: str | None, limit: int
-    ) -> tuple[bytes, str | None] | Page[Product]:
-        """The page of :meth:`list_products` as the database builds it in JSON (see
-        ``ProductRepository.list_json``), or, where it cannot, as products."""
-        active_only = not include_inactive
-        async with self._uow(read_only=True) as uow:
-            built = await uow.products.list_json(active_only=active_only, after=after, limit=limit)
-            if built is not None:
-                return built
-            return await uow.products.list(active_only=active_only, after=after, limit=limit)
 
     async def product_with_default_template(self, product_id: str) -> tuple[Product, Template]:
         """An active product and its default template.

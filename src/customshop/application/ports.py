@@ -65,16 +65,27 @@ class ProductRepository(Protocol):
         """Products ordered by id, those with an id greater than ``after``, at most ``limit``."""
         ...
 
-    async def list_json(
-        self, *, active_only: bool, after: str | None, limit: int
-    ) -> tuple[bytes, str | None] | None:
-        """The page ``list`` gives, built by the database as a UTF-8 JSON array of products in
-        their public form (``id, slug, name, description, base_price, currency, media: [{url,
-        alt}], active, created_at, updated_at``, times in RFC 3339, UTC), and the id to continue
-        after (``None``: the last page). ``None`` when the backend cannot build it: the caller then
-        uses ``list``. A read model for the catalog's hottest read, which spares building and
-        encoding every product in Python."""
-        ...
+
+@dataclass(frozen=True, slots=True)
+class JsonPage:
+    """One page of a listing already written as JSON: ``items`` is a UTF-8 JSON array, ``next_after``
+    the sort key to continue after, or ``None`` at the end (as in :class:`Page`)."""
+
+    items: bytes
+    next_after: str | None
+
+
+class ProductPages(Protocol):
+    """The storefront's product list as a read model: pages written straight as JSON, apart from the
+    repositories that writes go through (the catalog's hottest read, ``GET /products``).
+
+    A page holds the products ``ProductRepository.list`` gives for the same arguments (ordered by
+    id, after ``after``, at most ``limit``; only active ones unless ``include_inactive``), each in
+    its public form: ``id, slug, name, description, base_price, currency, media: [{url, alt}],
+    active, created_at, updated_at``, times in RFC 3339, UTC, as msgspec writes them.
+    """
+
+    async def page_json(self, *, include_inactive: bool, after: str | None, limit: int) -> JsonPage: ...
 
 
 class OptionSetRepository(Protocol):

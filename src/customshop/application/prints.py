@@ -65,7 +65,8 @@ from customshop.domain.orders import (
     PrintStatus,
 )
 from customshop.domain.retries import GiveUp, JobStatus, RetryPolicy
-from customshop.domain.templates import OptionZone, TemplateDefinition, load_definition
+from customshop.domain.template_parsing import load_definition
+from customshop.domain.templates import OptionZone, TemplateDefinition
 from customshop.domain.validation import AssetInfo, Design, check_design
 
 log = logging.getLogger(__name__)

@@ -37,6 +37,7 @@ from customshop.domain.orders import (
     check_transition,
 )
 from customshop.domain.pricing import CartTotals, DesignQuote, PriceComponent, quote_design, total_cart
+from customshop.domain.template_parsing import check_definition, load_definition, parse_definition
 from customshop.domain.templates import (
     Area,
     Canvas,
@@ -47,9 +48,6 @@ from customshop.domain.templates import (
     TemplateDefinition,
     TextZone,
     Zone,
-    check_definition,
-    load_definition,
-    parse_definition,
 )
 from customshop.domain.validation import Design, check_design, validate
 

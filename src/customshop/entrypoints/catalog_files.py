@@ -1,8 +1,8 @@
 """The files of ``customshop products import|export`` and ``customshop templates import``: opening,
 decoding and writing them, with a progress bar on the terminal.
 
-Formats and rules are the application's (``application/catalog_io.py``); this module only deals with
-paths, bytes and the display.
+Formats and rules are the application's (``application/catalog_csv.py``, ``catalog_io.py``); this
+module only deals with paths, bytes and the display.
 """
 
 from __future__ import annotations
@@ -17,12 +17,8 @@ from typing import IO, Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from customshop.application.catalog_io import (
-    CatalogFile,
-    MalformedFile,
-    read_catalog_csv,
-    read_templates_json,
-)
+from customshop.application.catalog_csv import CatalogFile, MalformedFile, read_catalog_csv
+from customshop.application.catalog_io import read_templates_json
 
 
 class RichProgress:

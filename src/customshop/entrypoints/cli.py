@@ -22,7 +22,8 @@ from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.metrics.prometheus import use_multiprocess_directory
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import UnsupportedDatabase
-from customshop.application.catalog_io import ImportRejected, ProductExport, ProductImport
+from customshop.application.catalog_csv import ImportRejected
+from customshop.application.catalog_io import ProductExport, ProductImport
 from customshop.application.ports import Unavailable
 from customshop.application.reports import SalesReport
 from customshop.application.retention import RecordKind

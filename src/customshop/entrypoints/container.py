@@ -37,6 +37,7 @@ from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.redis.cache import RedisCache
 from customshop.adapters.redis.client import queue_client
 from customshop.adapters.sqlalchemy.engine import create_engine, ping
+from customshop.adapters.sqlalchemy.product_pages import SqlProductPages
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.storage.factory import storage_from_url
 from customshop.adapters.system import SystemClock, UuidV7Ids
@@ -212,6 +213,8 @@ class Adapters(containers.DeclarativeContainer):
         allow_private_networks=settings.provided.webhook_allow_private_networks,
     )
     mailer = providers.Singleton(make_mailer, settings)
+    #: The read model of the product listing (``GET /products``), queried by the controller.
+    product_pages = providers.Singleton(SqlProductPages, uow=uow.provider)
 
 
 class UseCases(containers.DeclarativeContainer):

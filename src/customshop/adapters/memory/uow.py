@@ -148,11 +148,6 @@ class MemoryProductRepository:
         products = (p for p in self._state.products.values() if p.active or not active_only)
         return _page(products, lambda p: p.id, after, limit)
 
-    async def list_json(
-        self, *, active_only: bool, after: str | None, limit: int
-    ) -> tuple[bytes, str | None] | None:
-        return None  # the caller encodes ``list``: there is no database to do it here
-
 
 class MemoryOptionSetRepository:
     def __init__(self, state: MemoryStore) -> None:

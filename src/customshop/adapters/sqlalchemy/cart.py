@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
+from customshop.adapters.sqlalchemy.sql import Row
 from customshop.domain.cart import CartLine
 from customshop.domain.pricing import PriceComponent
 
@@ -18,40 +19,23 @@ def components_json(components: Iterable[PriceComponent]) -> list[dict[str, Any]
     return [{"zone_id": c.zone_id, "code": c.code, "label": c.label, "amount": c.amount} for c in components]
 
 
-def _line(row: Sequence[Any]) -> CartLine:
-    (
-        id_,
-        guest,
-        product_id,
-        product_name,
-        template_id,
-        template_version,
-        template_snapshot,
-        options,
-        components,
-        currency,
-        unit_price,
-        quantity,
-        design_key,
-        created_at,
-        updated_at,
-    ) = row
+def _line(row: Row) -> CartLine:
     return CartLine(
-        id=id_,
-        guest=guest,
-        product_id=product_id,
-        product_name=product_name,
-        template_id=template_id,
-        template_version=template_version,
-        template_snapshot=template_snapshot,
-        options=options,
-        components=tuple(PriceComponent(**c) for c in components),
-        currency=currency,
-        unit_price=unit_price,
-        quantity=quantity,
-        design_key=design_key,
-        created_at=created_at,
-        updated_at=updated_at,
+        id=row.id,
+        guest=row.guest,
+        product_id=row.product_id,
+        product_name=row.product_name,
+        template_id=row.template_id,
+        template_version=row.template_version,
+        template_snapshot=row.template_snapshot,
+        options=row.options,
+        components=tuple(PriceComponent(**c) for c in row.components),
+        currency=row.currency,
+        unit_price=row.unit_price,
+        quantity=row.quantity,
+        design_key=row.design_key,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 

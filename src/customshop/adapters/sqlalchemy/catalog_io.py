@@ -28,6 +28,7 @@ from customshop.adapters.sqlalchemy.repositories import (
     _product,
     _product_values,
 )
+from customshop.adapters.sqlalchemy.sql import is_postgresql
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.errors import Conflict, DuplicateSlug
 
@@ -66,7 +67,7 @@ class SqlBulkCatalogRepository:
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-        self._postgres = conn.dialect.name == "postgresql"
+        self._postgres = is_postgresql(conn)
 
     async def count_products(self) -> int:
         count = await self._conn.scalar(sa.select(sa.func.count()).select_from(t.products))

@@ -6,7 +6,6 @@ several processes take different ones (SQLite ignores the clause: it has one wri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +14,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
-from customshop.adapters.sqlalchemy.orders import _insert_if_new, _is_postgresql
 from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
+from customshop.adapters.sqlalchemy.sql import Row, dialect_of, insert_if_new
 from customshop.application.ports import EmailDelivery
 from customshop.domain.retries import JobStatus
 
@@ -27,19 +26,18 @@ PENDING = JobStatus.PENDING.value
 FINISHED = (JobStatus.SENT.value, JobStatus.FAILED.value)
 
 
-def _email(row: Sequence[Any]) -> EmailDelivery:
-    id_, kind, event_id, order_id, attempts, status, next_attempt_at, error, created_at, updated_at = row
+def _email(row: Row) -> EmailDelivery:
     return EmailDelivery(
-        id=id_,
-        kind=kind,
-        event_id=event_id,
-        order_id=order_id,
-        attempts=attempts,
-        status=JobStatus(status),
-        next_attempt_at=next_attempt_at,
-        error=error,
-        created_at=created_at,
-        updated_at=updated_at,
+        id=row.id,
+        kind=row.kind,
+        event_id=row.event_id,
+        order_id=row.order_id,
+        attempts=row.attempts,
+        status=JobStatus(row.status),
+        next_attempt_at=row.next_attempt_at,
+        error=row.error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -55,8 +53,8 @@ def _progress(email: EmailDelivery) -> dict[str, Any]:
 
 
 _ADD = {
-    "postgresql": _insert_if_new(postgresql.insert(t.emails), _C.event_id, _C.kind),
-    "sqlite": _insert_if_new(sqlite.insert(t.emails), _C.event_id, _C.kind),
+    "postgresql": insert_if_new(postgresql.insert(t.emails), _C.event_id, _C.kind),
+    "sqlite": insert_if_new(sqlite.insert(t.emails), _C.event_id, _C.kind),
 }
 _GET = sa.select(t.emails).where(_C.id == sa.bindparam("email_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
@@ -76,7 +74,7 @@ _COUNT_FINISHED = count(t.emails, *_FINISHED_BEFORE)
 class SqlEmailRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-        self._add = _ADD["postgresql" if _is_postgresql(conn) else "sqlite"]
+        self._add = _ADD[dialect_of(conn)]
 
     async def add(self, email: EmailDelivery) -> bool:
         inserted = await self._conn.execute(

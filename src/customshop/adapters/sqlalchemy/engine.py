@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from customshop.adapters.sqlalchemy.sql import SQLITE
 from customshop.application.ports import DatabaseUnavailable
 
 
@@ -48,10 +49,6 @@ def normalize_database_url(url: str) -> URL:
             raise UnsupportedDatabase(f"SQLite is used through aiosqlite, not {driver!r}")
         return parsed.set(drivername="sqlite+aiosqlite")
     raise UnsupportedDatabase(f"unsupported database {backend!r}: use PostgreSQL or SQLite")
-
-
-def is_sqlite(url: URL) -> bool:
-    return url.get_backend_name() == "sqlite"
 
 
 #: How long a pooled connection may sit unused before its next checkout checks it with a ``SELECT 1``.
@@ -86,7 +83,7 @@ def create_engine(
     parsed = normalize_database_url(url) if isinstance(url, str) else url
     # msgspec reads and writes the JSON columns several times faster than the standard library.
     json_options: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
-    if is_sqlite(parsed):
+    if parsed.get_backend_name() == SQLITE:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed, connect_args={"timeout": timeout_seconds}, **json_options)

@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customshop.adapters.sqlalchemy.sql import is_postgresql
+
 SCRIPT_LOCATION = "customshop.adapters.sqlalchemy:migrations"
 
 
@@ -26,7 +28,7 @@ def _config(connection: Connection | None = None) -> Config:
 
 async def _with_connection(engine: AsyncEngine, work: Callable[[Connection], Any]) -> Any:
     async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+        if is_postgresql(conn):
             # Building an index on a big table may take longer than any request should.
             await conn.execute(text("SET LOCAL statement_timeout = 0"))
         return await conn.run_sync(work)

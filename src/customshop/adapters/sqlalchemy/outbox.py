@@ -7,7 +7,7 @@ locks and ignores the clause: it has one writer at a time anyway).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
-from customshop.adapters.sqlalchemy.orders import _insert_if_new, _is_postgresql
 from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
+from customshop.adapters.sqlalchemy.sql import Row, dialect_of, insert_if_new
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.ports import (
     OutboxMessage,
@@ -43,9 +43,8 @@ FINISHED = (JobStatus.DELIVERED.value, JobStatus.FAILED.value)
 # -- outbox ----------------------------------------------------------------------------------------
 
 
-def _message(row: Sequence[Any]) -> OutboxMessage:
-    id_, name, order_id, payload, created_at, relayed_at = row
-    return OutboxMessage(id_, name, order_id, payload, created_at, relayed_at)
+def _message(row: Row) -> OutboxMessage:
+    return OutboxMessage(row.id, row.name, row.order_id, row.payload, row.created_at, row.relayed_at)
 
 
 _INSERT_MESSAGES = t.outbox.insert()
@@ -122,16 +121,15 @@ class SqlOutbox:
 # -- webhook endpoints -----------------------------------------------------------------------------
 
 
-def _endpoint(row: Sequence[Any]) -> WebhookEndpoint:
-    id_, url, events, secret, active, disabled_reason, created_at = row
+def _endpoint(row: Row) -> WebhookEndpoint:
     return WebhookEndpoint(
-        id=id_,
-        url=url,
-        events=tuple(events),
-        secret=secret,
-        active=active,
-        created_at=created_at,
-        disabled_reason=disabled_reason,
+        id=row.id,
+        url=row.url,
+        events=tuple(row.events),
+        secret=row.secret,
+        active=row.active,
+        created_at=row.created_at,
+        disabled_reason=row.disabled_reason,
     )
 
 
@@ -163,30 +161,18 @@ _DELETE_ENDPOINT = t.webhook_endpoints.delete().where(_E.id == sa.bindparam("end
 # -- deliveries ------------------------------------------------------------------------------------
 
 
-def _delivery(row: Sequence[Any]) -> WebhookDelivery:
-    (
-        id_,
-        endpoint_id,
-        event_id,
-        event,
-        body,
-        attempts,
-        status,
-        next_attempt_at,
-        created_at,
-        updated_at,
-    ) = row
+def _delivery(row: Row) -> WebhookDelivery:
     return WebhookDelivery(
-        id=id_,
-        endpoint_id=endpoint_id,
-        event_id=event_id,
-        event=event,
-        body=bytes(body),
-        attempts=attempts,
-        status=JobStatus(status),
-        next_attempt_at=next_attempt_at,
-        created_at=created_at,
-        updated_at=updated_at,
+        id=row.id,
+        endpoint_id=row.endpoint_id,
+        event_id=row.event_id,
+        event=row.event,
+        body=bytes(row.body),
+        attempts=row.attempts,
+        status=JobStatus(row.status),
+        next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -202,8 +188,8 @@ def _delivery_values(delivery: WebhookDelivery) -> dict[str, Any]:
 
 _DELIVERY_KEY = (_D.endpoint_id, _D.event_id)
 _ADD_DELIVERY = {
-    "postgresql": _insert_if_new(postgresql.insert(t.webhook_deliveries), *_DELIVERY_KEY),
-    "sqlite": _insert_if_new(sqlite.insert(t.webhook_deliveries), *_DELIVERY_KEY),
+    "postgresql": insert_if_new(postgresql.insert(t.webhook_deliveries), *_DELIVERY_KEY),
+    "sqlite": insert_if_new(sqlite.insert(t.webhook_deliveries), *_DELIVERY_KEY),
 }
 _GET_DELIVERY = sa.select(t.webhook_deliveries).where(_D.id == sa.bindparam("delivery_id"))
 _GET_DELIVERY_FOR_UPDATE = _GET_DELIVERY.with_for_update()  # SQLite has no row locks and ignores it
@@ -220,9 +206,17 @@ _DUE_DELIVERIES = (
 # -- logs ------------------------------------------------------------------------------------------
 
 
-def _log(row: Sequence[Any]) -> WebhookLog:
-    id_, delivery_id, endpoint_id, event, attempt, response_status, sent_at, error = row
-    return WebhookLog(id_, delivery_id, endpoint_id, event, attempt, response_status, sent_at, error)
+def _log(row: Row) -> WebhookLog:
+    return WebhookLog(
+        row.id,
+        row.delivery_id,
+        row.endpoint_id,
+        row.event,
+        row.attempt,
+        row.response_status,
+        row.sent_at,
+        row.error,
+    )
 
 
 _INSERT_LOG = t.webhook_logs.insert()
@@ -254,7 +248,7 @@ _LOG_PAGES = {
 class SqlWebhookRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-        self._add_delivery = _ADD_DELIVERY["postgresql" if _is_postgresql(conn) else "sqlite"]
+        self._add_delivery = _ADD_DELIVERY[dialect_of(conn)]
 
     async def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
         await self._conn.execute(
@@ -340,7 +334,7 @@ class SqlWebhookRepository:
         next_after = None
         if len(rows) > limit:
             rows = rows[:limit]
-            next_after = rows[-1][0] if rows else None
+            next_after = rows[-1].id if rows else None
         return Page([_log(row) for row in rows], next_after)
 
     async def purge_finished_deliveries(self, finished_before: datetime, limit: int) -> int:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
+from customshop.adapters.sqlalchemy.sql import Row
 from customshop.application.ports import PrintJob
 from customshop.domain.orders import PrintFile, PrintStatus
 
@@ -57,9 +57,14 @@ _UPDATE = (
 )
 
 
-def _job(row: Sequence[Any]) -> PrintJob:
-    line_id, order_id, status, file_id, error, attempts, due_at = row
-    return PrintJob(line_id, order_id, PrintFile(PrintStatus(status), file_id, error), attempts, due_at)
+def _job(row: Row) -> PrintJob:
+    return PrintJob(
+        row.id,
+        row.order_id,
+        PrintFile(PrintStatus(row.print_status), row.print_file_id, row.print_error),
+        row.print_attempts,
+        row.print_due_at,
+    )
 
 
 class SqlPrintRepository:

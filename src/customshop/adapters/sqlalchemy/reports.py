@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
+from customshop.adapters.sqlalchemy.sql import POSTGRESQL, Dialect, dialect_of
 from customshop.application.ports import (
     ChoiceCount,
     Granularity,
@@ -59,10 +60,10 @@ def _total(expression: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
     return sa.cast(sa.func.coalesce(sa.func.sum(expression), 0), sa.BigInteger)
 
 
-def _code_point_order(column: sa.ColumnElement[str], dialect: str) -> sa.ColumnElement[str]:
+def _code_point_order(column: sa.ColumnElement[str], dialect: Dialect) -> sa.ColumnElement[str]:
     """``column`` compared by code points, as Python compares strings, whatever the database's
     collation (SQLite's default, BINARY, already does)."""
-    return sa.collate(column, "C") if dialect == "postgresql" else column
+    return sa.collate(column, "C") if dialect == POSTGRESQL else column
 
 
 # -- sales -----------------------------------------------------------------------------------------
@@ -114,10 +115,10 @@ _SQLITE_PERIOD: dict[Granularity, tuple[str, ...]] = {
 }
 
 
-def _period_start(dialect: str, granularity: Granularity) -> sa.ColumnElement[Any]:
+def _period_start(dialect: Dialect, granularity: Granularity) -> sa.ColumnElement[Any]:
     """The first day (UTC) of the period of ``orders.paid_at``. Constants are SQL literals taken from
     the enum, never from input."""
-    if dialect == "postgresql":
+    if dialect == POSTGRESQL:
         utc = sa.func.timezone(sa.literal_column("'UTC'"), _O.paid_at)
         return sa.cast(sa.func.date_trunc(sa.literal_column(f"'{granularity.value}'"), utc), sa.Date)
     # SQLite stores timestamps as UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (``tables.UtcDateTime``):
@@ -131,7 +132,7 @@ def _period_start(dialect: str, granularity: Granularity) -> sa.ColumnElement[An
 
 
 @cache
-def _by_period(dialect: str, granularity: Granularity) -> sa.Select[Any]:
+def _by_period(dialect: Dialect, granularity: Granularity) -> sa.Select[Any]:
     lines = (
         sa.select(
             _period_start(dialect, granularity).label("period"),
@@ -158,7 +159,7 @@ def _by_period(dialect: str, granularity: Granularity) -> sa.Select[Any]:
 # -- popular choices -------------------------------------------------------------------------------
 
 
-def _made_choices(dialect: str, one_product: bool) -> sa.Subquery:
+def _made_choices(dialect: Dialect, one_product: bool) -> sa.Subquery:
     """One row per choice made in a sold line: ``product_id, zone_id, kind, value, label, quantity``.
 
     Options come from the line's price components that name a code; colours from the line's design
@@ -168,7 +169,7 @@ def _made_choices(dialect: str, one_product: bool) -> sa.Subquery:
     conditions = _sold(currency=False)
     if one_product:
         conditions = (*conditions, _L.product_id == sa.bindparam("product_id"))
-    if dialect == "postgresql":
+    if dialect == POSTGRESQL:
         item = sa.func.jsonb_array_elements(_L.components).table_valued("value", joins_implicitly=True)
 
         def field(name: str) -> sa.ColumnElement[str]:
@@ -214,7 +215,7 @@ def _made_choices(dialect: str, one_product: bool) -> sa.Subquery:
 
 
 @cache
-def _choices(dialect: str, one_product: bool) -> sa.Select[Any]:
+def _choices(dialect: Dialect, one_product: bool) -> sa.Select[Any]:
     made = _made_choices(dialect, one_product)
     counted = (
         sa.select(
@@ -263,8 +264,8 @@ class SqlReportRepository:
         self._conn = conn
 
     @property
-    def _dialect(self) -> str:
-        return self._conn.dialect.name
+    def _dialect(self) -> Dialect:
+        return dialect_of(self._conn)
 
     async def sales(self, window: SalesWindow) -> SalesFigures:
         rows = await self._conn.execute(_SALES, _window(window))

@@ -3,8 +3,7 @@ with no ORM identity map or object graph on the hot read paths."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,27 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
+from customshop.adapters.sqlalchemy.sql import Row, guarded
 from customshop.application.ports import Page
 from customshop.domain.access import ApiKey, Scope
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
-from customshop.domain.templates import Template, load_definition
-
-
-@asynccontextmanager
-async def _guarded(conn: AsyncConnection) -> AsyncIterator[None]:
-    """Scope a write whose ``IntegrityError`` becomes a domain error, so the unit of work goes on.
-
-    PostgreSQL aborts the whole transaction when a statement fails (everything after it, ``commit()``
-    included, would be refused or silently rolled back); a savepoint confines the failure to the
-    statement. SQLite already undoes only the failed statement, and pysqlite's savepoints would end
-    a transaction it has not begun yet, so it runs the statement as is.
-    """
-    if conn.dialect.name == "postgresql":
-        async with conn.begin_nested():
-            yield
-    else:
-        yield
+from customshop.domain.template_parsing import load_definition
+from customshop.domain.templates import Template
 
 
 def _page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]:
@@ -46,8 +31,9 @@ def _page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]
 
 
 def _product(row: Sequence[Any]) -> Product:
-    # Rows are unpacked by position (the table's column order): attribute access on a Row is a
-    # keyed lookup per field, which dominated reading product lists. What was stored was checked
+    # The one row read by position (the table's column order), not by name as the others are:
+    # attribute access on a Row is a keyed lookup per field (about 0.5 µs), which dominated reading
+    # product lists (docs/performance.md). What was stored was checked
     # when written, so it is restored without checking again.
     id_, slug, name, description, base_price, currency, media, active, created_at, updated_at = row
     return Product.restore(
@@ -72,44 +58,6 @@ def _product_page(active_only: bool, after: bool) -> sa.Select[Any]:
         query = query.where(t.products.c.id > sa.bindparam("after"))
     return query
 
-
-def _utc_text(column: str) -> str:
-    """SQL for a timestamp as msgspec writes a UTC datetime: seconds, microseconds only when not 0."""
-    text = f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-    return f"replace({text}, '.000000Z', 'Z')"
-
-
-def _product_json_page(active_only: bool, after: bool) -> sa.TextClause:
-    """One row: the page's products (``limit`` at most) as a JSON array of their public form, the
-    id of the page's last product, and how many rows were read (``limit + 1`` when more follow)."""
-    conditions = [c for c, wanted in (("active", active_only), ("id > :after", after)) if wanted]
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    # Only the constant fragments above are interpolated; values are bound parameters. Media are
-    # stored as the API shows them, a list of {url, alt} (see _product_values), so they go as they are.
-    return sa.text(
-        f"""
-        WITH page AS (
-            SELECT *, row_number() OVER (ORDER BY id) AS n
-            FROM (SELECT * FROM products {where} ORDER BY id LIMIT :limit + 1) AS p
-        )
-        SELECT coalesce(json_agg(json_build_object(
-                   'id', id, 'slug', slug, 'name', name, 'description', description,
-                   'base_price', base_price, 'currency', currency,
-                   'media', media,
-                   'active', active,
-                   'created_at', {_utc_text("created_at")},
-                   'updated_at', {_utc_text("updated_at")}
-               ) ORDER BY id) FILTER (WHERE n <= :limit), '[]')::text,
-               max(id) FILTER (WHERE n = :limit),
-               count(*)
-        FROM page
-        """  # noqa: S608
-    )
-
-
-_PRODUCT_JSON_PAGES = {
-    (active, after): _product_json_page(active, after) for active in (True, False) for after in (True, False)
-}
 
 #: The four shapes of a product page, built once (building a statement costs more than running it).
 _PRODUCT_PAGES = {
@@ -145,7 +93,7 @@ class SqlProductRepository:
     async def add(self, product: Product) -> None:
         await self._check_slug(product)
         try:
-            async with _guarded(self._conn):
+            async with guarded(self._conn):
                 await self._conn.execute(
                     t.products.insert().values(id=product.id, **_product_values(product))
                 )
@@ -155,7 +103,7 @@ class SqlProductRepository:
     async def update(self, product: Product) -> None:
         await self._check_slug(product)
         try:
-            async with _guarded(self._conn):
+            async with guarded(self._conn):
                 await self._conn.execute(
                     t.products.update()
                     .where(t.products.c.id == product.id)
@@ -176,29 +124,18 @@ class SqlProductRepository:
         rows, next_after = _page(list(await self._conn.execute(query, params)), limit, "id")
         return Page([_product(row) for row in rows], next_after)
 
-    async def list_json(
-        self, *, active_only: bool, after: str | None, limit: int
-    ) -> tuple[bytes, str | None] | None:
-        if self._conn.dialect.name != "postgresql":
-            return None  # SQLite's JSON functions format numbers and times differently
-        query = _PRODUCT_JSON_PAGES[(active_only, after is not None)]
-        params: dict[str, Any] = {"limit": limit} if after is None else {"limit": limit, "after": after}
-        items, last, count = (await self._conn.execute(query, params)).one()
-        return items.encode(), (last if count > limit else None)
-
 
 # -- option sets -----------------------------------------------------------------------------------
 
 
-def _option_set(row: Sequence[Any]) -> OptionSet:
-    id_, product_id, name, options, created_at, updated_at = row
+def _option_set(row: Row) -> OptionSet:
     return OptionSet(
-        id=id_,
-        product_id=product_id,
-        name=name,
-        options=tuple(Option(o["code"], o["label"], o["price_delta"]) for o in options),
-        created_at=created_at,
-        updated_at=updated_at,
+        id=row.id,
+        product_id=row.product_id,
+        name=row.name,
+        options=tuple(Option(o["code"], o["label"], o["price_delta"]) for o in row.options),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -259,15 +196,14 @@ class SqlOptionSetRepository:
 # -- templates -------------------------------------------------------------------------------------
 
 
-def _template(row: Sequence[Any]) -> Template:
-    id_, product_id, version, definition, is_default, created_at = row
+def _template(row: Row) -> Template:
     return Template(
-        id=id_,
-        product_id=product_id,
-        version=version,
-        definition=load_definition(definition),
-        is_default=is_default,
-        created_at=created_at,
+        id=row.id,
+        product_id=row.product_id,
+        version=row.version,
+        definition=load_definition(row.definition),
+        is_default=row.is_default,
+        created_at=row.created_at,
     )
 
 
@@ -284,7 +220,7 @@ class SqlTemplateRepository:
         if exists is not None:
             raise DuplicateTemplateVersion(f"version {template.version} of this product exists already")
         try:
-            async with _guarded(self._conn):
+            async with guarded(self._conn):
                 await self._conn.execute(
                     t.templates.insert().values(
                         id=template.id,
@@ -367,7 +303,7 @@ class SqlTemplateRepository:
 # -- API keys --------------------------------------------------------------------------------------
 
 
-def _api_key(row: sa.Row[Any]) -> ApiKey:
+def _api_key(row: Row) -> ApiKey:
     return ApiKey(
         id=row.id,
         name=row.name,

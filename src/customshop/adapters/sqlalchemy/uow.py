@@ -18,15 +18,13 @@ from customshop.adapters.sqlalchemy.customization import (
 )
 from customshop.adapters.sqlalchemy.emails import SqlEmailRepository
 from customshop.adapters.sqlalchemy.engine import unavailable
-from customshop.adapters.sqlalchemy.orders import (
-    SqlIdempotencyRepository,
-    SqlInventoryRepository,
-    SqlOrderRepository,
-    SqlPaymentRepository,
-    SqlWebhookReceipts,
-)
+from customshop.adapters.sqlalchemy.idempotency import SqlIdempotencyRepository
+from customshop.adapters.sqlalchemy.inventory import SqlInventoryRepository
+from customshop.adapters.sqlalchemy.orders import SqlOrderRepository
 from customshop.adapters.sqlalchemy.outbox import SqlOutbox, SqlWebhookRepository
+from customshop.adapters.sqlalchemy.payments import SqlPaymentRepository
 from customshop.adapters.sqlalchemy.prints import SqlPrintRepository
+from customshop.adapters.sqlalchemy.receipts import SqlWebhookReceipts
 from customshop.adapters.sqlalchemy.reports import SqlReportRepository
 from customshop.adapters.sqlalchemy.repositories import (
     SqlApiKeyRepository,
@@ -182,6 +180,12 @@ class SqlUnitOfWork:
     @cached_property
     def prints(self) -> SqlPrintRepository:
         return SqlPrintRepository(self._connection())
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The block's connection, for read models that run their own statements
+        (``product_pages.py``)."""
+        return self._connection()
 
     def _connection(self) -> AsyncConnection:
         if self._conn is None:

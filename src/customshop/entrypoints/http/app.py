@@ -155,6 +155,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             "metrics": _value(metrics),
             "readiness": _value(readiness),
             "fulfillment_secret": _value(settings.fulfillment_secret),
+            "product_pages": _bridge(adapters.product_pages),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=reject_nul_characters,

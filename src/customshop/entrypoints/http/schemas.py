@@ -53,7 +53,8 @@ from customshop.domain.orders import (
     email_problems,
 )
 from customshop.domain.pricing import DesignQuote
-from customshop.domain.templates import VERSION_MAX, Template, definition_problems
+from customshop.domain.template_parsing import definition_problems
+from customshop.domain.templates import VERSION_MAX, Template
 from customshop.entrypoints.http.body import RequestBody, Rule
 
 Amount = Annotated[int, Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="Minor units (cents).")]

@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, SkipValidation
 from msgspec.json import encode
 
 from customshop.application.access import AccessKeys
 from customshop.application.catalog import Catalog
 from customshop.application.catalog_cache import CatalogCache
+from customshop.application.ports import ProductPages
 from customshop.domain.access import Scope
 from customshop.domain.errors import AccessDenied
 from customshop.entrypoints.http.errors import problems
@@ -33,6 +34,9 @@ IncludeInactive = Annotated[
     bool, Parameter(description="Also list inactive products (needs a `catalog:write` key).")
 ]
 
+#: A port, not a class: Litestar cannot check a Protocol's instances, so the container's is taken as is.
+Pages = NamedDependency[SkipValidation[ProductPages]]
+
 
 class ProductController(Controller):
     path = "/products"
@@ -42,7 +46,7 @@ class ProductController(Controller):
     async def list_products(
         self,
         request: Request[Any, Any, Any],
-        catalog: NamedDependency[Catalog],
+        product_pages: Pages,
         catalog_cache: NamedDependency[CatalogCache],
         access: NamedDependency[AccessKeys],
         limit: Limit = 50,
@@ -52,14 +56,12 @@ class ProductController(Controller):
         """List active products, oldest first, in pages."""
 
         async def page_bytes() -> bytes:
-            page = await catalog.list_products_json(
+            page = await product_pages.page_json(
                 include_inactive=include_inactive, after=decode_cursor(cursor), limit=limit
             )
-            if isinstance(page, tuple):  # the database wrote the products: only the envelope is left
-                items, next_after = page
-                return b'{"items":' + items + b',"next_cursor":' + encode(encode_cursor(next_after)) + b"}"
-            return encode(
-                ProductList([ProductRead.of(p) for p in page.items], encode_cursor(page.next_after))
+            # The products are written already: only the envelope is left.
+            return (
+                b'{"items":' + page.items + b',"next_cursor":' + encode(encode_cursor(page.next_after)) + b"}"
             )
 
         if include_inactive:  # an admin view: never cached
