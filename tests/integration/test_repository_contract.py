@@ -983,10 +983,8 @@ async def test_order_update_stores_the_mutable_fields(uow_factory: UnitOfWorkFac
     async with uow_factory() as uow:
         current = await uow.orders.get(order.id, for_update=True)
         assert current is not None
-        current.token_hash = hash_secret("another token")
-        current.payment_provider = "paypal"
-        current.reserved_until = at + timedelta(hours=1)
-        current.payment_started(IDS.new_id(), at + timedelta(seconds=1), first=True)
+        current.confirm_placement(hash_secret("another token"), IDS.new_id(), at)
+        current.restart_payment(IDS.new_id(), "paypal", at + timedelta(hours=1), at + timedelta(seconds=1))
         current.payment_failed("insufficient_funds", at + timedelta(seconds=2))
         await uow.orders.update(current)
         await uow.commit()
@@ -1009,7 +1007,7 @@ async def test_order_update_stores_the_mutable_fields(uow_factory: UnitOfWorkFac
             current.advance(status, at + timedelta(minutes=step))
         current.advance(OrderStatus.SHIPPED, at + timedelta(minutes=4), tracking_url="https://t.example/1")
         current.refund(at + timedelta(minutes=5), note="lost in transit")
-        current.stock_state = StockState.RESTOCKED
+        current.stock_state = StockState.RESTOCKED  # a state the aggregate never reaches from shipped
         current.stock = (StockHold(StockKey(IDS.new_id(), "L"), 3),)
         await uow.orders.update(current)
         await uow.commit()
@@ -1765,7 +1763,7 @@ async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFa
 
     # An order stored twice in one unit of work adds its events once.
     twice = make_order()
-    twice.payment_started(IDS.new_id(), now(), first=True)
+    twice.confirm_placement(hash_secret("order-token"), IDS.new_id(), now())
     (placed,) = twice.events
     async with uow_factory() as uow:
         await uow.orders.add(twice)

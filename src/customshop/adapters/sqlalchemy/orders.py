@@ -69,7 +69,7 @@ def _order_values(order: Order) -> dict[str, Any]:
     """The columns ``update`` writes: everything that changes after checkout (the aggregate's moves,
     the token set once the payment started, the provider a retry may switch to)."""
     return {
-        "token_hash": order.token_hash,
+        "token_hash": order.token_hash or "",  # the column's "not placed yet" is the empty string
         "status": order.status.value,
         "timeline": _timeline(order.timeline),
         "stock": _holds(order.stock),
@@ -168,7 +168,7 @@ def _order(row: Sequence[Any], lines: tuple[OrderLine, ...]) -> Order:
     return Order(
         id=id_,
         guest=guest,
-        token_hash=token_hash,
+        token_hash=token_hash or None,
         email=email,
         shipping_address=ShippingAddress(
             name=shipping_address["name"],
