@@ -1036,10 +1036,37 @@ async def test_order_update_stores_the_mutable_fields(uow_factory: UnitOfWorkFac
 
     ghost = make_order()
     async with uow_factory() as uow:
-        await uow.orders.update(ghost)  # unknown: nothing is stored
+        assert await uow.orders.update(ghost) is False  # unknown: nothing is stored
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.orders.get(ghost.id) is None
+
+
+async def test_an_order_update_with_if_status_stores_only_while_the_status_holds(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    order = make_order(status=OrderStatus.CREATED)
+    await stored_orders(uow_factory, order)
+    at = order.created_at
+    async with uow_factory(read_only=True) as uow:
+        stale = await uow.orders.get(order.id)  # as a checkout read it, before the cancellation
+    async with uow_factory() as uow:
+        current = await uow.orders.get(order.id, for_update=True)
+        assert current is not None
+        current.cancel("changed their mind", at + timedelta(seconds=1))
+        assert await uow.orders.update(current, if_status=OrderStatus.CREATED) is True
+        await uow.commit()
+
+    assert stale is not None
+    stale.confirm_placement(hash_secret("a late token"), IDS.new_id(), at + timedelta(seconds=2))
+    async with uow_factory() as uow:
+        assert await uow.orders.update(stale, if_status=OrderStatus.CREATED) is False
+        assert await uow.orders.update(make_order(), if_status=OrderStatus.CREATED) is False  # unknown
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.orders.get(order.id)
+    assert got is not None
+    assert order_state(got) == order_state(current)  # the cancellation, and nothing of the late change
 
 
 async def test_order_delete_removes_its_payments(uow_factory: UnitOfWorkFactory) -> None:

@@ -445,19 +445,18 @@ class Checkout:
         its token), the result stored under the idempotency key.
 
         Raises:
-            OrderNotFound: the order was moved meanwhile (which needs its id, known so far only to
-                operators' listings), as its status says.
+            OrderNotFound: the order is no longer ``created`` (moving it needs its id, known so far
+                only to operators' listings); nothing is stored.
         """
         order = reserved.order
         token = ORDER_TOKEN_PREFIX + secrets.token_urlsafe(24)
         now = self._clock.now()
         async with self._uow() as uow:
-            status = await uow.orders.lock(order.id)
-            if status is not OrderStatus.CREATED:
-                raise OrderNotFound(f"the order {order.id!r} was cancelled while its payment started")
             order.confirm_placement(hash_secret(token), started.id, now)
+            # Stored only while still `created`: the one statement both checks and locks its row.
+            if not await uow.orders.update(order, if_status=OrderStatus.CREATED):
+                raise OrderNotFound(f"the order {order.id!r} was cancelled while its payment started")
             await uow.payments.update(started)
-            await uow.orders.update(order)
             placed = Placed(
                 order.id, token, order.status.value, order.total, order.currency, PaymentView.of(started)
             )

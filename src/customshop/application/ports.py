@@ -245,9 +245,12 @@ class OrderRepository(Protocol):
         None for an unknown order: cheaper than ``get`` when the caller holds the order already."""
         ...
 
-    async def update(self, order: Order) -> None:
+    async def update(self, order: Order, *, if_status: OrderStatus | None = None) -> bool:
         """Store what may change after placing: status, timeline, token hash, payment and stock
-        fields, tracking URL, times (guest, contact, lines and totals never change)."""
+        fields, tracking URL, times (guest, contact, lines and totals never change). With
+        ``if_status``, only while the stored order still has that status (one conditional
+        statement, which also locks the row until the transaction ends). Returns whether the order
+        was stored (False for an unknown order, or one whose status moved)."""
         ...
 
     async def delete(self, order_id: str) -> None:

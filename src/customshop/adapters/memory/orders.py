@@ -51,10 +51,14 @@ class MemoryOrderRepository:
         order = self._state.orders.get(order_id)
         return None if order is None else order.status
 
-    async def update(self, order: Order) -> None:
-        if order.id in self._state.orders:  # like SQL UPDATE: an unknown id changes nothing
-            self._state.orders[order.id] = _detached(order)
-            self.seen.append(order)
+    async def update(self, order: Order, *, if_status: OrderStatus | None = None) -> bool:
+        stored = self._state.orders.get(order.id)
+        # Like SQL UPDATE: an unknown id, or another status than ``if_status``, changes nothing.
+        if stored is None or (if_status is not None and stored.status is not if_status):
+            return False
+        self._state.orders[order.id] = _detached(order)
+        self.seen.append(order)
+        return True
 
     async def delete(self, order_id: str) -> None:
         self._state.orders.pop(order_id, None)

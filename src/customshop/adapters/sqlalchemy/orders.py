@@ -232,6 +232,7 @@ _LINES_OF_ORDERS = (
 _INSERT_ORDER = t.orders.insert()
 _INSERT_LINES = t.order_lines.insert()
 _UPDATE_ORDER = t.orders.update().where(_O.id == sa.bindparam("order_id"))
+_UPDATE_ORDER_IF = _UPDATE_ORDER.where(_O.status == sa.bindparam("if_status"))
 _DELETE_ORDER_PAYMENTS = t.payments.delete().where(_P.order_id == sa.bindparam("order_id"))
 _DELETE_ORDER_LINES = t.order_lines.delete().where(_L.order_id == sa.bindparam("order_id"))
 _DELETE_ORDER = t.orders.delete().where(_O.id == sa.bindparam("order_id"))
@@ -299,10 +300,15 @@ class SqlOrderRepository:
         status = await self._conn.scalar(_LOCK_ORDER, {"order_id": order_id})
         return None if status is None else OrderStatus(status)
 
-    async def update(self, order: Order) -> None:
-        changed = await self._conn.execute(_UPDATE_ORDER, {"order_id": order.id, **_order_values(order)})
+    async def update(self, order: Order, *, if_status: OrderStatus | None = None) -> bool:
+        params = {"order_id": order.id, **_order_values(order)}
+        if if_status is None:
+            changed = await self._conn.execute(_UPDATE_ORDER, params)
+        else:
+            changed = await self._conn.execute(_UPDATE_ORDER_IF, {**params, "if_status": if_status.value})
         if changed.rowcount:
             self.seen.append(order)
+        return bool(changed.rowcount)
 
     async def delete(self, order_id: str) -> None:
         params = {"order_id": order_id}
