@@ -14,6 +14,7 @@ import pytest
 
 from customshop.application.ports import (
     OutboxMessage,
+    PrintJob,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -930,7 +931,15 @@ async def test_print_files_are_scheduled_leased_found_and_updated(uow_factory: U
 
     async with uow_factory() as uow:
         assert await uow.prints.due(at, lease, 10) == []  # nothing is wanted before the payment
-        await uow.prints.schedule(order.id, file_ids, at)
+        await uow.prints.update(
+            *(
+                PrintJob(line_id, order.id, PrintFile(PrintStatus.PENDING, file_id), 0, at)
+                for line_id, file_id in file_ids.items()
+            ),
+            PrintJob(
+                IDS.new_id(), order.id, PrintFile(PrintStatus.PENDING, IDS.new_id()), 0, at
+            ),  # no such line
+        )
         await uow.commit()
     async with uow_factory() as uow:
         first = await uow.prints.due(at, lease, 2)

@@ -25,6 +25,7 @@ from customshop.application.ports import (
     PaymentGateway,
     PaymentNotice,
     PaymentUnavailable,
+    PrintJob,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -35,6 +36,8 @@ from customshop.domain.orders import (
     Order,
     OrderStatus,
     PaymentMismatch,
+    PrintFile,
+    PrintStatus,
 )
 from customshop.domain.payments import Payment, PaymentStatus
 
@@ -58,10 +61,17 @@ class NoticeOutcome:
     order_id: str | None = None
 
 
-async def schedule_prints(uow: UnitOfWork, order: Order, ids: IdGenerator, now: datetime) -> None:
-    """Every line of ``order`` to be rendered (again) at print resolution as soon as possible, each
-    under a new id (see ``application.prints``)."""
-    await uow.prints.schedule(order.id, {line.id: ids.new_id() for line in order.lines}, now)
+async def schedule_prints(
+    uow: UnitOfWork, order: Order, ids: IdGenerator, due_at: datetime
+) -> list[PrintJob]:
+    """Every line of ``order`` to be rendered (again) at print resolution from ``due_at``, each
+    under a new id, no attempt made (see ``application.prints``); returns the lines' print jobs."""
+    jobs = [
+        PrintJob(line.id, order.id, PrintFile(PrintStatus.PENDING, ids.new_id()), 0, due_at)
+        for line in order.lines
+    ]
+    await uow.prints.update(*jobs)
+    return jobs
 
 
 class Orders:
