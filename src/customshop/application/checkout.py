@@ -377,9 +377,7 @@ class Checkout:
         async with self._uow() as uow:
             if claim is not None and not resume:
                 claim = replace(claim, order_id=order_id)
-                existing = await uow.idempotency.claim(claim)
-                if existing is not None:
-                    raise _KeyTaken(existing)
+                await self._claim(uow, claim)
             if claim is not None and resume and claim.order_id is not None:
                 order = await uow.orders.get(claim.order_id)
                 payment = await uow.payments.get(order.payment_id) if order and order.payment_id else None
@@ -439,6 +437,19 @@ class Checkout:
             await uow.commit()
         order.events.clear()
         return Reserved(order, payment, claim)
+
+    @staticmethod
+    async def _claim(uow: UnitOfWork, claim: IdempotencyRecord) -> None:
+        """Step 1, the first statement of the reservation's transaction: insert the claim of the
+        key, which names the order to be. A concurrent claim of the same key waits here until this
+        transaction ends.
+
+        Raises:
+            _KeyTaken: the key is claimed already (the transaction is to be rolled back).
+        """
+        existing = await uow.idempotency.claim(claim)
+        if existing is not None:
+            raise _KeyTaken(existing)
 
     async def _confirm(self, reserved: Reserved, started: Payment) -> Placed:
         """Step 4, the second transaction: the started payment recorded, the order placed (given
