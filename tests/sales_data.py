@@ -107,7 +107,6 @@ def build_order(number: int, spec: OrderSpec) -> Order:
     order = Order.place(
         id=f"order-{number:05d}",
         guest="g" * 64,
-        token_hash="t" * 64,
         email="ada@example.com",
         shipping_address=ADDRESS,
         lines=lines,
@@ -118,8 +117,10 @@ def build_order(number: int, spec: OrderSpec) -> Order:
         stock=(),
         reserved_until=spec.created_at + timedelta(minutes=30),
         payment_provider="test",
+        payment_id=f"payment-{number:05d}",
         at=spec.created_at,
     )
+    order.confirm_placement("t" * 64, f"payment-{number:05d}", spec.created_at)
     if spec.status == "cancelled":
         order.cancel("changed their mind", spec.created_at + timedelta(minutes=5))
     if spec.paid_at is None:

@@ -14,6 +14,7 @@ import pytest
 
 from customshop.application.ports import (
     OutboxMessage,
+    PrintJob,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -931,7 +932,15 @@ async def test_print_files_are_scheduled_leased_found_and_updated(uow_factory: U
 
     async with uow_factory() as uow:
         assert await uow.prints.due(at, lease, 10) == []  # nothing is wanted before the payment
-        await uow.prints.schedule(order.id, file_ids, at)
+        await uow.prints.update(
+            *(
+                PrintJob(line_id, order.id, PrintFile(PrintStatus.PENDING, file_id), 0, at)
+                for line_id, file_id in file_ids.items()
+            ),
+            PrintJob(
+                IDS.new_id(), order.id, PrintFile(PrintStatus.PENDING, IDS.new_id()), 0, at
+            ),  # no such line
+        )
         await uow.commit()
     async with uow_factory() as uow:
         first = await uow.prints.due(at, lease, 2)
@@ -984,10 +993,8 @@ async def test_order_update_stores_the_mutable_fields(uow_factory: UnitOfWorkFac
     async with uow_factory() as uow:
         current = await uow.orders.get(order.id, for_update=True)
         assert current is not None
-        current.token_hash = hash_secret("another token")
-        current.payment_provider = "paypal"
-        current.reserved_until = at + timedelta(hours=1)
-        current.payment_started(IDS.new_id(), at + timedelta(seconds=1), first=True)
+        current.confirm_placement(hash_secret("another token"), IDS.new_id(), at)
+        current.restart_payment(IDS.new_id(), "paypal", at + timedelta(hours=1), at + timedelta(seconds=1))
         current.payment_failed("insufficient_funds", at + timedelta(seconds=2))
         await uow.orders.update(current)
         await uow.commit()
@@ -1010,7 +1017,7 @@ async def test_order_update_stores_the_mutable_fields(uow_factory: UnitOfWorkFac
             current.advance(status, at + timedelta(minutes=step))
         current.advance(OrderStatus.SHIPPED, at + timedelta(minutes=4), tracking_url="https://t.example/1")
         current.refund(at + timedelta(minutes=5), note="lost in transit")
-        current.stock_state = StockState.RESTOCKED
+        current.stock_state = StockState.RESTOCKED  # a state the aggregate never reaches from shipped
         current.stock = (StockHold(StockKey(IDS.new_id(), "L"), 3),)
         await uow.orders.update(current)
         await uow.commit()
@@ -1039,10 +1046,37 @@ async def test_order_update_stores_the_mutable_fields(uow_factory: UnitOfWorkFac
 
     ghost = make_order()
     async with uow_factory() as uow:
-        await uow.orders.update(ghost)  # unknown: nothing is stored
+        assert await uow.orders.update(ghost) is False  # unknown: nothing is stored
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.orders.get(ghost.id) is None
+
+
+async def test_an_order_update_with_if_status_stores_only_while_the_status_holds(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    order = make_order(status=OrderStatus.CREATED)
+    await stored_orders(uow_factory, order)
+    at = order.created_at
+    async with uow_factory(read_only=True) as uow:
+        stale = await uow.orders.get(order.id)  # as a checkout read it, before the cancellation
+    async with uow_factory() as uow:
+        current = await uow.orders.get(order.id, for_update=True)
+        assert current is not None
+        current.cancel("changed their mind", at + timedelta(seconds=1))
+        assert await uow.orders.update(current, if_status=OrderStatus.CREATED) is True
+        await uow.commit()
+
+    assert stale is not None
+    stale.confirm_placement(hash_secret("a late token"), IDS.new_id(), at + timedelta(seconds=2))
+    async with uow_factory() as uow:
+        assert await uow.orders.update(stale, if_status=OrderStatus.CREATED) is False
+        assert await uow.orders.update(make_order(), if_status=OrderStatus.CREATED) is False  # unknown
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.orders.get(order.id)
+    assert got is not None
+    assert order_state(got) == order_state(current)  # the cancellation, and nothing of the late change
 
 
 async def test_order_delete_removes_its_payments(uow_factory: UnitOfWorkFactory) -> None:
@@ -1766,7 +1800,7 @@ async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFa
 
     # An order stored twice in one unit of work adds its events once.
     twice = make_order()
-    twice.payment_started(IDS.new_id(), now(), first=True)
+    twice.confirm_placement(hash_secret("order-token"), IDS.new_id(), now())
     (placed,) = twice.events
     async with uow_factory() as uow:
         await uow.orders.add(twice)

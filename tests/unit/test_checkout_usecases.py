@@ -16,12 +16,14 @@ import pytest
 
 from customshop.adapters.imaging.render import PillowRenderer
 from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
+from customshop.adapters.memory.cache import MemoryCache
 from customshop.adapters.memory.storage import MemoryFileStorage
 from customshop.adapters.payments.sandbox import TestPaymentGateway
 from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.cart import Carts
 from customshop.application.catalog import Catalog, OptionSetInput, ProductInput, TemplateInput
+from customshop.application.catalog_cache import CatalogCache
 from customshop.application.checkout import (
     CartChanged,
     Checkout,
@@ -377,6 +379,38 @@ async def test_a_price_change_is_shown_in_the_cart_and_charged_only_on_the_next_
     order = await shop.orders.get(placed.order_id)
     assert order.subtotal == TEE_PRICE["L"] + 400
     assert order.total == placed.total == order.subtotal + order.tax + order.shipping
+
+
+async def test_checkout_prices_against_the_database_even_when_the_catalog_cache_is_behind(
+    shop: Shop,
+) -> None:
+    uow = partial(MemoryUnitOfWork, shop.store)
+    cache = CatalogCache(uow, MemoryCache(), ttl=60)
+    await cache.refresh()  # and never again: this process has not noticed anything since
+    checkout = Checkout(
+        uow,
+        shop.clock,
+        UuidV7Ids(),
+        FixedRateTax(1000),
+        FlatShipping(500, 100),
+        {"test": TestPaymentGateway()},
+        reservation_ttl=TTL,
+        catalog_cache=cache,
+    )
+    await shop.cart_tee("L", 1, key=OTHER)
+    await shop.cart_tee("L", 1)
+    await checkout.place(OTHER, BY_TEST)  # the tee is in this process's cache now
+    # Another process raises the price; this process's cache still holds the old product.
+    await shop.catalog.replace_product(
+        shop.tee.id, ProductInput(name="Classic Tee", description="", base_price=2400)
+    )
+
+    with pytest.raises(CartChanged) as caught:
+        await checkout.place(KEY, BY_TEST, "k")
+
+    assert fields_of(caught.value) == [("items[0].unit_price", "price_changed")]
+    placed = await checkout.place(KEY, BY_TEST, "k")
+    assert (await shop.orders.get(placed.order_id)).subtotal == TEE_PRICE["L"] + 400
 
 
 async def test_a_product_no_longer_for_sale_is_named_by_its_line(shop: Shop) -> None:

@@ -74,7 +74,6 @@ async def placed_order(store: MemoryStore) -> Order:
     order = Order.place(
         id=IDS.new_id(),
         guest="guest",
-        token_hash="",
         email="ada@example.com",
         shipping_address=ADDRESS,
         lines=lines,
@@ -87,7 +86,7 @@ async def placed_order(store: MemoryStore) -> Order:
         payment_provider="test",
         at=T0,
     )
-    order.payment_started("payment", T0, first=True)
+    order.confirm_placement("token-hash", "payment", T0)
     async with MemoryUnitOfWork(store) as uow:
         await uow.orders.add(order)
         await uow.commit()

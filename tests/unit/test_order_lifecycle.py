@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, multiple, rule
 
 from customshop.domain.events import (
     OrderCancelled,
+    OrderCreated,
     OrderPaid,
     OrderRefunded,
     OrderShipped,
@@ -34,6 +35,7 @@ from customshop.domain.inventory import (
     new_level,
     reserve_all,
 )
+from customshop.domain.money import Money
 from customshop.domain.orders import (
     ADDRESS_LIMITS,
     OPERATOR_MOVES,
@@ -49,6 +51,8 @@ from customshop.domain.orders import (
     PrintStatus,
     ShippingAddress,
     StockHold,
+    StockMove,
+    StockMovement,
     StockState,
     check_contact,
     check_transition,
@@ -154,9 +158,14 @@ class OrderLifecycle(RuleBasedStateMachine):
         assert snapshot(order) == before
         assert self.levels == levels
 
-    def _move_stock(self, holds: tuple[StockHold, ...], how: str) -> None:
-        for hold in holds:
-            self.levels[hold.key] = getattr(self.levels[hold.key], how)(hold.units, self.now)
+    def _move_stock(self, order: Order, movement: StockMovement | None, how: StockMove | None) -> None:
+        """Apply the stock movement a move returned, after checking it is the one expected."""
+        if how is None:
+            assert movement is None
+            return
+        assert movement == StockMovement(how, order.stock)
+        for hold in movement.holds:
+            self.levels[hold.key] = getattr(self.levels[hold.key], how.value)(hold.units, self.now)
 
     # -- placing -----------------------------------------------------------------------------------
 
@@ -197,7 +206,6 @@ class OrderLifecycle(RuleBasedStateMachine):
         order = Order.place(
             id=self._next("order"),
             guest="guest",
-            token_hash="",
             email="ada@example.com",
             shipping_address=ADDRESS,
             lines=lines,
@@ -208,9 +216,11 @@ class OrderLifecycle(RuleBasedStateMachine):
             stock=tuple(StockHold(key, wanted[key]) for key in reserved),
             reserved_until=self.now + TTL,
             payment_provider="test",
+            payment_id=self._next("payment"),
             at=self.now,
         )
         assert order.status is S.CREATED and order.stock_state is StockState.RESERVED
+        assert not order.is_placed and order.token_hash is None
         assert order.total == order.subtotal + tax + shipping
         assert [(e.status, e.at) for e in order.timeline] == [(S.CREATED, self.now)]
         self.placed.append(order)
@@ -236,8 +246,8 @@ class OrderLifecycle(RuleBasedStateMachine):
 
     def _pay(self, order: Order) -> None:
         payment_id = self._next("payment")
-        order.mark_paid(payment_id, order.total, order.currency, self.now)
-        self._move_stock(order.stock, "commit")
+        sale = order.mark_paid(payment_id, order.total, order.currency, self.now)
+        self._move_stock(order, sale, StockMove.COMMIT)
         self.fate[order.id] = StockState.COMMITTED
         assert (order.status, order.payment_id, order.paid_amount) == (S.PAID, payment_id, order.total)
         assert order.paid_at == self.now and order.reserved_until is None and order.payment_failure is None
@@ -271,15 +281,50 @@ class OrderLifecycle(RuleBasedStateMachine):
         assert order.events[-1] == PaymentFailed(order.id, self.now, reason)
 
     @rule(order=orders)
-    def retry_payment(self, order: Order) -> None:
+    def confirm_placement(self, order: Order) -> None:
+        """Checkout's last step: the payment started, the order gets its token (``order.created``)."""
+        token_hash = f"hash-{self._next('token')}"
         if order.status is not S.CREATED:
             self._refused(
-                order, IllegalTransition, lambda: order.payment_started("retry", self.now, first=False)
+                order,
+                IllegalTransition,
+                lambda: order.confirm_placement(token_hash, "late", self.now),
             )
             return
         payment_id = self._next("payment")
-        order.payment_started(payment_id, self.now, first=False)
+        status, timeline = order.status, order.timeline
+        order.confirm_placement(token_hash, payment_id, self.now)
+        assert order.is_placed and order.token_hash == token_hash
+        assert (order.status, order.timeline, order.payment_id) == (status, timeline, payment_id)
+        assert order.events[-1] == OrderCreated(order.id, self.now, order.total, order.currency)
+
+    @rule(target=orders, order=consumes(orders))
+    def abandon(self, order: Order) -> Any:
+        """Checkout undoes an order whose payment never started (only one never placed), and
+        deletes it: it takes no further part."""
+        if order.status is not S.CREATED or order.is_placed:
+            self._refused(order, IllegalTransition, order.abandon)
+            return order  # still there
+        events = list(order.events)
+        release = order.abandon()
+        self._move_stock(order, release, StockMove.RELEASE)
+        assert order.events == events  # an order nobody saw records nothing
+        self.placed.remove(order)
+        del self.fate[order.id]
+        return multiple()
+
+    @rule(order=orders, provider=st.sampled_from(["test", "stripe", "paypal"]))
+    def retry_payment(self, order: Order, provider: str) -> None:
+        until = self.now + TTL
+        if order.status is not S.CREATED:
+            self._refused(
+                order, IllegalTransition, lambda: order.restart_payment("retry", provider, until, self.now)
+            )
+            return
+        payment_id = self._next("payment")
+        order.restart_payment(payment_id, provider, until, self.now)
         assert (order.status, order.payment_id, order.payment_failure) == (S.CREATED, payment_id, None)
+        assert (order.payment_provider, order.reserved_until) == (provider, until)
 
     # -- operators, cancellation, refunds ----------------------------------------------------------
 
@@ -342,8 +387,8 @@ class OrderLifecycle(RuleBasedStateMachine):
         if order.status is not S.CREATED:
             self._refused(order, IllegalTransition, lambda: order.cancel(reason, self.now))
             return
-        order.cancel(reason, self.now)
-        self._move_stock(order.stock, "release")
+        release = order.cancel(reason, self.now)
+        self._move_stock(order, release, StockMove.RELEASE)
         self.fate[order.id] = StockState.RELEASED
         assert (order.status, order.reserved_until) == (S.CANCELLED, None)
         assert order.timeline[-1].note == reason
@@ -369,12 +414,12 @@ class OrderLifecycle(RuleBasedStateMachine):
             self._refused(order, IllegalTransition, lambda: order.refund(self.now))
             return
         straight_from_paid = order.status is S.PAID
-        amount = order.refund(self.now, note="refunded")
-        assert amount == order.paid_amount == order.total
-        assert order.refunded_amount == amount
-        assert order.events[-1] == OrderRefunded(order.id, self.now, amount, order.currency)
+        refund = order.refund(self.now, note="refunded")
+        assert refund.amount == Money(order.paid_amount, order.currency) == order.amount_due
+        assert order.refunded_amount == refund.amount.amount
+        assert order.events[-1] == OrderRefunded(order.id, self.now, refund.amount.amount, order.currency)
+        self._move_stock(order, refund.stock, StockMove.RESTOCK if straight_from_paid else None)
         if straight_from_paid:
-            self._move_stock(order.stock, "restock")
             self.fate[order.id] = StockState.RESTOCKED
         # Once: a second refund is refused and moves no money.
         self._refused(order, IllegalTransition, lambda: order.refund(self.now))

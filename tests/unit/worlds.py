@@ -23,6 +23,7 @@ from customshop.application.ports import Metrics
 from customshop.application.prints import RENDER_PRINT, PrintFiles
 from customshop.application.webhooks import FulfillmentTarget, Webhooks
 from customshop.domain.customization import Asset
+from customshop.domain.hashing import hash_secret
 from customshop.domain.orders import Order, OrderLine, ShippingAddress
 from customshop.domain.pricing import PriceComponent
 from customshop.domain.webhooks import format_secret
@@ -195,7 +196,6 @@ class Setup:
         order = Order.place(
             id=IDS.new_id(),
             guest="guest",
-            token_hash="",
             email="ada@example.com",
             shipping_address=ShippingAddress("Ada", "1 Main St", "Springfield", "12345", "US"),
             lines=tuple(
@@ -222,7 +222,7 @@ class Setup:
             payment_provider="test",
             at=T0,
         )
-        order.payment_started("payment", T0, first=True)
+        order.confirm_placement(hash_secret("order-token"), "payment", T0)
         order.mark_paid("payment", order.total, "USD", T0)
         async with MemoryUnitOfWork(self.store) as uow:
             await uow.assets.add(asset)

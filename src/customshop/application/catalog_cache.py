@@ -104,11 +104,35 @@ class CatalogCache:
             await self.refresh()
         version = self._version
         loaded = await load()
-        if version is not None and version == self._version:
+        if version is not None:
+            self._keep(key, version, now, loaded)
+        return loaded
+
+    def _keep(self, key: str, version: int, now: float, loaded: object) -> None:
+        """Keep ``loaded``, read after catalog version ``version`` was seen, unless this process's
+        entries moved to another version meanwhile: an entry is never older than its version."""
+        if version == self._version:
             self._objects[key] = (now + self._ttl, loaded)
             self._objects.move_to_end(key)
             while len(self._objects) > self._max_entries:
                 self._objects.popitem(last=False)
+
+    async def get_current(self, key: str, version: int, load: Callable[[], Awaitable[T]]) -> T:
+        """The object under ``key`` as the database holds it now: this process's entry when its
+        entries are of catalog version ``version`` (which the caller read from the database, in its
+        own transaction), else ``load()``. For reads that must not be up to ``refresh_interval``
+        late, such as checkout's repricing. An entry is read after the version it is kept under
+        was seen, so when that is still the database's version, nothing changed since."""
+        if self._ttl <= 0:
+            return await load()
+        now = self._monotonic()
+        if version == self._version:
+            entry = self._objects.get(key)
+            if entry is not None and entry[0] > now:
+                value: T = entry[1]
+                return value
+        loaded = await load()
+        self._keep(key, version, now, loaded)
         return loaded
 
     def forget(self) -> None:

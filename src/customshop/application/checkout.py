@@ -1,11 +1,18 @@
 """Checkout: turn a guest's cart into an order, its stock reserved and its payment started.
 
-All or nothing. The cart is re-priced and re-checked against the current catalog first: a line
-whose price changed is repriced in the cart and reported (409), never charged silently. Then, in
-one transaction, the order is created and the stock of the whole cart reserved (last, so that the
-stock rows stay locked only until the commit); the payment is started with the provider outside any
-transaction; a second transaction records the payment handle and empties the cart. When the payment
-cannot start, the order is removed and its stock released.
+All or nothing, in four named steps:
+
+1. **claim** the ``Idempotency-Key`` (when given), first in the reservation's transaction;
+2. **reserve** (:meth:`Checkout._reserve`), in that same transaction: the cart re-priced and
+   re-checked against the catalog as the database holds it now; the order created, the cart
+   emptied, and the stock of the whole cart reserved (last, so that the stock rows stay locked only
+   until the commit). It returns :class:`Reserved`, or :class:`CartChanged` when a line's price or
+   availability moved: then the cart's new prices are stored and the claim dropped in the same
+   transaction, and the guest is told (409), never charged silently;
+3. **start the payment** with the provider, outside any transaction; when it cannot start, the
+   order is abandoned (removed, its stock released, its lines back in the cart);
+4. **confirm** (:meth:`Checkout._confirm`): a second transaction records the payment handle and
+   places the order (its token), and stores the result under the key.
 
 ``Idempotency-Key``: the first request with a key claims it in that first transaction, so a
 concurrent repeat waits on the claim (a unique index) rather than doing the work twice, and a
@@ -29,6 +36,7 @@ from datetime import datetime, timedelta
 from customshop.application.catalog_cache import CatalogCache
 from customshop.application.customization import GuestKeyNotFound, live_guest
 from customshop.application.design_source import design_source
+from customshop.application.inventory import apply_stock
 from customshop.application.ports import (
     Clock,
     IdempotencyRecord,
@@ -69,7 +77,10 @@ class OrderNotFound(NotFound):
 
 
 class CartChanged(Conflict):
-    """The catalog changed under the cart: ``violations`` name each line concerned (``items[i]...``)."""
+    """The catalog changed under the cart: ``violations`` name each line concerned (``items[i]...``).
+
+    Also the outcome :meth:`Checkout._reserve` returns (not raises) once it stored the cart's new
+    prices, for the caller to raise."""
 
 
 class IdempotencyKeyReused(Conflict):
@@ -136,6 +147,25 @@ class Placed:
     def from_json(cls, data: bytes) -> Placed:
         raw = json.loads(data)
         return cls(**{**raw, "payment": PaymentView(**raw["payment"])})
+
+
+@dataclass(frozen=True, slots=True)
+class Reserved:
+    """Step 2's outcome: the order created with its stock reserved, its payment not started yet,
+    and the claim of the idempotency key (if any) naming the order."""
+
+    order: Order
+    payment: Payment
+    claim: IdempotencyRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Repriced:
+    """The cart no longer matches the catalog: what to tell the guest, and the lines whose price
+    moved, to store with their new prices."""
+
+    problems: list[Violation]
+    lines: list[CartLine]
 
 
 class Checkout:
@@ -229,7 +259,7 @@ class Checkout:
             if order.status is not OrderStatus.CREATED:
                 raise IllegalTransition(f"an order that is {order.status} takes no new payment")
             previous = await uow.payments.get(order.payment_id) if order.payment_id else None
-            payment = self._new_payment(order, provider or order.payment_provider, now)
+            payment = self._new_payment(self._ids.new_id(), order, provider or order.payment_provider, now)
             await uow.payments.add(payment)
             await uow.commit()
         try:
@@ -252,9 +282,7 @@ class Checkout:
                 current = await uow.payments.get(previous.id)
                 if current is not None and current.status is PaymentStatus.PENDING:
                     await uow.payments.update(current.settled(PaymentStatus.CANCELLED, now))
-            order.payment_provider = started.provider
-            order.reserved_until = now + self._ttl
-            order.payment_started(started.id, now, first=False)
+            order.restart_payment(started.id, started.provider, now + self._ttl, now)
             await uow.payments.update(started)
             await uow.orders.update(order)
             await uow.commit()
@@ -305,86 +333,84 @@ class Checkout:
     async def _run(
         self, guest: str, request: CheckoutRequest, claim: IdempotencyRecord | None, *, resume: bool
     ) -> Placed:
-        """Place the order. ``claim`` is the idempotency record to store the outcome in: a new one
-        is inserted by transaction 1 (raising ``_KeyTaken`` when the key is already claimed), a
-        taken-over one (``resume``) names the order to pick up, if any."""
+        """Place the order: reserve, start the payment, confirm. ``claim`` is the idempotency record
+        to store the outcome in: a new one is claimed by the reservation's transaction (raising
+        ``_KeyTaken`` when the key is claimed already), a taken-over one (``resume``) names the
+        order to pick up, if any."""
         try:
-            order, payment, claim = await self._reserve(guest, request, claim, resume)
+            outcome = await self._reserve(guest, request, claim, resume=resume)
         except _KeyTaken:
-            raise
-        except CartChanged:
-            await self._forget_key(claim)  # its transaction committed the repriced lines and the claim
             raise
         except BaseException:
             if resume:
                 await self._forget_key(claim)  # otherwise the claim was rolled back with the rest
             raise
+        if isinstance(outcome, CartChanged):
+            raise outcome
         try:
             # The payment's id is the provider's idempotency key: a resumed checkout reuses it.
-            started = await self._start(order, payment, payment.id)
+            started = await self._start(outcome.order, outcome.payment, outcome.payment.id)
         except BaseException:
-            await self._abandon(order.id)
-            await self._forget_key(claim)
+            await self._abandon(outcome.order.id)
+            await self._forget_key(outcome.claim)
             raise
-        token = ORDER_TOKEN_PREFIX + secrets.token_urlsafe(24)
-        now = self._clock.now()
-        async with self._uow() as uow:
-            # The order as transaction 1 stored it, unless something moved it since (which needs
-            # its id, known so far only to operators' listings): its status says.
-            status = await uow.orders.lock(order.id)
-            if status is not OrderStatus.CREATED:
-                raise OrderNotFound(f"the order {order.id!r} was cancelled while its payment started")
-            order.token_hash = hash_secret(token)
-            order.payment_started(started.id, now, first=True)
-            await uow.payments.update(started)
-            await uow.orders.update(order)
-            placed = Placed(
-                order.id, token, order.status.value, order.total, order.currency, PaymentView.of(started)
-            )
-            if claim is not None:
-                await uow.idempotency.update(replace(claim, result=placed.to_json(), updated_at=now))
-            await uow.commit()
-        return placed
+        return await self._confirm(outcome, started)
 
     async def _reserve(
-        self, guest: str, request: CheckoutRequest, claim: IdempotencyRecord | None, resume: bool
-    ) -> tuple[Order, Payment, IdempotencyRecord | None]:
-        """Transaction 1: claim the key, re-price, reserve, create the order and its (not yet
-        started) payment. Resuming a claim whose process died picks up the order it had created.
+        self, guest: str, request: CheckoutRequest, claim: IdempotencyRecord | None, *, resume: bool
+    ) -> Reserved | CartChanged:
+        """Steps 1 and 2, one transaction: claim the key, re-price, reserve, create the order and
+        its (not yet started) payment. Resuming a claim whose process died picks up the order it
+        had created.
 
-        The claim rides in this transaction: a concurrent request with the same key waits on it (a
-        unique index) and then finds the claim with its order, and a failure rolls it back too.
+        The claim rides in this transaction, naming the order to be: a concurrent request with the
+        same key waits on it (a unique index) and then finds the claim with its order, and a
+        failure rolls it back too. When the cart changed, the transaction stores the cart's new
+        prices, drops the claim and commits, and :class:`CartChanged` is returned.
+
+        Raises:
+            _KeyTaken: the key is claimed already. InvalidInput: the cart is empty.
+            OutOfStock: some units are short (nothing is kept).
         """
         now = self._clock.now()
+        order_id = self._ids.new_id()
         async with self._uow() as uow:
             if claim is not None and not resume:
-                existing = await uow.idempotency.claim(claim)
-                if existing is not None:
-                    raise _KeyTaken(existing)
+                claim = replace(claim, order_id=order_id)
+                await self._claim(uow, claim)
             if claim is not None and resume and claim.order_id is not None:
                 order = await uow.orders.get(claim.order_id)
                 payment = await uow.payments.get(order.payment_id) if order and order.payment_id else None
                 if order is not None and payment is not None and order.status is OrderStatus.CREATED:
-                    return order, payment, claim
+                    return Reserved(order, payment, claim)
             # Locked: a concurrent checkout of the same cart waits here, then finds it empty.
             cart = await uow.carts.lines(guest, for_update=True)
             if not cart:
                 raise _empty_cart()
-            order_lines = await self._reprice(uow, cart)
+            priced = await self._reprice(uow, cart)
+            if isinstance(priced, _Repriced):
+                for line in priced.lines:
+                    await uow.carts.reprice(line)
+                if claim is not None:
+                    await uow.idempotency.delete(claim.scope, claim.key)
+                await uow.commit()
+                return CartChanged(
+                    "The cart changed since it was filled; review it and check out again.", priced.problems
+                )
             totals = total_cart(
-                [(line.unit_price, line.quantity) for line in order_lines],
+                [(line.unit_price, line.quantity) for line in priced],
                 cart[0].currency,
                 self._tax.tax_on,
                 self._shipping.shipping_for,
             )
-            holds = await uow.inventory.holds_for(stock_wanted(order_lines))
+            holds = await uow.inventory.holds_for(stock_wanted(priced))
+            payment_id = self._ids.new_id()
             order = Order.place(
-                id=self._ids.new_id(),
+                id=order_id,
                 guest=guest,
-                token_hash="",
                 email=request.email,
                 shipping_address=request.shipping_address,
-                lines=tuple(order_lines),
+                lines=tuple(priced),
                 currency=totals.currency,
                 subtotal=totals.subtotal,
                 tax=totals.tax,
@@ -392,36 +418,76 @@ class Checkout:
                 stock=holds,
                 reserved_until=now + self._ttl,
                 payment_provider=request.payment_provider,
+                payment_id=payment_id,
                 at=now,
             )
-            payment = self._new_payment(order, request.payment_provider, now)
-            order.payment_id = payment.id
+            payment = self._new_payment(payment_id, order, request.payment_provider, now)
             await uow.orders.add(order)
             await uow.payments.add(payment)
             for line in cart:  # the cart is emptied once the order exists
                 await uow.carts.delete(line.id)
-            if claim is not None:
+            if claim is not None and claim.order_id != order.id:  # resumed, its order gone
                 claim = replace(claim, order_id=order.id, updated_at=now)
                 await uow.idempotency.update(claim)
             try:
                 # Last: the levels' row locks are held only from here to the commit.
                 await uow.inventory.reserve_holds(holds, now)
             except OutOfStock as exc:
-                raise OutOfStock(exc.shortages, _short_lines(order_lines, exc.shortages)) from None
+                raise OutOfStock(exc.shortages, _short_lines(priced, exc.shortages)) from None
             await uow.commit()
         order.events.clear()
-        return order, payment, claim
+        return Reserved(order, payment, claim)
 
-    async def _reprice(self, uow: UnitOfWork, cart: list[CartLine]) -> list[OrderLine]:
-        """Each cart line checked and priced against the current catalog. Lines whose price moved
-        are updated in the cart (and committed) before ``CartChanged`` reports them."""
+    @staticmethod
+    async def _claim(uow: UnitOfWork, claim: IdempotencyRecord) -> None:
+        """Step 1, the first statement of the reservation's transaction: insert the claim of the
+        key, which names the order to be. A concurrent claim of the same key waits here until this
+        transaction ends.
+
+        Raises:
+            _KeyTaken: the key is claimed already (the transaction is to be rolled back).
+        """
+        existing = await uow.idempotency.claim(claim)
+        if existing is not None:
+            raise _KeyTaken(existing)
+
+    async def _confirm(self, reserved: Reserved, started: Payment) -> Placed:
+        """Step 4, the second transaction: the started payment recorded, the order placed (given
+        its token), the result stored under the idempotency key.
+
+        Raises:
+            OrderNotFound: the order is no longer ``created`` (moving it needs its id, known so far
+                only to operators' listings); nothing is stored.
+        """
+        order = reserved.order
+        token = ORDER_TOKEN_PREFIX + secrets.token_urlsafe(24)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            order.confirm_placement(hash_secret(token), started.id, now)
+            # Stored only while still `created`: the one statement both checks and locks its row.
+            if not await uow.orders.update(order, if_status=OrderStatus.CREATED):
+                raise OrderNotFound(f"the order {order.id!r} was cancelled while its payment started")
+            await uow.payments.update(started)
+            placed = Placed(
+                order.id, token, order.status.value, order.total, order.currency, PaymentView.of(started)
+            )
+            if reserved.claim is not None:
+                await uow.idempotency.update(replace(reserved.claim, result=placed.to_json(), updated_at=now))
+            await uow.commit()
+        return placed
+
+    async def _reprice(self, uow: UnitOfWork, cart: list[CartLine]) -> list[OrderLine] | _Repriced:
+        """Each cart line checked and priced against the catalog as the database holds it now (the
+        catalog cache only when its entries are of the database's catalog version). Writes nothing:
+        lines whose price moved come back in :class:`_Repriced`, with what to tell the guest."""
         problems: list[Violation] = []
         repriced: list[CartLine] = []
         lines: list[OrderLine] = []
         now = self._clock.now()
+        version = await uow.catalog_version.current() if self._cache is not None else None
         for index, line in enumerate(cart):
             where = f"items[{index}]"
-            source = await design_source(uow, line.product_id, line.template_id, self._cache)
+            source = await design_source(uow, line.product_id, line.template_id, self._cache, version=version)
             product, template = source.product, source.template
             if product is None or not product.active or template is None:
                 problems.append(
@@ -477,13 +543,7 @@ class Checkout:
                 )
             )
         if problems:
-            for line in repriced:
-                await uow.carts.reprice(line)
-            if repriced:
-                await uow.commit()
-            raise CartChanged(
-                "The cart changed since it was filled; review it and check out again.", problems
-            )
+            return _Repriced(problems, repriced)
         return lines
 
     @staticmethod
@@ -498,9 +558,10 @@ class Checkout:
                     )
         return infos
 
-    def _new_payment(self, order: Order, provider: str, now: datetime) -> Payment:
+    @staticmethod
+    def _new_payment(payment_id: str, order: Order, provider: str, now: datetime) -> Payment:
         return Payment(
-            id=self._ids.new_id(),
+            id=payment_id,
             order_id=order.id,
             provider=provider,
             reference=None,
@@ -547,8 +608,8 @@ class Checkout:
         now = self._clock.now()
         async with self._uow() as uow:
             order = await uow.orders.get(order_id, for_update=True)
-            if order is not None and order.status is OrderStatus.CREATED and order.token_hash == "":
-                await uow.inventory.release(order.stock, now)
+            if order is not None and order.status is OrderStatus.CREATED and not order.is_placed:
+                await apply_stock(uow, order.abandon(), now)
                 for line in order.lines:
                     await uow.carts.add(_back_in_cart(order, line, self._ids.new_id(), now))
                 await uow.orders.delete(order.id)

@@ -23,9 +23,18 @@ class DesignSource:
 
 
 async def design_source(
-    uow: UnitOfWork, product_id: str, template_id: str | None, cache: CatalogCache | None = None
+    uow: UnitOfWork,
+    product_id: str,
+    template_id: str | None,
+    cache: CatalogCache | None = None,
+    *,
+    version: int | None = None,
 ) -> DesignSource:
-    """The product, its template ``template_id`` (its default one when None) and its option sets."""
+    """The product, its template ``template_id`` (its default one when None) and its option sets.
+
+    With a ``cache``, served from it; with the catalog ``version`` the caller read in ``uow``'s
+    transaction as well, exactly as the database holds it now (the cache only when its entries
+    are of that version, see ``CatalogCache.get_current``)."""
 
     async def load() -> DesignSource:
         product = await uow.products.get(product_id)
@@ -42,4 +51,7 @@ async def design_source(
 
     if cache is None:
         return await load()
-    return await cache.get_object(f"design/{product_id}/{template_id or 'default'}", load)
+    key = f"design/{product_id}/{template_id or 'default'}"
+    if version is not None:
+        return await cache.get_current(key, version, load)
+    return await cache.get_object(key, load)

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from customshop.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from customshop.domain.errors import InvalidInput, Violation
 from customshop.domain.inventory import StockKey, StockLevel, check_on_hand, new_level
+from customshop.domain.orders import StockMove, StockMovement
+
+
+async def apply_stock(uow: UnitOfWork, movement: StockMovement | None, at: datetime) -> None:
+    """Carry out the stock movement an order's change returned (nothing for None), in ``uow``'s
+    transaction: the one that stores the order."""
+    if movement is None:
+        return
+    if movement.move is StockMove.RELEASE:
+        await uow.inventory.release(movement.holds, at)
+    elif movement.move is StockMove.COMMIT:
+        await uow.inventory.commit(movement.holds, at)
+    else:
+        await uow.inventory.restock(movement.holds, at)
 
 
 class Inventory:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from customshop.application.checkout import OrderNotFound, owns, stop_payment
+from customshop.application.inventory import apply_stock
 from customshop.application.ports import (
     Clock,
     IdGenerator,
@@ -24,6 +25,7 @@ from customshop.application.ports import (
     PaymentGateway,
     PaymentNotice,
     PaymentUnavailable,
+    PrintJob,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -34,7 +36,8 @@ from customshop.domain.orders import (
     Order,
     OrderStatus,
     PaymentMismatch,
-    StockState,
+    PrintFile,
+    PrintStatus,
 )
 from customshop.domain.payments import Payment, PaymentStatus
 
@@ -58,10 +61,17 @@ class NoticeOutcome:
     order_id: str | None = None
 
 
-async def schedule_prints(uow: UnitOfWork, order: Order, ids: IdGenerator, now: datetime) -> None:
-    """Every line of ``order`` to be rendered (again) at print resolution as soon as possible, each
-    under a new id (see ``application.prints``)."""
-    await uow.prints.schedule(order.id, {line.id: ids.new_id() for line in order.lines}, now)
+async def schedule_prints(
+    uow: UnitOfWork, order: Order, ids: IdGenerator, due_at: datetime
+) -> list[PrintJob]:
+    """Every line of ``order`` to be rendered (again) at print resolution from ``due_at``, each
+    under a new id, no attempt made (see ``application.prints``); returns the lines' print jobs."""
+    jobs = [
+        PrintJob(line.id, order.id, PrintFile(PrintStatus.PENDING, ids.new_id()), 0, due_at)
+        for line in order.lines
+    ]
+    await uow.prints.update(*jobs)
+    return jobs
 
 
 class Orders:
@@ -200,12 +210,12 @@ class Orders:
             return
         if order.status is OrderStatus.CREATED:
             try:
-                order.mark_paid(payment.id, notice.amount, notice.currency, now)
+                sale = order.mark_paid(payment.id, notice.amount, notice.currency, now)
             except PaymentMismatch as exc:
                 log.error("order %s: %s; refunding it", order.id, exc)
                 order.payment_failed(str(exc), now)
             else:
-                await uow.inventory.commit(order.stock, now)
+                await apply_stock(uow, sale, now)
                 await uow.payments.update(payment.settled(PaymentStatus.SUCCEEDED, now))
                 await uow.orders.update(order)
                 await schedule_prints(uow, order, self._ids, now)
@@ -338,10 +348,7 @@ class Orders:
         self, uow: UnitOfWork, order: Order, reason: str, now: datetime
     ) -> Payment | None:
         """Cancel ``order`` in this transaction; returns its pending payment, to stop after commit."""
-        held = order.stock_state is StockState.RESERVED
-        order.cancel(reason, now)
-        if held:
-            await uow.inventory.release(order.stock, now)
+        await apply_stock(uow, order.cancel(reason, now), now)
         payment = await uow.payments.get(order.payment_id) if order.payment_id else None
         if payment is not None and payment.status in (PaymentStatus.NEW, PaymentStatus.PENDING):
             await uow.payments.update(payment.settled(PaymentStatus.CANCELLED, now))
@@ -354,13 +361,11 @@ class Orders:
         payment = await uow.payments.get(order.payment_id) if order.payment_id else None
         if payment is None:
             raise PaymentNotFound(f"the payment of order {order.id!r} is missing")
-        restock = order.stock_state is StockState.COMMITTED
-        amount = order.refund(now)
-        if restock and order.stock_state is StockState.RESTOCKED:
-            await uow.inventory.restock(order.stock, now)
-        if amount > 0:
+        refund = order.refund(now)
+        await apply_stock(uow, refund.stock, now)
+        if refund.amount.amount > 0:
             await self._gateway(payment.provider).refund(
-                _reference(payment), amount, order.currency, f"refund-{order.id}"
+                _reference(payment), refund.amount.amount, refund.amount.currency, f"refund-{order.id}"
             )
         await uow.payments.update(payment.settled(PaymentStatus.REFUNDED, now))
 

@@ -256,9 +256,12 @@ class OrderRepository(Protocol):
         None for an unknown order: cheaper than ``get`` when the caller holds the order already."""
         ...
 
-    async def update(self, order: Order) -> None:
+    async def update(self, order: Order, *, if_status: OrderStatus | None = None) -> bool:
         """Store what may change after placing: status, timeline, token hash, payment and stock
-        fields, tracking URL, times (guest, contact, lines and totals never change)."""
+        fields, tracking URL, times (guest, contact, lines and totals never change). With
+        ``if_status``, only while the stored order still has that status (one conditional
+        statement, which also locks the row until the transaction ends). Returns whether the order
+        was stored (False for an unknown order, or one whose status moved)."""
         ...
 
     async def delete(self, order_id: str) -> None:
@@ -297,12 +300,8 @@ class PrintJob:
 
 
 class PrintRepository(Protocol):
-    """Print files of order lines (stored with the lines). Never commits."""
-
-    async def schedule(self, order_id: str, file_ids: Mapping[str, str], at: datetime) -> None:
-        """Every line of the order (``file_ids``: line id → a new rendering id) is pending again,
-        under its new id, with no attempt made and due at ``at``."""
-        ...
+    """Print files of order lines (stored with the lines), written here only (``update``; ``due``
+    leases what it hands out): ``OrderRepository.update`` never writes them. Never commits."""
 
     async def due(self, now: datetime, lease_until: datetime, limit: int) -> list[PrintJob]:
         """Pending print files due by ``now``, the longest waiting first, each leased (``due_at``
@@ -318,8 +317,10 @@ class PrintRepository(Protocol):
         """The print file of one rendering, by its id."""
         ...
 
-    async def update(self, job: PrintJob) -> None:
-        """Store the print file's status, id, error, attempts and ``due_at``."""
+    async def update(self, *jobs: PrintJob) -> None:
+        """Store each line's print file: status, id, error, attempts and ``due_at`` (lines that do not
+        exist are left out). The one method that writes a print file once the order's lines exist:
+        scheduling, every rendering attempt and its outcome go through it."""
         ...
 
     async def for_order(self, order_id: str) -> list[PrintJob]:

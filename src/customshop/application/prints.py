@@ -164,11 +164,8 @@ class PrintFiles:
                 raise OrderNotFound(f"there is no order {order_id!r}")
             if order.status not in PAID_STATES:
                 raise IllegalTransition(f"an order that is {order.status} has no print files to make")
-            await schedule_prints(uow, order, self._ids, now)
-            lease = self._retries.lease_until(now)
-            jobs = [replace(job, due_at=lease) for job in await uow.prints.for_order(order_id)]
-            for job in jobs:
-                await uow.prints.update(job)  # leased: sent now, not by the next `render_due` too
+            # Leased at once: sent now, not by the next `render_due` too.
+            jobs = await schedule_prints(uow, order, self._ids, self._retries.lease_until(now))
             await uow.commit()
         for job in jobs:
             await self._render_later(job)

@@ -9,6 +9,12 @@
 Nothing else. :data:`TRANSITIONS` is that table; every move goes through :meth:`Order._move`, which
 checks it, appends ``(status, at)`` to the timeline (never rewriting it) and records the events.
 Money never moves by more than was paid: a refund returns exactly what was paid, once.
+
+The aggregate changes only through its methods, and each returns what follows from it for the
+caller to carry out: the :class:`StockMovement` of its units (``mark_paid``, ``cancel``,
+``abandon``, inside :class:`Refund` for ``refund``), never a state the caller compares before and
+after. Print files are the one exception to "through the aggregate": they are written by the print
+repository alone, line by line (see docs/architecture.md), and the order only reads them.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from customshop.domain.events import (
     PaymentFailed,
 )
 from customshop.domain.inventory import StockKey, demand
+from customshop.domain.money import Money
 from customshop.domain.pricing import PriceComponent, line_total
 from customshop.domain.retries import JobStatus
 
@@ -102,6 +109,32 @@ class StockState(StrEnum):
     COMMITTED = "committed"
     RELEASED = "released"
     RESTOCKED = "restocked"
+
+
+class StockMove(StrEnum):
+    """What happens to an order's units at the stock levels (``InventoryRepository`` methods)."""
+
+    RELEASE = "release"  # reserved units go back to available
+    COMMIT = "commit"  # reserved units are sold
+    RESTOCK = "restock"  # sold units come back on the shelf
+
+
+@dataclass(frozen=True, slots=True)
+class StockMovement:
+    """A stock movement an order's change calls for: ``move`` applied to every one of ``holds``.
+    The caller applies it in the same transaction that stores the order."""
+
+    move: StockMove
+    holds: tuple[StockHold, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """What refunding an order calls for: ``amount`` to pay back through the payment's gateway
+    (zero when nothing is left to return) and the stock movement, if any."""
+
+    amount: Money
+    stock: StockMovement | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,8 +273,9 @@ class Order:
 
     id: str
     guest: str
-    #: SHA-256 of the order token handed to the guest at checkout.
-    token_hash: str
+    #: SHA-256 of the order token handed to the guest once the order is placed (its payment
+    #: started); None until then (see :meth:`confirm_placement`).
+    token_hash: str | None
     email: str
     shipping_address: ShippingAddress
     lines: tuple[OrderLine, ...]
@@ -274,7 +308,6 @@ class Order:
         *,
         id: str,
         guest: str,
-        token_hash: str,
         email: str,
         shipping_address: ShippingAddress,
         lines: tuple[OrderLine, ...],
@@ -286,8 +319,11 @@ class Order:
         reserved_until: datetime,
         payment_provider: str,
         at: datetime,
+        payment_id: str | None = None,
     ) -> Order:
-        """A new ``created`` order holding ``stock``.
+        """A new ``created`` order holding ``stock`` (reserved by the caller), to be settled by
+        ``payment_id``. It is not placed yet: nobody but checkout knows it until
+        :meth:`confirm_placement` gives it its token (until then :meth:`abandon` undoes it).
 
         Raises:
             InvalidInput: no lines, or totals that do not add up.
@@ -301,7 +337,7 @@ class Order:
         return cls(
             id=id,
             guest=guest,
-            token_hash=token_hash,
+            token_hash=None,
             email=email,
             shipping_address=shipping_address,
             lines=lines,
@@ -316,7 +352,7 @@ class Order:
             stock_state=StockState.RESERVED,
             reserved_until=reserved_until,
             payment_provider=payment_provider,
-            payment_id=None,
+            payment_id=payment_id,
             paid_amount=0,
             refunded_amount=0,
             payment_failure=None,
@@ -324,6 +360,16 @@ class Order:
             created_at=at,
             updated_at=at,
         )
+
+    @property
+    def is_placed(self) -> bool:
+        """Whether the order was handed to its guest (see :meth:`confirm_placement`)."""
+        return self.token_hash is not None
+
+    @property
+    def amount_due(self) -> Money:
+        """The order's total, in its currency."""
+        return Money(self.total, self.currency)
 
     @property
     def is_paid(self) -> bool:
@@ -341,24 +387,52 @@ class Order:
 
     # -- payment --------------------------------------------------------------------------------
 
-    def payment_started(self, payment_id: str, at: datetime, *, first: bool) -> None:
-        """The order is now to be settled by ``payment_id``. The first start places the order
-        (``order.created``); a retry clears the last failure.
+    def confirm_placement(self, token_hash: str, payment_id: str, at: datetime) -> None:
+        """Checkout's last step: the payment ``payment_id`` started, so the order is placed, readable
+        with the token whose hash is ``token_hash`` (``order.created``).
 
         Raises:
             IllegalTransition: the order is no longer waiting for payment.
         """
+        self._payment_started(payment_id, at)
+        self.token_hash = token_hash
+        self.events.append(OrderCreated(self.id, at, self.total, self.currency))
+
+    def restart_payment(self, payment_id: str, provider: str, reserved_until: datetime, at: datetime) -> None:
+        """A new payment, ``payment_id`` through ``provider``, replaces the last one (which failed
+        or was abandoned); the last failure is cleared and the reservation held until
+        ``reserved_until``.
+
+        Raises:
+            IllegalTransition: the order is no longer waiting for payment.
+        """
+        self._payment_started(payment_id, at)
+        self.payment_provider = provider
+        self.reserved_until = reserved_until
+
+    def _payment_started(self, payment_id: str, at: datetime) -> None:
         if self.status is not S.CREATED:
             raise IllegalTransition(f"an order that is {self.status} takes no new payment")
         self.payment_id = payment_id
         self.payment_failure = None
         self.updated_at = at
-        if first:
-            self.events.append(OrderCreated(self.id, at, self.total, self.currency))
 
-    def mark_paid(self, payment_id: str, amount: int, currency: str, at: datetime) -> None:
-        """The payment ``payment_id`` received ``amount``: the order becomes ``paid`` and its
-        reserved units are sold.
+    def abandon(self) -> StockMovement:
+        """Checkout undoes an order that was never placed (its payment could not start): the caller
+        deletes it and applies the returned release of its units.
+
+        Raises:
+            IllegalTransition: the order was placed, or is no longer ``created``.
+        """
+        if self.status is not S.CREATED or self.is_placed:
+            raise IllegalTransition("only an order whose payment never started can be abandoned")
+        self.reserved_until = None
+        self.stock_state = StockState.RELEASED
+        return StockMovement(StockMove.RELEASE, self.stock)
+
+    def mark_paid(self, payment_id: str, amount: int, currency: str, at: datetime) -> StockMovement:
+        """The payment ``payment_id`` received ``amount`` ``currency`` (as its provider reported
+        them): the order becomes ``paid``; returns the sale (commit) of its reserved units.
 
         Raises:
             IllegalTransition: the order is not ``created``.
@@ -377,6 +451,7 @@ class Order:
         self.stock_state = StockState.COMMITTED
         self._move(S.PAID, at)
         self.events.append(OrderPaid(self.id, at, amount, self.currency))
+        return StockMovement(StockMove.COMMIT, self.stock)
 
     def payment_failed(self, reason: str, at: datetime) -> None:
         """The payment failed: the order stays ``created`` (the guest may retry), the failure kept."""
@@ -419,33 +494,38 @@ class Order:
         if target is S.SHIPPED:
             self.events.append(OrderShipped(self.id, at, self.tracking_url))
 
-    def cancel(self, reason: str, at: datetime) -> None:
-        """An unpaid order is called off; its reserved units are released.
+    def cancel(self, reason: str, at: datetime) -> StockMovement | None:
+        """An unpaid order is called off; returns the release of its reserved units (None when
+        they are not held any more).
 
         Raises:
             IllegalTransition: the order is not ``created`` (a paid order is refunded instead).
         """
         check_transition(self.status, S.CANCELLED)
+        held = self.stock_state is StockState.RESERVED
         self.reserved_until = None
         self.stock_state = StockState.RELEASED
         self._move(S.CANCELLED, at, note=reason)
         self.events.append(OrderCancelled(self.id, at, reason))
+        return StockMovement(StockMove.RELEASE, self.stock) if held else None
 
-    def refund(self, at: datetime, note: str | None = None) -> int:
-        """A paid order's money goes back in full; returns the amount to refund. Units sold to an
-        order still ``paid`` (nothing produced yet) go back on the shelf.
+    def refund(self, at: datetime, note: str | None = None) -> Refund:
+        """A paid order's money goes back in full; returns the amount to refund and, for an order
+        still ``paid`` (nothing produced yet), the restocking of the units sold to it.
 
         Raises:
             IllegalTransition: the order is not in a paid state.
         """
         check_transition(self.status, S.REFUNDED)
         amount = self.refundable
+        stock = None
         if self.status is S.PAID and self.stock_state is StockState.COMMITTED:
             self.stock_state = StockState.RESTOCKED
+            stock = StockMovement(StockMove.RESTOCK, self.stock)
         self.refunded_amount += amount
         self._move(S.REFUNDED, at, note=note)
         self.events.append(OrderRefunded(self.id, at, amount, self.currency))
-        return amount
+        return Refund(Money(amount, self.currency), stock)
 
     def _move(self, target: OrderStatus, at: datetime, note: str | None = None) -> None:
         check_transition(self.status, target)

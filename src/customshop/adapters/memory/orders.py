@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from customshop.application.ports import IdempotencyRecord, Page, PrintJob
 from customshop.domain.errors import Conflict
 from customshop.domain.inventory import StockInconsistent, StockKey, StockLevel, reserve_all
-from customshop.domain.orders import Order, OrderStatus, PrintFile, PrintStatus, StockHold
+from customshop.domain.orders import Order, OrderStatus, PrintStatus, StockHold
 from customshop.domain.payments import Payment
 
 if TYPE_CHECKING:
@@ -51,10 +51,14 @@ class MemoryOrderRepository:
         order = self._state.orders.get(order_id)
         return None if order is None else order.status
 
-    async def update(self, order: Order) -> None:
-        if order.id in self._state.orders:  # like SQL UPDATE: an unknown id changes nothing
-            self._state.orders[order.id] = _detached(order)
-            self.seen.append(order)
+    async def update(self, order: Order, *, if_status: OrderStatus | None = None) -> bool:
+        stored = self._state.orders.get(order.id)
+        # Like SQL UPDATE: an unknown id, or another status than ``if_status``, changes nothing.
+        if stored is None or (if_status is not None and stored.status is not if_status):
+            return False
+        self._state.orders[order.id] = _detached(order)
+        self.seen.append(order)
+        return True
 
     async def delete(self, order_id: str) -> None:
         self._state.orders.pop(order_id, None)
@@ -101,13 +105,6 @@ class MemoryPrintRepository:
     def __init__(self, state: MemoryStore) -> None:
         self._state = state
 
-    async def schedule(self, order_id: str, file_ids: Mapping[str, str], at: datetime) -> None:
-        for line_id, file_id in file_ids.items():
-            if line_id in self._state.prints:
-                self._state.prints[line_id] = PrintJob(
-                    line_id, order_id, PrintFile(PrintStatus.PENDING, file_id), 0, at
-                )
-
     async def due(self, now: datetime, lease_until: datetime, limit: int) -> list[PrintJob]:
         due = sorted(
             (
@@ -127,9 +124,10 @@ class MemoryPrintRepository:
     async def find(self, file_id: str) -> PrintJob | None:
         return next((job for job in self._state.prints.values() if job.file.id == file_id), None)
 
-    async def update(self, job: PrintJob) -> None:
-        if job.line_id in self._state.prints:
-            self._state.prints[job.line_id] = job
+    async def update(self, *jobs: PrintJob) -> None:
+        for job in jobs:
+            if job.line_id in self._state.prints:
+                self._state.prints[job.line_id] = job
 
     async def for_order(self, order_id: str) -> list[PrintJob]:
         order = self._state.orders.get(order_id)

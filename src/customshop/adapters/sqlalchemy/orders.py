@@ -49,7 +49,7 @@ def _order_values(order: Order) -> dict[str, Any]:
     """The columns ``update`` writes: everything that changes after checkout (the aggregate's moves,
     the token set once the payment started, the provider a retry may switch to)."""
     return {
-        "token_hash": order.token_hash,
+        "token_hash": order.token_hash or "",  # the column's "not placed yet" is the empty string
         "status": order.status.value,
         "timeline": _timeline(order.timeline),
         "stock": _holds(order.stock),
@@ -106,7 +106,7 @@ def _order(row: Row, lines: tuple[OrderLine, ...]) -> Order:
     return Order(
         id=row.id,
         guest=row.guest,
-        token_hash=row.token_hash,
+        token_hash=row.token_hash or None,
         email=row.email,
         shipping_address=ShippingAddress(
             name=row.shipping_address["name"],
@@ -172,6 +172,7 @@ _LINES_OF_ORDERS = (
 _INSERT_ORDER = t.orders.insert()
 _INSERT_LINES = t.order_lines.insert()
 _UPDATE_ORDER = t.orders.update().where(_O.id == sa.bindparam("order_id"))
+_UPDATE_ORDER_IF = _UPDATE_ORDER.where(_O.status == sa.bindparam("if_status"))
 _DELETE_ORDER_PAYMENTS = t.payments.delete().where(_P.order_id == sa.bindparam("order_id"))
 _DELETE_ORDER_LINES = t.order_lines.delete().where(_L.order_id == sa.bindparam("order_id"))
 _DELETE_ORDER = t.orders.delete().where(_O.id == sa.bindparam("order_id"))
@@ -239,10 +240,15 @@ class SqlOrderRepository:
         status = await self._conn.scalar(_LOCK_ORDER, {"order_id": order_id})
         return None if status is None else OrderStatus(status)
 
-    async def update(self, order: Order) -> None:
-        changed = await self._conn.execute(_UPDATE_ORDER, {"order_id": order.id, **_order_values(order)})
+    async def update(self, order: Order, *, if_status: OrderStatus | None = None) -> bool:
+        params = {"order_id": order.id, **_order_values(order)}
+        if if_status is None:
+            changed = await self._conn.execute(_UPDATE_ORDER, params)
+        else:
+            changed = await self._conn.execute(_UPDATE_ORDER_IF, {**params, "if_status": if_status.value})
         if changed.rowcount:
             self.seen.append(order)
+        return bool(changed.rowcount)
 
     async def delete(self, order_id: str) -> None:
         params = {"order_id": order_id}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -71,23 +70,6 @@ class SqlPrintRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def schedule(self, order_id: str, file_ids: Mapping[str, str], at: datetime) -> None:
-        if file_ids:
-            await self._conn.execute(
-                _UPDATE,
-                [
-                    {
-                        "line_id": line_id,
-                        "status": PrintStatus.PENDING.value,
-                        "file_id": file_id,
-                        "error": None,
-                        "attempts": 0,
-                        "due_at": at,
-                    }
-                    for line_id, file_id in file_ids.items()
-                ],
-            )
-
     async def due(self, now: datetime, lease_until: datetime, limit: int) -> list[PrintJob]:
         jobs = [_job(row) for row in await self._conn.execute(_DUE, {"now": now, "limit": limit})]
         if jobs:
@@ -106,18 +88,22 @@ class SqlPrintRepository:
         row = (await self._conn.execute(_FIND, {"file_id": file_id})).first()
         return None if row is None else _job(row)
 
-    async def update(self, job: PrintJob) -> None:
-        await self._conn.execute(
-            _UPDATE,
-            {
-                "line_id": job.line_id,
-                "status": job.file.status.value,
-                "file_id": job.file.id,
-                "error": job.file.error,
-                "attempts": job.attempts,
-                "due_at": job.due_at,
-            },
-        )
+    async def update(self, *jobs: PrintJob) -> None:
+        if jobs:
+            await self._conn.execute(
+                _UPDATE,
+                [
+                    {
+                        "line_id": job.line_id,
+                        "status": job.file.status.value,
+                        "file_id": job.file.id,
+                        "error": job.file.error,
+                        "attempts": job.attempts,
+                        "due_at": job.due_at,
+                    }
+                    for job in jobs
+                ],
+            )
 
     async def for_order(self, order_id: str) -> list[PrintJob]:
         return [_job(row) for row in await self._conn.execute(_FOR_ORDER, {"order_id": order_id})]
