@@ -553,7 +553,11 @@ def main() -> None:
             body = json.dumps(
                 {"product_id": product, "options": {"front_text": {"text": "Hi"}, "size": "M"}, "quantity": 1}
             )
-            guests = {"GUESTS": str(GUESTS)}
+            # Guests the server issued keys to, each with one design in its cart already.
+            keys_file = Path(data_dir) / "guests.keys"
+            keys = asyncio.run(cart_guests(base, product, GUESTS))
+            keys_file.write_text("\n".join(keys) + "\n")
+            guests = {"KEYS": str(keys_file)}
             results.append(
                 wrk(
                     "add to cart",

@@ -1,20 +1,20 @@
--- Requests as many different guests, in turn: each request carries the next of GUESTS session keys.
--- METHOD, PATH and BODY come from the environment (BODY may be empty).
-local guests = tonumber(os.getenv("GUESTS") or "1000")
+-- Requests as many different guests, in turn: each request carries the next session key of the file
+-- KEYS (keys the server issued, one a line; bench/run.py makes them). METHOD, PATH_ and BODY come
+-- from the environment (BODY may be empty).
+local keys_file = os.getenv("KEYS") or error("KEYS (a file of session keys) is not set")
 local method = os.getenv("METHOD") or "GET"
 local path = os.getenv("PATH_") or "/cart"
 local body = os.getenv("BODY")
 if body == "" then body = nil end
-local counter = 0
-
-local function key(n)
-  -- A well-formed guest key (gsk_ + 43 URL-safe characters), different for each n.
-  return string.format("gsk_bench%038d", n)
+local keys = {}
+for line in io.lines(keys_file) do
+  if line ~= "" then keys[#keys + 1] = line end
 end
+local counter = 0
 
 request = function()
   counter = counter + 1
-  local headers = {["X-Session-Key"] = key(counter % guests)}
+  local headers = {["X-Session-Key"] = keys[counter % #keys + 1]}
   if body then headers["Content-Type"] = "application/json" end
   return wrk.format(method, path, headers, body)
 end

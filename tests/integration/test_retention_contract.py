@@ -5,6 +5,7 @@ older than the cut-off are deleted, in batches of at most the limit; pending wor
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -258,3 +259,27 @@ async def test_a_purge_skips_rows_another_transaction_holds(
     async with uow_factory() as uow:
         assert await uow.emails.get(held.id) == held
         assert await uow.emails.purge_finished(base - 30 * DAY, 10) == 1
+
+
+async def test_a_guest_keys_expiry_is_answered_from_memory_only_while_it_proves_the_key_live(
+    backend: str, uow_factory: UnitOfWorkFactory
+) -> None:
+    """Every guest request asks whether its key is live; an expiry read before may answer when it is
+    after the caller's now (expiries only move later), never otherwise."""
+    base = now()
+    key = f"remembered-{secrets.token_hex(8)}"  # the SQL adapter remembers per process: a key of its own
+    async with uow_factory() as uow:
+        await uow.guest_keys.add(key, base, base + 10 * DAY)
+        await uow.commit()
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.guest_keys.expires_at(key, base) == base + 10 * DAY
+    async with uow_factory() as uow:  # extended, as POST /sessions does with a live key
+        await uow.guest_keys.extend(key, base + 400 * DAY)
+        await uow.commit()
+    async with uow_factory(read_only=True) as uow:
+        # Still live at base: the SQL adapter answers with the time it read (the memory store has
+        # nothing to save). Past that time, the stored one answers.
+        remembered = base + (400 if backend == "memory" else 10) * DAY
+        assert await uow.guest_keys.expires_at(key, base) == remembered
+        assert await uow.guest_keys.expires_at(key, base + 20 * DAY) == base + 400 * DAY
+        assert await uow.guest_keys.expires_at(key) == base + 400 * DAY

@@ -89,7 +89,7 @@ async def live_guest(uow: UnitOfWork, session_key: str | None, now: datetime) ->
     if session_key is None:
         return None
     guest = guest_of(session_key)
-    expires_at = await uow.guest_keys.expires_at(guest) if guest is not None else None
+    expires_at = await uow.guest_keys.expires_at(guest, now) if guest is not None else None
     if guest is None or expires_at is None or expires_at <= now:
         raise GuestKeyNotFound("there is nothing under this session key")
     return guest

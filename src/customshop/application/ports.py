@@ -170,8 +170,11 @@ class GuestKeyRepository(Protocol):
 
     async def add(self, key_hash: str, issued_at: datetime, expires_at: datetime) -> None: ...
 
-    async def expires_at(self, key_hash: str) -> datetime | None:
-        """When the key expires, or ``None`` when it was never issued."""
+    async def expires_at(self, key_hash: str, now: datetime | None = None) -> datetime | None:
+        """When the key expires, or ``None`` when it was never issued (or was purged).
+
+        Given ``now``, an implementation may answer with an expiry it read before, as long as that
+        one is after ``now``: expiries only move later, so the key is live either way."""
         ...
 
     async def extend(self, key_hash: str, expires_at: datetime) -> None: ...

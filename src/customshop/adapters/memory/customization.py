@@ -33,7 +33,7 @@ class MemoryGuestKeyRepository:
     async def add(self, key_hash: str, issued_at: datetime, expires_at: datetime) -> None:
         self._state.guest_keys[key_hash] = expires_at
 
-    async def expires_at(self, key_hash: str) -> datetime | None:
+    async def expires_at(self, key_hash: str, now: datetime | None = None) -> datetime | None:
         return self._state.guest_keys.get(key_hash)
 
     async def extend(self, key_hash: str, expires_at: datetime) -> None:

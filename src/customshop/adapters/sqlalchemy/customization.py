@@ -58,6 +58,16 @@ class SqlSessionRepository:
         )
 
 
+#: Expiry times of guest keys this process read, by key hash: every guest request asks whether its key
+#: is live, and this spares the round trip. A key's expiry only ever moves later (``extend``) and a
+#: key is deleted only once expired, so a remembered time after the caller's ``now`` proves the key
+#: live (the stored one is that or later); one that has passed is read again. Bounded: forgotten all
+#: at once when full.
+_known_expiry: dict[str, datetime] = {}
+_KNOWN_EXPIRY_LIMIT = 100_000
+_EXPIRES_AT = sa.select(t.guest_keys.c.expires_at).where(t.guest_keys.c.key_hash == sa.bindparam("key_hash"))
+
+
 class SqlGuestKeyRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -67,9 +77,15 @@ class SqlGuestKeyRepository:
             t.guest_keys.insert().values(key_hash=key_hash, issued_at=issued_at, expires_at=expires_at)
         )
 
-    async def expires_at(self, key_hash: str) -> datetime | None:
-        query = sa.select(t.guest_keys.c.expires_at).where(t.guest_keys.c.key_hash == key_hash)
-        value: datetime | None = (await self._conn.execute(query)).scalar()
+    async def expires_at(self, key_hash: str, now: datetime | None = None) -> datetime | None:
+        known = _known_expiry.get(key_hash)
+        if known is not None and now is not None and known > now:
+            return known
+        value: datetime | None = (await self._conn.execute(_EXPIRES_AT, {"key_hash": key_hash})).scalar()
+        if value is not None:
+            if len(_known_expiry) >= _KNOWN_EXPIRY_LIMIT:
+                _known_expiry.clear()
+            _known_expiry[key_hash] = value
         return value
 
     async def extend(self, key_hash: str, expires_at: datetime) -> None:
