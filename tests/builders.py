@@ -14,15 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from customshop.adapters.system import UuidV7Ids
-from customshop.application.ports import (
-    EmailDelivery,
-    IdempotencyRecord,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookLog,
-)
+from customshop.domain.emails import EmailDelivery
 from customshop.domain.hashing import hash_secret
+from customshop.domain.idempotency import IdempotencyRecord
 from customshop.domain.orders import ShippingAddress
+from customshop.domain.webhooks import WebhookDelivery, WebhookEndpoint, WebhookLog
 
 IDS = UuidV7Ids()
 

@@ -229,7 +229,7 @@ async def _old_emails(data_dir: str, sent: int) -> None:
     from datetime import UTC, datetime, timedelta
 
     from customshop.adapters.system import UuidV7Ids
-    from customshop.application.ports import EmailDelivery
+    from customshop.domain.emails import EmailDelivery
     from customshop.entrypoints.container import build_container, close
     from customshop.entrypoints.settings import Settings
 

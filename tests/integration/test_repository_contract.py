@@ -12,12 +12,7 @@ from typing import Any
 
 import pytest
 
-from customshop.application.ports import (
-    OutboxMessage,
-    PrintJob,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from customshop.application.ports import UnitOfWork, UnitOfWorkFactory
 from customshop.domain.access import ApiKey, Scope
 from customshop.domain.cart import CartLine
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
@@ -44,8 +39,10 @@ from customshop.domain.orders import (
     StockState,
     TimelineEntry,
 )
+from customshop.domain.outbox import OutboxMessage
 from customshop.domain.payments import Payment, PaymentStatus
 from customshop.domain.pricing import PriceComponent
+from customshop.domain.prints import PrintJob
 from customshop.domain.template_parsing import parse_definition
 from customshop.domain.templates import Template
 from tests.builders import ADDRESS, IDS, make_delivery, make_email, make_endpoint, make_log, make_record, now

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from customshop.adapters.memory.clock import ManualClock
-from customshop.application.ports import UnitOfWorkFactory, WebhookDelivery
+from customshop.application.ports import UnitOfWorkFactory
 from customshop.application.retention import RecordKind, Retention, RetentionPolicy
 from customshop.domain.events import OrderCreated
+from customshop.domain.webhooks import WebhookDelivery
 from tests.builders import (
     IDS,
     make_delivery,

@@ -37,19 +37,14 @@ from customshop.application.checkout import (
 from customshop.application.customization import SESSION_KEY_PREFIX, GuestKeyNotFound
 from customshop.application.inventory import Inventory
 from customshop.application.orders import EXPIRED, NoticeOutcome, Orders
-from customshop.application.ports import (
-    IdempotencyRecord,
-    PaymentGateway,
-    PaymentNotice,
-    PaymentRejected,
-    PaymentUnavailable,
-)
+from customshop.application.ports import PaymentGateway, PaymentNotice, PaymentRejected, PaymentUnavailable
 from customshop.application.prints import RENDER_PRINT, PrintFiles
 from customshop.application.webhooks import Webhooks
 from customshop.domain.catalog import Option, Product
 from customshop.domain.errors import InvalidInput
 from customshop.domain.events import OrderShipped, event_payload
 from customshop.domain.hashing import hash_secret
+from customshop.domain.idempotency import IdempotencyRecord
 from customshop.domain.inventory import OutOfStock, StockBelowReserved, StockKey, StockLevel
 from customshop.domain.orders import (
     IllegalTransition,

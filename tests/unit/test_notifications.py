@@ -22,8 +22,9 @@ from customshop.application.notifications import (
     SHIPPING_UPDATE,
     Notifications,
 )
-from customshop.application.ports import EmailMessage, MailRejected, MailUnavailable, OutboxMessage
+from customshop.application.ports import EmailMessage, MailRejected, MailUnavailable
 from customshop.domain.orders import Order, OrderLine, OrderStatus, PrintFile, PrintStatus, ShippingAddress
+from customshop.domain.outbox import OutboxMessage
 from customshop.domain.pricing import PriceComponent
 from tests.builders import T0
 from tests.fakes import RecordingQueue

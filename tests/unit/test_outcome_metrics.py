@@ -11,7 +11,6 @@ import pytest
 
 from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
 from customshop.adapters.memory.metrics import RecordingMetrics
-from customshop.application.ports import WebhookDelivery
 from customshop.application.prints import MAX_ATTEMPTS, RENDER_PRINT
 from customshop.application.webhooks import (
     FULFILLMENT_ENDPOINT,
@@ -21,6 +20,7 @@ from customshop.application.webhooks import (
 )
 from customshop.domain.customization import MAX_RENDER_ATTEMPTS, PreviewStatus
 from customshop.domain.events import OrderPaid
+from customshop.domain.webhooks import WebhookDelivery
 from tests.builders import T0
 from tests.fakes import RecordingQueue, ScriptedSender, allow_any
 from tests.unit.worlds import IDS, SECRET, Setup, World, stored_events

@@ -39,7 +39,6 @@ from customshop.application.design_source import design_source
 from customshop.application.inventory import apply_stock
 from customshop.application.ports import (
     Clock,
-    IdempotencyRecord,
     IdGenerator,
     PaymentGateway,
     PaymentRejected,
@@ -52,6 +51,7 @@ from customshop.application.ports import (
 from customshop.domain.cart import CartLine, design_key
 from customshop.domain.errors import Conflict, InvalidInput, NotFound, Violation
 from customshop.domain.hashing import hash_secret
+from customshop.domain.idempotency import IdempotencyRecord
 from customshop.domain.inventory import OutOfStock, Shortage
 from customshop.domain.orders import (
     IllegalTransition,

@@ -34,7 +34,6 @@ from typing import Literal
 
 from customshop.application.ports import (
     Clock,
-    EmailDelivery,
     EmailMessage,
     IdGenerator,
     JobQueue,
@@ -43,6 +42,7 @@ from customshop.application.ports import (
     MailUnavailable,
     UnitOfWorkFactory,
 )
+from customshop.domain.emails import EmailDelivery
 from customshop.domain.money import format_major
 from customshop.domain.orders import Order, ShippingAddress
 from customshop.domain.retries import Attempts, GiveUp, JobStatus, Retry, RetryPolicy

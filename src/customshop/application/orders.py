@@ -25,7 +25,6 @@ from customshop.application.ports import (
     PaymentGateway,
     PaymentNotice,
     PaymentUnavailable,
-    PrintJob,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -40,6 +39,7 @@ from customshop.domain.orders import (
     PrintStatus,
 )
 from customshop.domain.payments import Payment, PaymentStatus
+from customshop.domain.prints import PrintJob
 
 log = logging.getLogger("customshop.orders")
 

@@ -39,12 +39,10 @@ from customshop.application.ports import (
     JobQueue,
     Metrics,
     NoMetrics,
-    PrintJob,
     Renderer,
     RenderRequest,
     UnitOfWork,
     UnitOfWorkFactory,
-    WebhookDelivery,
 )
 from customshop.application.webhooks import (
     FULFILLMENT_ENDPOINT,
@@ -64,10 +62,12 @@ from customshop.domain.orders import (
     PrintFile,
     PrintStatus,
 )
+from customshop.domain.prints import PrintJob
 from customshop.domain.retries import GiveUp, JobStatus, RetryPolicy
 from customshop.domain.template_parsing import load_definition
 from customshop.domain.templates import OptionZone, TemplateDefinition
 from customshop.domain.validation import AssetInfo, Design, check_design
+from customshop.domain.webhooks import WebhookDelivery
 
 log = logging.getLogger(__name__)
 

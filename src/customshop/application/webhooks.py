@@ -31,16 +31,19 @@ from customshop.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
     UrlCheck,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookLog,
     WebhookSender,
     WebhookTarget,
 )
 from customshop.domain.errors import Conflict, InvalidInput, NotFound, Violation
 from customshop.domain.events import EVENT_NAMES
 from customshop.domain.retries import GiveUp, JobStatus, Retry, RetryPolicy
-from customshop.domain.webhooks import format_secret, signature_headers
+from customshop.domain.webhooks import (
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookLog,
+    format_secret,
+    signature_headers,
+)
 
 #: The job that makes one attempt of one delivery.
 DELIVER_WEBHOOK = "deliver_webhook"

@@ -20,10 +20,13 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
 # The retry schedule's arithmetic is the one every retried job uses; named here too, where the
 # schedule of deliveries is.
 from customshop.domain.retries import MAX_JITTER as MAX_JITTER
+from customshop.domain.retries import JobStatus
 from customshop.domain.retries import retry_delay as retry_delay
 
 #: What every secret starts with, so that it is recognised (and not mistaken for another kind of key).
@@ -243,3 +246,51 @@ def _check_message_id(message_id: str) -> None:
         raise InvalidWebhookMessageId(
             f"a webhook message id is 1 to {MAX_MESSAGE_ID_LENGTH} visible ASCII characters without '.'"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    """A partner's URL and the events it subscribed to; ``secret`` signs every delivery."""
+
+    id: str
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    active: bool
+    created_at: datetime
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One event for one endpoint, tried until it succeeds or the schedule runs out.
+
+    ``status`` is ``pending`` (``next_attempt_at`` says when; while an attempt runs, it holds a
+    lease), ``delivered`` or ``failed``; ``attempts`` counts the attempts begun (see
+    ``domain/retries.py``).
+    """
+
+    id: str
+    endpoint_id: str
+    event_id: str
+    event: str
+    body: bytes
+    attempts: int
+    status: JobStatus
+    next_attempt_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookLog:
+    """One attempt to deliver: what the endpoint answered, or why nothing was answered."""
+
+    id: str
+    delivery_id: str
+    endpoint_id: str
+    event: str
+    attempt: int
+    response_status: int | None
+    sent_at: datetime
+    error: str | None

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from customshop.adapters.memory.purge import purge_some
-from customshop.application.ports import EmailDelivery
+from customshop.domain.emails import EmailDelivery
 from customshop.domain.retries import JobStatus
 
 if TYPE_CHECKING:

@@ -8,11 +8,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from customshop.application.ports import IdempotencyRecord, Page, PrintJob
+from customshop.application.ports import Page
 from customshop.domain.errors import Conflict
+from customshop.domain.idempotency import IdempotencyRecord
 from customshop.domain.inventory import StockInconsistent, StockKey, StockLevel, reserve_all
 from customshop.domain.orders import Order, OrderStatus, PrintStatus, StockHold
 from customshop.domain.payments import Payment
+from customshop.domain.prints import PrintJob
 
 if TYPE_CHECKING:
     from customshop.adapters.memory.uow import MemoryStore

@@ -9,15 +9,11 @@ from typing import TYPE_CHECKING
 
 from customshop.adapters.memory.purge import purge_some
 from customshop.adapters.system import UuidV7Ids
-from customshop.application.ports import (
-    OutboxMessage,
-    Page,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookLog,
-)
+from customshop.application.ports import Page
 from customshop.domain.events import OrderEvent, event_payload
+from customshop.domain.outbox import OutboxMessage
 from customshop.domain.retries import JobStatus
+from customshop.domain.webhooks import WebhookDelivery, WebhookEndpoint, WebhookLog
 
 if TYPE_CHECKING:
     from customshop.adapters.memory.uow import MemoryStore

@@ -29,25 +29,21 @@ from customshop.adapters.memory.orders import (
 from customshop.adapters.memory.outbox import MemoryOutbox, MemoryWebhookRepository
 from customshop.adapters.memory.reports import MemoryReportRepository
 from customshop.application.outbox import stage_events
-from customshop.application.ports import (
-    EmailDelivery,
-    IdempotencyRecord,
-    OutboxMessage,
-    Page,
-    PrintJob,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookLog,
-)
+from customshop.application.ports import Page
 from customshop.domain.access import ApiKey
 from customshop.domain.cart import CartLine
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset, CustomizationSession, PreviewJob
+from customshop.domain.emails import EmailDelivery
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
+from customshop.domain.idempotency import IdempotencyRecord
 from customshop.domain.inventory import StockKey, StockLevel
 from customshop.domain.orders import Order
+from customshop.domain.outbox import OutboxMessage
 from customshop.domain.payments import Payment
+from customshop.domain.prints import PrintJob
 from customshop.domain.templates import Template
+from customshop.domain.webhooks import WebhookDelivery, WebhookEndpoint, WebhookLog
 
 T = TypeVar("T")
 

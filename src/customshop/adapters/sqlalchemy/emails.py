@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
 from customshop.adapters.sqlalchemy.sql import Row, dialect_of, insert_if_new
-from customshop.application.ports import EmailDelivery
+from customshop.domain.emails import EmailDelivery
 from customshop.domain.retries import JobStatus
 
 _C = t.emails.c

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
 from customshop.adapters.sqlalchemy.sql import Row, dialect_of, insert_if_new
-from customshop.application.ports import IdempotencyRecord
+from customshop.domain.idempotency import IdempotencyRecord
 
 _I = t.idempotency_keys.c
 

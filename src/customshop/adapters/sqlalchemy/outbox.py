@@ -19,15 +19,11 @@ from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.purge import BEFORE, LIMIT, batch_delete, count, cutoff
 from customshop.adapters.sqlalchemy.sql import Row, dialect_of, insert_if_new
 from customshop.adapters.system import UuidV7Ids
-from customshop.application.ports import (
-    OutboxMessage,
-    Page,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookLog,
-)
+from customshop.application.ports import Page
 from customshop.domain.events import OrderEvent, event_payload
+from customshop.domain.outbox import OutboxMessage
 from customshop.domain.retries import JobStatus
+from customshop.domain.webhooks import WebhookDelivery, WebhookEndpoint, WebhookLog
 
 _M = t.outbox.c
 _E = t.webhook_endpoints.c

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.sql import Row
-from customshop.application.ports import PrintJob
 from customshop.domain.orders import PrintFile, PrintStatus
+from customshop.domain.prints import PrintJob
 
 _L = t.order_lines.c
 

@@ -14,7 +14,6 @@ from customshop.application.cart import CartView
 from customshop.application.catalog import OptionSetInput, ProductInput, TemplateInput
 from customshop.application.checkout import CheckoutRequest, PaymentView, Placed
 from customshop.application.customization import SessionView
-from customshop.application.ports import WebhookEndpoint, WebhookLog
 from customshop.domain.cart import QUANTITY_MAX, QUANTITY_MIN, CartLine
 from customshop.domain.catalog import (
     ALT_MAX,
@@ -55,6 +54,7 @@ from customshop.domain.orders import (
 from customshop.domain.pricing import DesignQuote
 from customshop.domain.template_parsing import definition_problems
 from customshop.domain.templates import VERSION_MAX, Template
+from customshop.domain.webhooks import WebhookEndpoint, WebhookLog
 from customshop.entrypoints.http.body import RequestBody, Rule
 
 Amount = Annotated[int, Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="Minor units (cents).")]
