@@ -59,36 +59,21 @@ Purge = Callable[[datetime, int], Awaitable[int]]
 Count = Callable[[datetime], Awaitable[int]]
 
 
-def _purge(uow: UnitOfWork, kind: RecordKind) -> Purge:
+def _store(uow: UnitOfWork, kind: RecordKind) -> tuple[Purge, Count]:
+    """How ``kind`` is purged in ``uow`` (a batch at a time), and how what would go is counted."""
     match kind:
         case RecordKind.OUTBOX:
-            return uow.outbox.purge_relayed
+            return uow.outbox.purge_relayed, uow.outbox.count_relayed
         case RecordKind.WEBHOOK_DELIVERIES:
-            return uow.webhooks.purge_finished_deliveries
+            return uow.webhooks.purge_finished_deliveries, uow.webhooks.count_finished_deliveries
         case RecordKind.WEBHOOK_LOGS:
-            return uow.webhooks.purge_logs
+            return uow.webhooks.purge_logs, uow.webhooks.count_logs
         case RecordKind.EMAILS:
-            return uow.emails.purge_finished
+            return uow.emails.purge_finished, uow.emails.count_finished
         case RecordKind.IDEMPOTENCY:
-            return uow.idempotency.purge
+            return uow.idempotency.purge, uow.idempotency.count_purgeable
         case RecordKind.GUEST_KEYS:
-            return uow.guest_keys.purge
-
-
-def _count(uow: UnitOfWork, kind: RecordKind) -> Count:
-    match kind:
-        case RecordKind.OUTBOX:
-            return uow.outbox.count_relayed
-        case RecordKind.WEBHOOK_DELIVERIES:
-            return uow.webhooks.count_finished_deliveries
-        case RecordKind.WEBHOOK_LOGS:
-            return uow.webhooks.count_logs
-        case RecordKind.EMAILS:
-            return uow.emails.count_finished
-        case RecordKind.IDEMPOTENCY:
-            return uow.idempotency.count_purgeable
-        case RecordKind.GUEST_KEYS:
-            return uow.guest_keys.count_expired
+            return uow.guest_keys.purge, uow.guest_keys.count_expired
 
 
 class Retention:
@@ -144,7 +129,7 @@ class Retention:
             before = now - kept
             if dry_run:
                 async with self._uow(read_only=True) as uow:
-                    counts[kind] = await _count(uow, kind)(before)
+                    counts[kind] = await _store(uow, kind)[1](before)
             else:
                 counts[kind] = await self._purge_kind(kind, before)
         return counts
@@ -162,7 +147,7 @@ class Retention:
         total = 0
         while True:
             async with self._uow() as uow:
-                deleted = await _purge(uow, kind)(before, self._batch)
+                deleted = await _store(uow, kind)[0](before, self._batch)
                 await uow.commit()
             total += deleted
             if deleted < self._batch:
