@@ -34,11 +34,12 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict src
 	$(BIN)/lint-imports
 
+# Tests run in two processes (pytest-xdist), each with its own databases and Redis db numbers.
 unit: $(STAMP)
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q -n 2 tests/unit
 
 integration: $(STAMP) $(OPENAPI_CLIENT_STAMP)
-	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q -n 2 tests/integration
 
 test: lint unit integration
 
