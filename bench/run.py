@@ -17,7 +17,8 @@ Scenarios:
   process (``bench/observability.py``), the microseconds of the request id and metrics and of the
   access line beside those of one ``/ping`` request;
 * ``product``: ``GET /products/{id}`` (cached);
-* ``add to cart``: ``POST /cart/items`` (a design given directly), 1000 guests in turn;
+* ``add to cart``: ``POST /cart/items`` (a design given directly), 1000 guests in turn, each issued
+  its session key (and carted once) over HTTP before the timed run;
 * ``cart``: ``GET /cart`` of those guests;
 * ``checkout unlimited`` / ``checkout stocked``: ``POST /checkout`` with the ``test`` payment
   provider, each request as a new guest with one design in its cart (prepared over HTTP before the
