@@ -147,9 +147,9 @@ def _by_period(dialect: Dialect, granularity: Granularity) -> sa.Select[Any]:
     return (
         sa.select(
             lines.c.period,
-            sa.func.count(sa.distinct(lines.c.order_id)),
-            _total(lines.c.quantity),
-            _total(lines.c.revenue),
+            sa.func.count(sa.distinct(lines.c.order_id)).label("orders"),
+            _total(lines.c.quantity).label("units"),
+            _total(lines.c.revenue).label("revenue"),
         )
         .group_by(lines.c.period)
         .order_by(lines.c.period)
@@ -271,17 +271,28 @@ class SqlReportRepository:
         rows = await self._conn.execute(_SALES, _window(window))
         orders = units = revenue = 0
         by_product: list[ProductSales] = []
-        for product_id, version, name, order_count, unit_count, total in rows:
-            if product_id is None:
-                orders, units, revenue = order_count, unit_count, total
+        for row in rows:  # named by the union's first SELECT
+            if row.product_id is None:
+                orders, units, revenue = row.orders, row.units, row.revenue
             else:
-                by_product.append(ProductSales(product_id, name, version, unit_count, total))
+                by_product.append(
+                    ProductSales(
+                        product_id=row.product_id,
+                        product_name=row.product_name,
+                        template_version=row.template_version,
+                        units=row.units,
+                        revenue=row.revenue,
+                    )
+                )
         by_product.sort(key=lambda s: (-s.revenue, s.product_id, s.template_version))
         return SalesFigures(orders, units, revenue, by_product)
 
     async def sales_by_period(self, window: SalesWindow, granularity: Granularity) -> list[PeriodSales]:
         rows = await self._conn.execute(_by_period(self._dialect, granularity), _window(window))
-        return [PeriodSales(period, orders, units, revenue) for period, orders, units, revenue in rows]
+        return [
+            PeriodSales(period=row.period, orders=row.orders, units=row.units, revenue=row.revenue)
+            for row in rows
+        ]
 
     async def popular_choices(
         self, *, paid_from: datetime, paid_before: datetime, product_id: str | None, limit: int
@@ -290,7 +301,18 @@ class SqlReportRepository:
         if product_id is not None:
             params["product_id"] = product_id
         rows = await self._conn.execute(_choices(self._dialect, product_id is not None), params)
-        return [ChoiceCount(*row) for row in rows]
+        return [
+            ChoiceCount(
+                product_id=row.product_id,
+                zone_id=row.zone_id,
+                kind=row.kind,
+                value=row.value,
+                label=row.label,
+                count=row.chosen,
+                units=row.units,
+            )
+            for row in rows
+        ]
 
 
 def _window(window: SalesWindow) -> dict[str, Any]:
