@@ -29,12 +29,12 @@ import psycopg
 import pytest
 from PIL import Image
 
+from tests.builders import ORDER, PROBLEM
 from tests.integration.mail import MailServer
 from tests.integration.private_services import private_postgres, private_redis
 from tests.integration.processes import create_key, ok, serving
 from tests.integration.standins.stripe_api import StripeStandIn
 
-PROBLEM = "application/problem+json"
 #: The contract's 2 s, and a margin for a busy test machine.
 WITHIN_SECONDS = 3.0
 TEMPLATE = {
@@ -58,17 +58,10 @@ TEMPLATE = {
     ],
 }
 DESIGN = {"name": {"text": "Ada"}}
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "line1": "1 Main St",
-    "city": "London",
-    "postal_code": "N1",
-    "country": "GB",
-}
 
 
 def order(provider: str = "test") -> dict[str, Any]:
-    return {"email": "ada@example.com", "shipping_address": ADDRESS, "payment_provider": provider}
+    return ORDER | {"payment_provider": provider}
 
 
 def timed(http: httpx.Client, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, float]:

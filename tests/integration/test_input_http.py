@@ -24,12 +24,10 @@ from customshop.domain.hashing import hash_secret
 from customshop.entrypoints.container import Adapters, Container, build_container
 from customshop.entrypoints.demo import seed_demo_catalog
 from customshop.entrypoints.http.app import create_app
+from tests.builders import ORDER
 from tests.strategies import BREAKAGES, CHECKOUT, broken_checkouts
 
 Client = AsyncTestClient  # type: ignore[type-arg]
-
-ADDRESS = {"name": "Ada", "line1": "1 Road", "city": "London", "postal_code": "SW1", "country": "GB"}
-ADDRESS_ORDER = {"email": "ada@example.com", "shipping_address": ADDRESS, "payment_provider": "test"}
 
 
 @pytest.fixture
@@ -103,7 +101,7 @@ async def test_json_in_another_media_type_is_415(
         (
             "POST",
             "/checkout",
-            {"email": "a@example.com", "shipping_address": ADDRESS, "payment_provider": "test"},
+            ORDER,
         ),
         ("POST", "/products", {"name": "Mug", "base_price": 900}),
     ]
@@ -218,7 +216,7 @@ async def test_a_key_the_server_did_not_issue_is_404_on_every_other_guest_route(
     carted = await client.post("/cart/items", json={"session_id": session, "quantity": 1}, headers=key)
     assert carted.status_code == 200, carted.text
     item = carted.json()["items"][0]["item_id"]
-    order = ADDRESS_ORDER
+    order = ORDER
     placed = await client.post("/checkout", json=order, headers=key)
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["order_id"]
