@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from customshop.application.catalog_cache import CatalogCache
 from customshop.application.customization import SessionNotFound, issue_key, live_guest
@@ -28,7 +27,7 @@ from customshop.domain.customization import Asset
 from customshop.domain.errors import InvalidInput, NotFound, Violation
 from customshop.domain.pricing import CartTotals, quote_design, total_cart
 from customshop.domain.templates import Template
-from customshop.domain.validation import AssetInfo, check_design
+from customshop.domain.validation import AssetInfo, Design, check_design
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +37,25 @@ class CartView:
     lines: list[CartLine]
     totals: CartTotals
     session_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _NamedDesign:
+    """What a design a cart request names is made of: its product, template, option sets, zone
+    values and uploaded images."""
+
+    product: Product
+    template: Template
+    option_sets: Mapping[str, OptionSet]
+    options: Mapping[str, object]
+    assets: list[Asset]
+
+    def check(self) -> tuple[Design | None, list[Violation]]:
+        """The design checked as a cart line needs it (required zones filled)."""
+        infos = {a.id: AssetInfo(a.id, a.content_type, a.width, a.height, a.bytes) for a in self.assets}
+        return check_design(
+            self.template.definition, self.option_sets, self.options, assets=infos, complete=True
+        )
 
 
 #: A design given directly for a product without a default template.
@@ -79,26 +97,17 @@ class Carts:
         """Cart the design of a customization session. Its required zones must be filled.
 
         Raises:
-            SessionNotFound: unknown, expired, or another guest's session.
+            SessionNotFound: unknown, expired, or another guest's session (or its template is gone).
             InvalidInput: the design is incomplete (``options.<zone>: required``) or no longer fits,
                 the quantity is not 1-99, or the product's currency is not the cart's.
         """
         check_quantity(quantity)
         async with self._uow() as uow:
             guest = await live_guest(uow, session_key, self._clock.now())
-            session = await uow.sessions.get(session_id)
-            live = session is not None and session.is_live(self._clock.now())
-            if guest is None or session is None or not live or not session.owned_by(guest):
+            named = await self._named_design(uow, guest, {"session_id": session_id})
+            if guest is None or named is None:
                 raise SessionNotFound(f"there is no session {session_id!r}")
-            source = await design_source(uow, session.product_id, session.template_id, self._cache)
-            product = self._sellable(source, "session_id")
-            if source.template is None:
-                raise SessionNotFound(f"the template of session {session_id!r} is gone")
-            assets = await uow.assets.list_for_session(session.id) if _asset_ids(session.options) else []
-            line = self._line(
-                guest, product, source.template, source.option_sets, session.options, assets, quantity
-            )
-            view = await self._store(uow, guest, line)
+            view = await self._store(uow, guest, self._line(guest, named, quantity))
             await uow.commit()
         return view
 
@@ -119,14 +128,9 @@ class Carts:
             new_key = None
             if guest is None:
                 new_key, guest = await issue_key(uow, self._clock.now())
-            source = await design_source(uow, product_id, None, self._cache)
-            product = self._sellable(source, "product_id")
-            if source.template is None:
-                raise InvalidInput([NO_TEMPLATE])
-            wanted = _asset_ids(options)
-            assets = [a for a in await uow.assets.list_for_guest(guest) if a.id in wanted] if wanted else []
-            line = self._line(guest, product, source.template, source.option_sets, options, assets, quantity)
-            view = await self._store(uow, guest, line)
+            named = await self._named_design(uow, guest, {"product_id": product_id, "options": options})
+            assert named is not None  # a product and its options always name a design (or raise)
+            view = await self._store(uow, guest, self._line(guest, named, quantity))
             await uow.commit()
         return CartView(view.lines, view.totals, new_key)
 
@@ -137,43 +141,47 @@ class Carts:
         wrong type, or a session this guest does not own (a 404 once the request is sound), gives
         no problem here.
         """
-        now = self._clock.now()
         async with self._uow(read_only=True) as uow:
             try:
-                guest = await live_guest(uow, session_key, now)
-                named = await self._named_design(uow, guest, given, now)
+                guest = await live_guest(uow, session_key, self._clock.now())
+                named = await self._named_design(uow, guest, given)
             except NotFound:
                 return []
             except InvalidInput as exc:
                 return list(exc.violations)
-        if named is None:
-            return []
-        template, option_sets, options, assets = named
-        infos = {a.id: AssetInfo(a.id, a.content_type, a.width, a.height, a.bytes) for a in assets}
-        return check_design(template.definition, option_sets, options, assets=infos, complete=True)[1]
+        return [] if named is None else named.check()[1]
 
     async def _named_design(
-        self, uow: UnitOfWork, guest: str | None, given: Mapping[str, object], now: datetime
-    ) -> tuple[Template, Mapping[str, OptionSet], Mapping[str, object], list[Asset]] | None:
-        """The template, option sets, zone values and images of the design ``given`` names, or None
-        when its fields cannot name one (or name a session that is not ``guest``'s)."""
+        self, uow: UnitOfWork, guest: str | None, given: Mapping[str, object]
+    ) -> _NamedDesign | None:
+        """What the design ``given`` names (``session_id``, or ``product_id`` and ``options``) is
+        made of; None when its fields name none, or a session that is not ``guest``'s and live, or
+        one whose template is gone.
+
+        Raises:
+            InvalidInput: the product is not for sale, or has no default template.
+        """
         session_id, product_id, options = (given.get(f) for f in ("session_id", "product_id", "options"))
         if isinstance(session_id, str):
             session = await uow.sessions.get(session_id)
-            if guest is None or session is None or not session.is_live(now) or not session.owned_by(guest):
+            live = session is not None and session.is_live(self._clock.now())
+            if guest is None or session is None or not live or not session.owned_by(guest):
                 return None
             source = await design_source(uow, session.product_id, session.template_id, self._cache)
-            self._sellable(source, "session_id")
+            product = self._sellable(source, "session_id")
             assets = await uow.assets.list_for_session(session.id) if _asset_ids(session.options) else []
-            return (source.template, source.option_sets, session.options, assets) if source.template else None
+            if source.template is None:
+                return None
+            return _NamedDesign(product, source.template, source.option_sets, session.options, assets)
         if isinstance(product_id, str) and isinstance(options, Mapping):
             source = await design_source(uow, product_id, None, self._cache)
-            self._sellable(source, "product_id")
+            product = self._sellable(source, "product_id")
             if source.template is None:
                 raise InvalidInput([NO_TEMPLATE])
             wanted = _asset_ids(options)
             owned = await uow.assets.list_for_guest(guest) if guest is not None and wanted else []
-            return source.template, source.option_sets, options, [a for a in owned if a.id in wanted]
+            named = [a for a in owned if a.id in wanted]
+            return _NamedDesign(product, source.template, source.option_sets, options, named)
         return None
 
     async def change_quantity(self, session_key: str | None, item_id: str, quantity: int) -> CartView:
@@ -220,23 +228,12 @@ class Carts:
             raise InvalidInput([Violation(field, "not_available", "this product is not for sale")])
         return source.product
 
-    def _line(
-        self,
-        guest: str,
-        product: Product,
-        template: Template,
-        option_sets: Mapping[str, OptionSet],
-        options: Mapping[str, object],
-        assets: list[Asset],
-        quantity: int,
-    ) -> CartLine:
-        infos = {a.id: AssetInfo(a.id, a.content_type, a.width, a.height, a.bytes) for a in assets}
-        design, problems = check_design(
-            template.definition, option_sets, options, assets=infos, complete=True
-        )
+    def _line(self, guest: str, named: _NamedDesign, quantity: int) -> CartLine:
+        design, problems = named.check()
         if design is None:
             raise InvalidInput(problems, "The design is not complete or does not fit the template.")
-        quote = quote_design(product, template.definition, option_sets, design)
+        product, template = named.product, named.template
+        quote = quote_design(product, template.definition, named.option_sets, design)
         now = self._clock.now()
         stored = design.to_dict()
         return CartLine(
