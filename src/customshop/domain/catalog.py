@@ -66,6 +66,15 @@ def slugify(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class VolumeTier:
+    """A quantity price: from ``min_quantity`` units of a product in the cart (all its lines together),
+    ``discount_bps`` basis points come off its unit price (the highest tier reached applies)."""
+
+    min_quantity: int
+    discount_bps: int
+
+
+@dataclass(frozen=True, slots=True)
 class MediaItem:
     url: str
     alt: str = ""
