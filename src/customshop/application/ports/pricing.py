@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Protocol
 
 from customshop.domain.promotions import Promotion
@@ -75,7 +76,7 @@ class PromotionRepository(Protocol):
         """Promotions ordered by creation time then id."""
         ...
 
-    async def automatic(self) -> list[Promotion]:
+    async def automatic(self) -> builtins.list[Promotion]:
         """The active promotions without a code (whether their dates hold is the caller's judgement)."""
         ...
 
