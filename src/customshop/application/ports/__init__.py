@@ -81,6 +81,12 @@ from customshop.application.ports.payments import (
     ShippingPolicy,
     TaxPolicy,
 )
+from customshop.application.ports.pricing import (
+    PromotionRepository,
+    PromotionUses,
+    RegionRepository,
+    ShippingMethodRepository,
+)
 from customshop.application.ports.reports import (
     ChoiceCount,
     Granularity,
@@ -153,7 +159,10 @@ __all__ = [
     "ProductRepository",
     "ProductSales",
     "Progress",
+    "PromotionRepository",
+    "PromotionUses",
     "QueueUnavailable",
+    "RegionRepository",
     "RenderKind",
     "RenderOutcome",
     "RenderRequest",
@@ -163,6 +172,7 @@ __all__ = [
     "SalesWindow",
     "SanitizedImage",
     "SessionRepository",
+    "ShippingMethodRepository",
     "ShippingPolicy",
     "StorageUnavailable",
     "TaxPolicy",
