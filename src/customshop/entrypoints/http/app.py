@@ -40,7 +40,7 @@ from customshop.entrypoints.http.controllers.webhooks import (
 from customshop.entrypoints.http.errors import EXCEPTION_HANDLERS
 from customshop.entrypoints.http.observability import ObservabilityMiddleware
 from customshop.entrypoints.http.openapi import ProblemDocumentsOpenAPIConfig
-from customshop.entrypoints.http.params import API_KEY_HEADER, reject_nul_characters
+from customshop.entrypoints.http.params import API_KEY_HEADER, CatalogHook, ScopeGuard
 from customshop.entrypoints.http.rate_limits import rate_limiting
 from customshop.entrypoints.http.security import SecurityHeadersMiddleware, cors_config
 from customshop.entrypoints.logs import configure_logging, flush_logs, redact
@@ -137,8 +137,8 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             HealthController,
             MetricsController,
         ],
-        # Every handler, guard and hook gets what it uses from here (guards and hooks through
-        # ``params.route_dependency``); nothing is looked up on ``app.state``.
+        # Every handler gets what it uses from here, and the guard and the hook from their
+        # constructors below; nothing is looked up on ``app.state`` or by name.
         dependencies={
             "catalog": _bridge(use_cases.catalog),
             "customization": _bridge(use_cases.customization),
@@ -158,7 +158,10 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             "product_pages": _bridge(adapters.product_pages),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=reject_nul_characters,
+        # Routes say what they need in ``opt``: the scope of an admin key (``params.requires``),
+        # or a cached catalog read (``params.CACHED_CATALOG``).
+        guards=[ScopeGuard(use_cases.access())],
+        before_request=CatalogHook(use_cases.catalog_cache()),
         plugins=[RequestBodyPlugin()],
         # Protection (docs/operations.md, "Protection"): limits per client, body size, headers, CORS.
         middleware=limits.middleware,

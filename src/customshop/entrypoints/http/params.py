@@ -1,10 +1,9 @@
-"""Query parameters shared by list endpoints, opaque cursors, and the admin key guard."""
+"""Query parameters shared by list endpoints, opaque cursors, the admin key guard and the catalog hook."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response
@@ -61,32 +60,37 @@ def decode_int_cursor(cursor: str | None) -> int | None:
     return int(key)
 
 
-async def route_dependency(connection: ASGIConnection[Any, Any, Any, Any], name: str) -> Any:
-    """The value of the Litestar dependency ``name`` in the scope of the route ``connection``
-    reached (declared where the app bridges the container to handlers, ``http/app.py``).
-
-    For the guards and ``before_request`` hooks, which Litestar calls without resolving
-    dependencies; handlers take theirs as parameters. The dependency must take no parameters, as
-    every one the app bridges from the container does; its value is cached by its ``Provide``.
-
-    Raises:
-        KeyError: the route has no dependency of that name.
-    """
-    provide = connection.route_handler.resolve_dependencies()[name]
-    return await provide()
+#: The ``opt`` key under which a route names the scope an admin key needs (see :func:`requires`).
+SCOPE_OPT = "scope"
+#: The ``opt`` key marking the public catalog reads answered from the catalog cache.
+CATALOG_CACHE_OPT = "catalog_cache"
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+def requires(scope: Scope) -> dict[str, Any]:
+    """The ``opt`` of a route (or of a controller, for all its routes) that admits only requests
+    whose ``X-API-Key`` allows ``scope``: ``@post("/", opt=requires(Scope.CATALOG_WRITE))``.
+    :class:`ScopeGuard` enforces it (403 otherwise)."""
+    return {SCOPE_OPT: scope}
 
 
-def requires(scope: Scope) -> Guard:
-    """A route guard admitting requests whose ``X-API-Key`` allows ``scope`` (403 otherwise)."""
+#: The ``opt`` of the public catalog reads the catalog cache answers (see :class:`CatalogHook`).
+CACHED_CATALOG: dict[str, Any] = {CATALOG_CACHE_OPT: True}
 
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        access: AccessKeys = await route_dependency(connection, "access")
-        await access.authorize(connection.headers.get(API_KEY_HEADER), scope)
 
-    return guard
+class ScopeGuard:
+    """The app's one guard: a route whose ``opt`` names a scope (:func:`requires`) admits only
+    requests whose ``X-API-Key`` allows it; other routes are public. Built in ``http/app.py`` from
+    the container's access keys."""
+
+    def __init__(self, access: AccessKeys) -> None:
+        self._access = access
+
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
+        scope: Scope | None = handler.opt.get(SCOPE_OPT)
+        if scope is not None:
+            await self._access.authorize(connection.headers.get(API_KEY_HEADER), scope)
 
 
 async def is_allowed(
@@ -123,16 +127,22 @@ def catalog_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return connection.scope["path"] + ("?" + query.decode("latin-1") if query else "")
 
 
-async def serve_cached_catalog(request: Request[Any, Any, Any]) -> Response[Any] | None:
-    """``before_request`` hook of the public catalog reads: a cache hit is answered here, before
-    Litestar parses parameters or resolves dependencies; a miss goes on to the handler (which fills
-    the cache). Replaces the app's hook on these routes, so it runs that check on a miss too."""
-    cache: CatalogCache = await route_dependency(request, "catalog_cache")
-    body = cache.peek(catalog_key(request))
-    if body is not None:
-        return cached_json(body)
-    await reject_nul_characters(request)
-    return None
+class CatalogHook:
+    """The app's ``before_request`` hook. On the public catalog reads (``opt`` holding
+    :data:`CACHED_CATALOG`) a cache hit is answered here, before Litestar parses parameters or
+    resolves dependencies, and a miss goes on to the handler (which fills the cache); on every
+    route it then refuses NUL characters in parameters (:func:`reject_nul_characters`)."""
+
+    def __init__(self, cache: CatalogCache) -> None:
+        self._cache = cache
+
+    async def __call__(self, request: Request[Any, Any, Any]) -> Response[Any] | None:
+        if request.route_handler.opt.get(CATALOG_CACHE_OPT):
+            body = self._cache.peek(catalog_key(request))
+            if body is not None:
+                return cached_json(body)
+        await reject_nul_characters(request)
+        return None
 
 
 def cached_json(body: bytes) -> Response[Any]:

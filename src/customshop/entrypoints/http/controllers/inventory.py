@@ -41,7 +41,7 @@ class InventoryController(Controller):
     @put(
         "/",
         operation_id="setStockLevel",
-        guards=[requires(Scope.CATALOG_WRITE)],
+        opt=requires(Scope.CATALOG_WRITE),
         responses=problems(400, 403, 409, 415),
     )
     async def set_level(
@@ -55,7 +55,7 @@ class InventoryController(Controller):
     @get(
         "/",
         operation_id="listStockLevels",
-        guards=[requires(Scope.ORDERS_READ)],
+        opt=requires(Scope.ORDERS_READ),
         responses=problems(400, 403),
     )
     async def list_levels(

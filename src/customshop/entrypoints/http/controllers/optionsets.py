@@ -15,6 +15,7 @@ from customshop.domain.access import Scope
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.params import (
     ADMIN_SECURITY,
+    CACHED_CATALOG,
     CursorParam,
     Limit,
     cached_json,
@@ -22,7 +23,6 @@ from customshop.entrypoints.http.params import (
     decode_cursor,
     encode_cursor,
     requires,
-    serve_cached_catalog,
 )
 from customshop.entrypoints.http.schemas import OptionSetList, OptionSetRead, OptionSetWrite
 
@@ -33,7 +33,7 @@ class OptionSetController(Controller):
     path = "/optionsets"
     tags = ("catalog",)
 
-    @get("/", operation_id="listOptionSets", responses=problems(400), before_request=serve_cached_catalog)
+    @get("/", operation_id="listOptionSets", responses=problems(400), opt=CACHED_CATALOG)
     async def list_option_sets(
         self,
         request: Request[Any, Any, Any],
@@ -59,7 +59,7 @@ class OptionSetController(Controller):
         "/{option_set_id:str}",
         operation_id="getOptionSet",
         responses=problems(404),
-        before_request=serve_cached_catalog,
+        opt=CACHED_CATALOG,
     )
     async def get_option_set(
         self,
@@ -76,7 +76,7 @@ class OptionSetController(Controller):
     @post(
         "/",
         operation_id="createOptionSet",
-        guards=[requires(Scope.CATALOG_WRITE)],
+        opt=requires(Scope.CATALOG_WRITE),
         security=ADMIN_SECURITY,
         responses=problems(400, 403, 415),
     )
@@ -89,7 +89,7 @@ class OptionSetController(Controller):
     @put(
         "/{option_set_id:str}",
         operation_id="replaceOptionSet",
-        guards=[requires(Scope.CATALOG_WRITE)],
+        opt=requires(Scope.CATALOG_WRITE),
         security=ADMIN_SECURITY,
         responses=problems(400, 403, 404, 409, 415),
     )
@@ -103,7 +103,7 @@ class OptionSetController(Controller):
     @delete(
         "/{option_set_id:str}",
         operation_id="deleteOptionSet",
-        guards=[requires(Scope.CATALOG_WRITE)],
+        opt=requires(Scope.CATALOG_WRITE),
         security=ADMIN_SECURITY,
         responses=problems(403, 404, 409),
     )

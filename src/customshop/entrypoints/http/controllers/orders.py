@@ -78,7 +78,7 @@ class OrderController(Controller):
     @get(
         "/",
         operation_id="listOrders",
-        guards=[requires(Scope.ORDERS_READ)],
+        opt=requires(Scope.ORDERS_READ),
         security=ADMIN_SECURITY,
         responses=problems(400, 403),
     )
@@ -110,7 +110,7 @@ class OrderController(Controller):
         "/{order_id:str}/status",
         operation_id="changeOrderStatus",
         status_code=200,
-        guards=[requires(Scope.ORDERS_WRITE)],
+        opt=requires(Scope.ORDERS_WRITE),
         security=ADMIN_SECURITY,
         responses=problems(400, 403, 404, 409, 415, 503),
     )
@@ -127,7 +127,7 @@ class OrderController(Controller):
         "/{order_id:str}/cancel",
         operation_id="cancelOrder",
         status_code=200,
-        guards=[requires(Scope.ORDERS_WRITE)],
+        opt=requires(Scope.ORDERS_WRITE),
         security=ADMIN_SECURITY,
         responses=problems(403, 404, 409, 503),
     )
@@ -140,7 +140,7 @@ class OrderController(Controller):
         "/{order_id:str}/reprint",
         operation_id="reprintOrder",
         status_code=202,
-        guards=[requires(Scope.ORDERS_WRITE)],
+        opt=requires(Scope.ORDERS_WRITE),
         security=ADMIN_SECURITY,
         responses=problems(403, 404, 409),
     )

@@ -18,6 +18,7 @@ from customshop.domain.errors import AccessDenied
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.params import (
     ADMIN_SECURITY,
+    CACHED_CATALOG,
     CursorParam,
     Limit,
     cached_json,
@@ -26,7 +27,6 @@ from customshop.entrypoints.http.params import (
     encode_cursor,
     is_allowed,
     requires,
-    serve_cached_catalog,
 )
 from customshop.entrypoints.http.schemas import ProductDetail, ProductList, ProductRead, ProductWrite
 
@@ -42,7 +42,7 @@ class ProductController(Controller):
     path = "/products"
     tags = ("catalog",)
 
-    @get("/", operation_id="listProducts", responses=problems(400, 403), before_request=serve_cached_catalog)
+    @get("/", operation_id="listProducts", responses=problems(400, 403), opt=CACHED_CATALOG)
     async def list_products(
         self,
         request: Request[Any, Any, Any],
@@ -74,7 +74,7 @@ class ProductController(Controller):
         "/{product_id:str}",
         operation_id="getProduct",
         responses=problems(404),
-        before_request=serve_cached_catalog,
+        opt=CACHED_CATALOG,
     )
     async def get_product(
         self,
@@ -94,7 +94,7 @@ class ProductController(Controller):
     @post(
         "/",
         operation_id="createProduct",
-        guards=[requires(Scope.CATALOG_WRITE)],
+        opt=requires(Scope.CATALOG_WRITE),
         security=ADMIN_SECURITY,
         responses=problems(400, 403, 409, 415),
     )
@@ -107,7 +107,7 @@ class ProductController(Controller):
     @put(
         "/{product_id:str}",
         operation_id="replaceProduct",
-        guards=[requires(Scope.CATALOG_WRITE)],
+        opt=requires(Scope.CATALOG_WRITE),
         security=ADMIN_SECURITY,
         responses=problems(400, 403, 404, 409, 415),
     )
@@ -121,7 +121,7 @@ class ProductController(Controller):
         "/{product_id:str}",
         operation_id="deactivateProduct",
         status_code=200,
-        guards=[requires(Scope.CATALOG_WRITE)],
+        opt=requires(Scope.CATALOG_WRITE),
         security=ADMIN_SECURITY,
         responses=problems(403, 404),
     )

@@ -162,7 +162,7 @@ class OptionsReportRead(msgspec.Struct):
 class ReportController(Controller):
     path = "/reports"
     tags = ("reports",)
-    guards = [requires(Scope.REPORTS_READ)]  # noqa: RUF012 - Litestar's layer API
+    opt = requires(Scope.REPORTS_READ)
     security = ADMIN_SECURITY
 
     @get("/sales", operation_id="salesReport", responses=problems(400, 403))

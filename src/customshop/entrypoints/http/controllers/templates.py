@@ -16,6 +16,7 @@ from customshop.domain.access import Scope
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.params import (
     ADMIN_SECURITY,
+    CACHED_CATALOG,
     CursorParam,
     Limit,
     cached_json,
@@ -24,7 +25,6 @@ from customshop.entrypoints.http.params import (
     encode_cursor,
     is_allowed,
     requires,
-    serve_cached_catalog,
 )
 from customshop.entrypoints.http.schemas import TemplateCreate, TemplateList, TemplateRead
 
@@ -37,7 +37,7 @@ class TemplateController(Controller):
         "/{product_id:str}",
         operation_id="listTemplates",
         responses=problems(400, 404),
-        before_request=serve_cached_catalog,
+        opt=CACHED_CATALOG,
     )
     async def list_templates(
         self,
@@ -68,7 +68,7 @@ class TemplateController(Controller):
     @post(
         "/",
         operation_id="createTemplate",
-        guards=[requires(Scope.CATALOG_WRITE)],
+        opt=requires(Scope.CATALOG_WRITE),
         security=ADMIN_SECURITY,
         responses=problems(400, 403, 409, 415),
     )
