@@ -9,7 +9,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
-from customshop.adapters.memory.cart import MemoryCartRepository
+from customshop.adapters.memory.cart import MemoryCartDetailsRepository, MemoryCartRepository
 from customshop.adapters.memory.catalog_io import MemoryBulkCatalogRepository
 from customshop.adapters.memory.customization import (
     MemoryAssetRepository,
@@ -31,7 +31,7 @@ from customshop.adapters.memory.reports import MemoryReportRepository
 from customshop.application.outbox import stage_events
 from customshop.application.ports import Page
 from customshop.domain.access import ApiKey
-from customshop.domain.cart import CartLine
+from customshop.domain.cart import CartDetails, CartLine
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset, CustomizationSession, PreviewJob
 from customshop.domain.emails import EmailDelivery
@@ -70,6 +70,7 @@ class MemoryStore:
     assets: dict[str, Asset] = field(default_factory=dict)
     previews: dict[str, PreviewJob] = field(default_factory=dict)
     cart_items: dict[str, CartLine] = field(default_factory=dict)
+    cart_details: dict[str, CartDetails] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
     stock: dict[StockKey, StockLevel] = field(default_factory=dict)
@@ -97,6 +98,7 @@ class MemoryStore:
         "assets",
         "previews",
         "cart_items",
+        "cart_details",
         "orders",
         "payments",
         "stock",
@@ -276,6 +278,7 @@ class MemoryUnitOfWork:
         self.assets = MemoryAssetRepository(self._work)
         self.previews = MemoryPreviewRepository(self._work)
         self.carts = MemoryCartRepository(self._work)
+        self.cart_details = MemoryCartDetailsRepository(self._work)
         self.orders = MemoryOrderRepository(self._work)
         self.payments = MemoryPaymentRepository(self._work)
         self.inventory = MemoryInventoryRepository(self._work)

@@ -184,6 +184,19 @@ cart_items = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
 )
 
+#: What a guest told its cart besides the lines. ``address`` is ``{country, subdivision?,
+#: postal_code?, name?, line1?, line2?, city?}``; ``promotion_code`` is stored normalized.
+cart_details = sa.Table(
+    "cart_details",
+    metadata,
+    sa.Column("guest", sa.String(64), primary_key=True),
+    sa.Column("email", sa.String(254), nullable=True),
+    sa.Column("address", Json, nullable=True),
+    sa.Column("shipping_method_id", ID, nullable=True),
+    sa.Column("promotion_code", sa.String(100), nullable=True),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
 #: One row: the catalog's version stamp, bumped by every catalog write (cache invalidation).
 catalog_state = sa.Table(
     "catalog_state",
@@ -209,6 +222,15 @@ orders = sa.Table(
     sa.Column("tax", sa.BigInteger, nullable=False),
     sa.Column("shipping", sa.BigInteger, nullable=False),
     sa.Column("total", sa.BigInteger, nullable=False),
+    #: The price breakdown (revision 0013): Σ ``discounts[].amount``, the promotions in effect
+    #: (``{promotion_id, code, description, amount}``), the tax per rate (``{name, rate_bps,
+    #: amount}``), the shipping method (``{id, name, amount, min_days, max_days}``; NULL: flat rates).
+    sa.Column("discount_total", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("discounts", Json, nullable=False),
+    sa.Column("tax_lines", Json, nullable=False),
+    sa.Column("shipping_method", Json, nullable=True),
+    sa.Column("prices_include_tax", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("region_id", ID, nullable=True),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("timeline", Json, nullable=False),
     sa.Column("stock", Json, nullable=False),
@@ -242,8 +264,13 @@ order_lines = sa.Table(
     sa.Column("template_snapshot", Json, nullable=False),
     sa.Column("options", Json, nullable=False),
     sa.Column("components", Json, nullable=False),
+    #: After the volume discount; ``volume_discount``, ``discount`` and ``tax`` are the line's
+    #: shares of the order's quote (revision 0013).
     sa.Column("unit_price", sa.BigInteger, nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("volume_discount", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("discount", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("tax", sa.BigInteger, nullable=False, server_default="0"),
     #: The line's print file: its status, current rendering, last error, renderings started and
     #: when the next one is due (NULL: none is wanted).
     sa.Column("print_status", sa.String(16), nullable=False, server_default="pending"),

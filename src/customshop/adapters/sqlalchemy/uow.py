@@ -8,7 +8,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from customshop.adapters.sqlalchemy.cart import SqlCartRepository
+from customshop.adapters.sqlalchemy.cart import SqlCartDetailsRepository, SqlCartRepository
 from customshop.adapters.sqlalchemy.catalog_io import SqlBulkCatalogRepository
 from customshop.adapters.sqlalchemy.customization import (
     SqlAssetRepository,
@@ -47,6 +47,7 @@ _REPOSITORIES = (
     "assets",
     "previews",
     "carts",
+    "cart_details",
     "orders",
     "payments",
     "inventory",
@@ -132,6 +133,10 @@ class SqlUnitOfWork:
     @cached_property
     def carts(self) -> SqlCartRepository:
         return SqlCartRepository(self._connection())
+
+    @cached_property
+    def cart_details(self) -> SqlCartDetailsRepository:
+        return SqlCartDetailsRepository(self._connection())
 
     @cached_property
     def orders(self) -> SqlOrderRepository:

@@ -62,6 +62,7 @@ from customshop.application.ports.operations import (
     WebhookTarget,
 )
 from customshop.application.ports.orders import (
+    CartDetailsRepository,
     CartRepository,
     IdempotencyRepository,
     InventoryRepository,
@@ -78,8 +79,6 @@ from customshop.application.ports.payments import (
     PaymentRejected,
     PaymentRequest,
     PaymentUnavailable,
-    ShippingPolicy,
-    TaxPolicy,
 )
 from customshop.application.ports.pricing import (
     PromotionRepository,
@@ -112,6 +111,7 @@ __all__ = [
     "BulkCatalogUnitOfWorkFactory",
     "Cache",
     "CacheUnavailable",
+    "CartDetailsRepository",
     "CartRepository",
     "CatalogVersion",
     "ChoiceCount",
@@ -173,9 +173,7 @@ __all__ = [
     "SanitizedImage",
     "SessionRepository",
     "ShippingMethodRepository",
-    "ShippingPolicy",
     "StorageUnavailable",
-    "TaxPolicy",
     "TemplateRepository",
     "Unavailable",
     "UnitOfWork",

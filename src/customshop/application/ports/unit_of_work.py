@@ -20,6 +20,7 @@ from customshop.application.ports.customization import (
 )
 from customshop.application.ports.events import EmailRepository, Outbox, WebhookRepository
 from customshop.application.ports.orders import (
+    CartDetailsRepository,
     CartRepository,
     IdempotencyRepository,
     InventoryRepository,
@@ -65,6 +66,9 @@ class UnitOfWork(Protocol):
 
     @property
     def carts(self) -> CartRepository: ...
+
+    @property
+    def cart_details(self) -> CartDetailsRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...
