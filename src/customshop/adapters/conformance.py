@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from customshop.adapters.memory.storage import MemoryFileStorage
     from customshop.adapters.payments.paypal import PayPalPaymentGateway
     from customshop.adapters.payments.stripe import StripePaymentGateway
-    from customshop.adapters.pricing import FixedRateTax, FlatShipping
     from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
     from customshop.adapters.storage.local import LocalFileStorage
     from customshop.adapters.storage.s3 import S3FileStorage
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
         renderer: PillowRenderer,
         rq: RqJobQueue,
         inprocess: InProcessJobQueue,
-        tax: FixedRateTax,
-        shipping: FlatShipping,
         clock: SystemClock,
         manual: ManualClock,
         ids: UuidV7Ids,
@@ -56,8 +53,6 @@ if TYPE_CHECKING:
         drawing: ports.Renderer = renderer
         queue: ports.JobQueue = rq
         queue = inprocess
-        taxes: ports.TaxPolicy = tax
-        shipping_policy: ports.ShippingPolicy = shipping
         time: ports.Clock = clock
         time = manual
         id_source: ports.IdGenerator = ids
@@ -66,4 +61,4 @@ if TYPE_CHECKING:
         mail: ports.Mailer = smtp
         mail = folder
         del bulk
-        del _, __, files, images, drawing, queue, taxes, shipping_policy, time, id_source, payments, mail
+        del _, __, files, images, drawing, queue, time, id_source, payments, mail

@@ -36,7 +36,7 @@ from customshop.domain.orders import (
     check_contact,
     check_transition,
 )
-from customshop.domain.pricing import CartTotals, DesignQuote, PriceComponent, quote_design, total_cart
+from customshop.domain.pricing import DesignQuote, PriceComponent, quote_design
 from customshop.domain.template_parsing import check_definition, load_definition, parse_definition
 from customshop.domain.templates import (
     Area,
@@ -55,7 +55,6 @@ __all__ = [
     "TRANSITIONS",
     "Area",
     "Canvas",
-    "CartTotals",
     "ColorZone",
     "Conflict",
     "Design",
@@ -99,6 +98,5 @@ __all__ = [
     "quote_design",
     "round_minor",
     "slugify",
-    "total_cart",
     "validate",
 ]

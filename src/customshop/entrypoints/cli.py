@@ -309,7 +309,7 @@ def orders_list(
         table.add_row(
             order.id,
             order.status.value,
-            _money(order.total, order.currency),
+            _money(order.total.amount, order.currency),
             str(sum(line.quantity for line in order.lines)),
             order.email,
             order.created_at.strftime("%Y-%m-%d %H:%M"),
@@ -339,13 +339,18 @@ def orders_show(order_id: Annotated[str, typer.Argument(help="The order's id.")]
             f"      print file {printed.status.value}{where}"
             + (f": {printed.error}" if printed.error else "")
         )
+    for discount in order.discounts:
+        out.print(f"  discount  {discount.code or discount.description}: -{discount.amount}")
+    method = f" ({order.shipping_method.name})" if order.shipping_method else ""
+    included = " included" if order.prices_include_tax else ""
     out.print(
-        f"  subtotal {order.subtotal}, tax {order.tax}, shipping {order.shipping}, "
-        f"total {_money(order.total, order.currency)}"
+        f"  subtotal {order.subtotal.amount}, discounts {order.discount_total.amount}, "
+        f"shipping{method} {order.shipping.amount}, tax{included} {order.tax.amount}, "
+        f"total {_money(order.total.amount, order.currency)}"
     )
     out.print(
-        f"  payment   {order.payment_provider} {order.payment_id or '-'}: paid {order.paid_amount}, "
-        f"refunded {order.refunded_amount}"
+        f"  payment   {order.payment_provider} {order.payment_id or '-'}: "
+        f"paid {order.paid_amount.amount}, refunded {order.refunded_amount.amount}"
         + (f", last failure: {order.payment_failure}" if order.payment_failure else "")
     )
     if order.tracking_url:

@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from customshop.application.cart import CartView
+from customshop.application.cart import CartView, DetailsInput
 from customshop.application.catalog import OptionSetInput, ProductInput, TemplateInput
 from customshop.application.checkout import CheckoutRequest, PaymentView, Placed
 from customshop.application.customization import SessionView
-from customshop.domain.cart import QUANTITY_MAX, QUANTITY_MIN, CartLine
+from customshop.domain.cart import QUANTITY_MAX, QUANTITY_MIN, CartAddress, CartLine
 from customshop.domain.catalog import (
     ALT_MAX,
     DESCRIPTION_MAX,
@@ -52,6 +52,7 @@ from customshop.domain.orders import (
     email_problems,
 )
 from customshop.domain.pricing import DesignQuote
+from customshop.domain.quote import AppliedDiscount, Quote, QuotedLine, ShippingOption, TaxLine
 from customshop.domain.template_parsing import definition_problems
 from customshop.domain.templates import VERSION_MAX, Template
 from customshop.domain.webhooks import WebhookEndpoint, WebhookLog
@@ -462,7 +463,10 @@ class CartItemUpdate(RequestBody):
 
 
 class LineRead(msgspec.Struct):
-    """A configured product in a cart or an order, priced: `line_total = unit_price × quantity`."""
+    """A configured product in a cart or an order, priced: `line_total = unit_price × quantity`, where
+    `unit_price` is after the volume discount (`volume_discount` is what the product's volume tier
+    took off the whole line); `discount` is the line's share of the order's discounts and `tax` its
+    share of the tax (included in `line_total` where prices include tax)."""
 
     item_id: str
     product_id: str
@@ -473,10 +477,13 @@ class LineRead(msgspec.Struct):
     quantity: int
     unit_price: int
     line_total: int
+    volume_discount: int
+    discount: int
+    tax: int
     price_components: list[PriceComponentOut]
 
 
-def _line_fields(line: CartLine | OrderLine) -> dict[str, Any]:
+def _line_fields(line: CartLine | OrderLine, priced: QuotedLine | OrderLine) -> dict[str, Any]:
     return {
         "item_id": line.id,
         "product_id": line.product_id,
@@ -485,8 +492,11 @@ def _line_fields(line: CartLine | OrderLine) -> dict[str, Any]:
         "template_snapshot": line.template_snapshot,
         "options": line.options,
         "quantity": line.quantity,
-        "unit_price": line.unit_price,
-        "line_total": line.line_total,
+        "unit_price": priced.unit_price,
+        "line_total": priced.line_total,
+        "volume_discount": priced.volume_discount,
+        "discount": priced.discount,
+        "tax": priced.tax,
         "price_components": [
             PriceComponentOut(c.zone_id, c.code, c.label, c.amount) for c in line.components
         ],
@@ -497,12 +507,80 @@ class CartItemRead(LineRead):
     currency: str
 
     @classmethod
-    def of(cls, line: CartLine) -> CartItemRead:
-        return cls(**_line_fields(line), currency=line.currency)
+    def of(cls, line: CartLine, priced: QuotedLine) -> CartItemRead:
+        return cls(**_line_fields(line, priced), currency=line.currency)
+
+
+class DiscountOut(msgspec.Struct):
+    """A promotion in effect and what it takes off the lines and shipping together (`code` null for
+    an automatic promotion)."""
+
+    promotion_id: str
+    code: str | None
+    description: str
+    amount: int
+
+    @classmethod
+    def of(cls, discount: AppliedDiscount) -> DiscountOut:
+        return cls(discount.promotion_id, discount.code, discount.description, discount.amount)
+
+
+class ShippingOptionOut(msgspec.Struct, omit_defaults=True):
+    """A shipping method priced for this cart (its `free_over` applied, shipping promotions not)."""
+
+    id: str
+    name: str
+    amount: int
+    min_days: int | None = None
+    max_days: int | None = None
+
+    @classmethod
+    def of(cls, option: ShippingOption) -> ShippingOptionOut:
+        return cls(option.id, option.name, option.amount, option.min_days, option.max_days)
+
+
+class TaxLineOut(msgspec.Struct):
+    """One tax rate and what it charges (`Σ tax_lines.amount = tax`)."""
+
+    name: str
+    rate_bps: int
+    amount: int
+
+    @classmethod
+    def of(cls, line: TaxLine) -> TaxLineOut:
+        return cls(line.name, line.rate_bps, line.amount)
+
+
+class CartPromotionOut(msgspec.Struct):
+    """The promotion code applied to the cart: `applies` false, with the `reason`, when it does not
+    apply to the cart as it is now (checkout then answers 409 until it is removed or applies)."""
+
+    code: str
+    applies: bool
+    reason: str | None
+
+
+class CartAddressOut(msgspec.Struct):
+    country: str
+    subdivision: str | None
+    postal_code: str | None
+    name: str | None
+    line1: str | None
+    line2: str | None
+    city: str | None
+
+    @classmethod
+    def of(cls, a: CartAddress) -> CartAddressOut:
+        return cls(a.country, a.subdivision, a.postal_code, a.name, a.line1, a.line2, a.city)
 
 
 class CartRead(msgspec.Struct):
-    """`total = subtotal + tax + shipping`; an empty cart costs nothing."""
+    """The cart and its quote. `subtotal = Σ items.line_total`; `Σ tax_lines.amount = tax`;
+    `Σ items.discount + the shipping's discount = discount_total = Σ discounts.amount`;
+    `total = subtotal − discount_total + shipping + tax`, or without `+ tax` when
+    `prices_include_tax` (then `tax` is the part included). An empty cart costs nothing. Until the
+    cart has an address in a region (`region_id` null), tax and shipping are the configured flat
+    rates and `shipping_options` is empty."""
 
     items: list[CartItemRead]
     subtotal: int
@@ -510,12 +588,46 @@ class CartRead(msgspec.Struct):
     shipping: int
     total: int
     currency: str
+    discounts: list[DiscountOut]
+    discount_total: int
+    shipping_method: ShippingOptionOut | None
+    shipping_options: list[ShippingOptionOut]
+    tax_lines: list[TaxLineOut]
+    prices_include_tax: bool
+    region_id: str | None
+    promotion: CartPromotionOut | None
+    shipping_address: CartAddressOut | None
+    email: str | None
 
     @classmethod
     def of(cls, view: CartView) -> CartRead:
-        t = view.totals
+        q: Quote = view.quote.quote
+        priced = {line.id: line for line in q.lines}
+        code = view.quote.code
+        details = view.details
         return cls(
-            [CartItemRead.of(line) for line in view.lines], t.subtotal, t.tax, t.shipping, t.total, t.currency
+            items=[CartItemRead.of(line, priced[line.id]) for line in view.lines],
+            subtotal=q.subtotal,
+            tax=q.tax,
+            shipping=q.shipping,
+            total=q.total,
+            currency=q.currency,
+            discounts=[DiscountOut.of(d) for d in q.discounts],
+            discount_total=q.discount_total,
+            shipping_method=ShippingOptionOut.of(q.shipping_method) if q.shipping_method else None,
+            shipping_options=[ShippingOptionOut.of(o) for o in q.shipping_options],
+            tax_lines=[TaxLineOut.of(t) for t in q.tax_lines],
+            prices_include_tax=q.prices_include_tax,
+            region_id=q.region_id,
+            promotion=(
+                CartPromotionOut(code, view.quote.code_refusal is None, view.quote.code_refusal)
+                if code is not None
+                else None
+            ),
+            shipping_address=(
+                CartAddressOut.of(details.address) if details is not None and details.address else None
+            ),
+            email=details.email if details is not None else None,
         )
 
 
@@ -532,6 +644,19 @@ Email = Annotated[
 
 def _address_rule(name: str) -> Rule:
     return Rule(lambda value, path: address_field_problems(name, value, path))
+
+
+Subdivision = Annotated[
+    str,
+    Meta(
+        description="The ISO 3166-2 subdivision after the dash (`CA` for US-CA), where tax rates may differ.",
+        examples=["CA"],
+    ),
+    _address_rule("subdivision"),
+]
+Country = Annotated[
+    str, Meta(description="ISO 3166-1 alpha-2, in capitals.", examples=["US"]), _address_rule("country")
+]
 
 
 class AddressIn(RequestBody):
@@ -553,9 +678,12 @@ class AddressIn(RequestBody):
         str, Meta(description="ISO 3166-1 alpha-2, in capitals.", examples=["GB"]), _address_rule("country")
     ]
     line2: Annotated[str, Meta(description="At most 200 characters."), _address_rule("line2")] | None = None
+    subdivision: Subdivision | None = None
 
     def to_domain(self) -> ShippingAddress:
-        return ShippingAddress(self.name, self.line1, self.city, self.postal_code, self.country, self.line2)
+        return ShippingAddress(
+            self.name, self.line1, self.city, self.postal_code, self.country, self.line2, self.subdivision
+        )
 
 
 class AddressOut(msgspec.Struct):
@@ -565,12 +693,59 @@ class AddressOut(msgspec.Struct):
     city: str
     postal_code: str
     country: str
+    subdivision: str | None
 
     @classmethod
     def of(cls, address: ShippingAddress) -> AddressOut:
         return cls(
-            address.name, address.line1, address.line2, address.city, address.postal_code, address.country
+            address.name,
+            address.line1,
+            address.line2,
+            address.city,
+            address.postal_code,
+            address.country,
+            address.subdivision,
         )
+
+
+class CartAddressIn(RequestBody):
+    """A cart's address: at least its country; the subdivision and postal code where tax may depend
+    on them; the rest when known (checkout takes the full address)."""
+
+    country: Country
+    subdivision: Subdivision | None = None
+    postal_code: (
+        Annotated[str, Meta(description="At most 20 characters."), _address_rule("postal_code")] | None
+    ) = None
+    name: Annotated[str, Meta(description="At most 200 characters."), _address_rule("name")] | None = None
+    line1: Annotated[str, Meta(description="At most 200 characters."), _address_rule("line1")] | None = None
+    line2: Annotated[str, Meta(description="At most 200 characters."), _address_rule("line2")] | None = None
+    city: Annotated[str, Meta(description="At most 100 characters."), _address_rule("city")] | None = None
+
+    def to_domain(self) -> CartAddress:
+        return CartAddress(
+            self.country, self.subdivision, self.postal_code, self.name, self.line1, self.line2, self.city
+        )
+
+
+class CartDetailsWrite(RequestBody):
+    """Where the cart goes, how and to whom: replaces all three (a field left out is cleared); the
+    cart's promotion code stays."""
+
+    shipping_address: CartAddressIn | None = None
+    shipping_method_id: ResourceId | None = None
+    email: Email | None = None
+
+    def to_input(self) -> DetailsInput:
+        return DetailsInput(
+            self.shipping_address.to_domain() if self.shipping_address is not None else None,
+            self.shipping_method_id,
+            self.email,
+        )
+
+
+class PromotionCodeIn(RequestBody):
+    code: Annotated[str, Meta(min_length=1, max_length=64, examples=["SUMMER10"])]
 
 
 Provider = Literal["stripe", "paypal", "test"]
@@ -580,9 +755,13 @@ class CheckoutCreate(RequestBody):
     email: Email
     shipping_address: AddressIn
     payment_provider: Provider
+    #: The shipping method; left out, the cart's choice or else the cheapest.
+    shipping_method_id: ResourceId | None = None
 
     def to_request(self) -> CheckoutRequest:
-        return CheckoutRequest(self.email, self.shipping_address.to_domain(), self.payment_provider)
+        return CheckoutRequest(
+            self.email, self.shipping_address.to_domain(), self.payment_provider, self.shipping_method_id
+        )
 
 
 class PaymentOut(msgspec.Struct, omit_defaults=True):
@@ -657,7 +836,7 @@ class OrderItemRead(LineRead):
 
     @classmethod
     def of(cls, line: OrderLine) -> OrderItemRead:
-        return cls(**_line_fields(line), print_file=PrintFileOut.of(line.print_file))
+        return cls(**_line_fields(line, line), print_file=PrintFileOut.of(line.print_file))
 
 
 class OrderPaymentOut(msgspec.Struct):
@@ -669,7 +848,11 @@ class OrderPaymentOut(msgspec.Struct):
 
 
 class OrderRead(msgspec.Struct):
-    """`total = subtotal + tax + shipping`; `timeline` lists every status the order took, oldest first."""
+    """The order with the whole price it was placed with: `total = subtotal − discount_total +
+    shipping + tax` (without `+ tax` when `prices_include_tax`: `tax` is then the part included);
+    `Σ tax_lines.amount = tax`, `Σ discounts.amount = discount_total`. `shipping_method` is null
+    when the configured flat rates applied (no region). `timeline` lists every status the order
+    took, oldest first."""
 
     order_id: str
     status: str
@@ -686,6 +869,12 @@ class OrderRead(msgspec.Struct):
     tracking_url: str | None
     payment: OrderPaymentOut
     timeline: list[TimelineOut]
+    discounts: list[DiscountOut]
+    discount_total: int
+    shipping_method: ShippingOptionOut | None
+    tax_lines: list[TaxLineOut]
+    prices_include_tax: bool
+    region_id: str | None
 
     @classmethod
     def of(cls, order: Order) -> OrderRead:
@@ -697,20 +886,28 @@ class OrderRead(msgspec.Struct):
             email=order.email,
             shipping_address=AddressOut.of(order.shipping_address),
             items=[OrderItemRead.of(line) for line in order.lines],
-            subtotal=order.subtotal,
-            tax=order.tax,
-            shipping=order.shipping,
-            total=order.total,
+            subtotal=order.subtotal.amount,
+            tax=order.tax.amount,
+            shipping=order.shipping.amount,
+            total=order.total.amount,
             currency=order.currency,
             tracking_url=order.tracking_url,
             payment=OrderPaymentOut(
                 order.payment_provider,
                 order.payment_id,
                 order.payment_failure,
-                order.paid_amount,
-                order.refunded_amount,
+                order.paid_amount.amount,
+                order.refunded_amount.amount,
             ),
             timeline=[TimelineOut(e.status.value, e.at, e.note) for e in order.timeline],
+            discounts=[DiscountOut.of(d) for d in order.discounts],
+            discount_total=order.discount_total.amount,
+            shipping_method=(
+                ShippingOptionOut.of(order.shipping_method) if order.shipping_method is not None else None
+            ),
+            tax_lines=[TaxLineOut.of(t) for t in order.tax_lines],
+            prices_include_tax=order.prices_include_tax,
+            region_id=order.region_id,
         )
 
 
