@@ -37,6 +37,20 @@ from customshop.domain.orders import (
     check_transition,
 )
 from customshop.domain.pricing import DesignQuote, PriceComponent, quote_design
+from customshop.domain.quote import (
+    AppliedDiscount,
+    FlatRates,
+    Quote,
+    QuotedLine,
+    QuoteLine,
+    Refusal,
+    RefusedPromotion,
+    ShippingOption,
+    TaxLine,
+    allocate,
+    promotion_refusal,
+    quote,
+)
 from customshop.domain.template_parsing import check_definition, load_definition, parse_definition
 from customshop.domain.templates import (
     Area,
@@ -53,6 +67,7 @@ from customshop.domain.validation import Design, check_design, validate
 
 __all__ = [
     "TRANSITIONS",
+    "AppliedDiscount",
     "Area",
     "Canvas",
     "ColorZone",
@@ -60,6 +75,7 @@ __all__ = [
     "Design",
     "DesignQuote",
     "DomainError",
+    "FlatRates",
     "IllegalTransition",
     "ImageZone",
     "InvalidDefinition",
@@ -79,14 +95,22 @@ __all__ = [
     "PrintFilesNotReady",
     "PrintStatus",
     "Product",
+    "Quote",
+    "QuoteLine",
+    "QuotedLine",
+    "Refusal",
+    "RefusedPromotion",
     "ShippingAddress",
+    "ShippingOption",
     "StockKey",
     "StockLevel",
+    "TaxLine",
     "Template",
     "TemplateDefinition",
     "TextZone",
     "Violation",
     "Zone",
+    "allocate",
     "can_move",
     "check_contact",
     "check_definition",
@@ -95,6 +119,8 @@ __all__ = [
     "demand",
     "load_definition",
     "parse_definition",
+    "promotion_refusal",
+    "quote",
     "quote_design",
     "round_minor",
     "slugify",
