@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from customshop.domain.errors import Conflict, Violation
+
 
 class PromotionKind(StrEnum):
     PERCENTAGE = "percentage"
@@ -27,6 +29,11 @@ class PromotionKind(StrEnum):
 def normalize_code(code: str) -> str:
     """The form a code is stored and compared in: stripped, upper case."""
     return code.strip().upper()
+
+
+def normalize_email(email: str) -> str:
+    """The form an email is counted in for ``per_email_limit``: stripped, lower case."""
+    return email.strip().lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +60,23 @@ class Promotion:
     @property
     def automatic(self) -> bool:
         return self.code is None
+
+
+def counts_uses(promotion: Promotion) -> bool:
+    """Whether placing an order with ``promotion`` records a use of it (``times_used``): every code,
+    and automatic promotions with a ``usage_limit`` or a ``per_email_limit``. An automatic promotion
+    without either applies to every cart it fits; counting it would make its row a counter that
+    every checkout of the shop updates, so its uses are not counted (reports count them from orders).
+    """
+    return not (promotion.automatic and promotion.usage_limit is None and promotion.per_email_limit is None)
+
+
+class DuplicatePromotionCode(Conflict):
+    """Another promotion already holds the code (codes are compared as :func:`normalize_code` gives them)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            f"another promotion already uses the code {code!r}",
+            [Violation("code", "taken", f"another promotion already uses the code {code!r}")],
+        )
+        self.code = code

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from customshop.domain.errors import Conflict, Violation
+
 #: The tax class of a product that names none, and the class shipping is taxed at.
 STANDARD_TAX_CLASS = "standard"
 
@@ -47,3 +49,20 @@ class Destination:
     country: str
     subdivision: str | None = None
     postal_code: str | None = None
+
+
+class CountryTaken(Conflict):
+    """A country of a region already belongs to another region (a country belongs to at most one);
+    ``country`` names it and ``violations`` its place in the region's ``countries``."""
+
+    def __init__(self, country: str, index: int | None = None) -> None:
+        field = "countries" if index is None else f"countries[{index}]"
+        super().__init__(
+            f"the country {country} already belongs to another region",
+            [Violation(field, "taken", f"{country} already belongs to another region")],
+        )
+        self.country = country
+
+
+class RegionInUse(Conflict):
+    """A region that still has shipping methods cannot be deleted (delete or move them first)."""
