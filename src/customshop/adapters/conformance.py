@@ -13,9 +13,21 @@ if TYPE_CHECKING:
     from customshop.adapters.mail.smtp import SmtpMailer
     from customshop.adapters.memory import MemoryCache, MemoryUnitOfWork
     from customshop.adapters.memory.clock import ManualClock
+    from customshop.adapters.memory.pricing import (
+        MemoryPromotionRepository,
+        MemoryPromotionUses,
+        MemoryRegionRepository,
+        MemoryShippingMethodRepository,
+    )
     from customshop.adapters.memory.storage import MemoryFileStorage
     from customshop.adapters.payments.paypal import PayPalPaymentGateway
     from customshop.adapters.payments.stripe import StripePaymentGateway
+    from customshop.adapters.sqlalchemy.pricing import (
+        SqlPromotionRepository,
+        SqlPromotionUses,
+        SqlRegionRepository,
+        SqlShippingMethodRepository,
+    )
     from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
     from customshop.adapters.storage.local import LocalFileStorage
     from customshop.adapters.storage.s3 import S3FileStorage
@@ -62,3 +74,23 @@ if TYPE_CHECKING:
         mail = folder
         del bulk
         del _, __, files, images, drawing, queue, time, id_source, payments, mail
+
+    def _pricing_conforms(
+        memory_regions: MemoryRegionRepository,
+        sql_regions: SqlRegionRepository,
+        memory_methods: MemoryShippingMethodRepository,
+        sql_methods: SqlShippingMethodRepository,
+        memory_promotions: MemoryPromotionRepository,
+        sql_promotions: SqlPromotionRepository,
+        memory_uses: MemoryPromotionUses,
+        sql_uses: SqlPromotionUses,
+    ) -> None:
+        regions: ports.RegionRepository = memory_regions
+        regions = sql_regions
+        methods: ports.ShippingMethodRepository = memory_methods
+        methods = sql_methods
+        promotions: ports.PromotionRepository = memory_promotions
+        promotions = sql_promotions
+        uses: ports.PromotionUses = memory_uses
+        uses = sql_uses
+        del regions, methods, promotions, uses

@@ -23,6 +23,12 @@ from customshop.adapters.sqlalchemy.inventory import SqlInventoryRepository
 from customshop.adapters.sqlalchemy.orders import SqlOrderRepository
 from customshop.adapters.sqlalchemy.outbox import SqlOutbox, SqlWebhookRepository
 from customshop.adapters.sqlalchemy.payments import SqlPaymentRepository
+from customshop.adapters.sqlalchemy.pricing import (
+    SqlPromotionRepository,
+    SqlPromotionUses,
+    SqlRegionRepository,
+    SqlShippingMethodRepository,
+)
 from customshop.adapters.sqlalchemy.prints import SqlPrintRepository
 from customshop.adapters.sqlalchemy.receipts import SqlWebhookReceipts
 from customshop.adapters.sqlalchemy.reports import SqlReportRepository
@@ -60,6 +66,10 @@ _REPOSITORIES = (
     "emails",
     "reports",
     "prints",
+    "regions",
+    "shipping_methods",
+    "promotions",
+    "promotion_uses",
 )
 
 
@@ -185,6 +195,22 @@ class SqlUnitOfWork:
     @cached_property
     def prints(self) -> SqlPrintRepository:
         return SqlPrintRepository(self._connection())
+
+    @cached_property
+    def regions(self) -> SqlRegionRepository:
+        return SqlRegionRepository(self._connection())
+
+    @cached_property
+    def shipping_methods(self) -> SqlShippingMethodRepository:
+        return SqlShippingMethodRepository(self._connection())
+
+    @cached_property
+    def promotions(self) -> SqlPromotionRepository:
+        return SqlPromotionRepository(self._connection())
+
+    @cached_property
+    def promotion_uses(self) -> SqlPromotionUses:
+        return SqlPromotionUses(self._connection())
 
     @property
     def connection(self) -> AsyncConnection:

@@ -29,6 +29,12 @@ from customshop.application.ports.orders import (
     PrintRepository,
     WebhookReceipts,
 )
+from customshop.application.ports.pricing import (
+    PromotionRepository,
+    PromotionUses,
+    RegionRepository,
+    ShippingMethodRepository,
+)
 from customshop.application.ports.reports import ReportRepository
 
 
@@ -102,6 +108,18 @@ class UnitOfWork(Protocol):
 
     @property
     def prints(self) -> PrintRepository: ...
+
+    @property
+    def regions(self) -> RegionRepository: ...
+
+    @property
+    def shipping_methods(self) -> ShippingMethodRepository: ...
+
+    @property
+    def promotions(self) -> PromotionRepository: ...
+
+    @property
+    def promotion_uses(self) -> PromotionUses: ...
 
     async def __aenter__(self) -> Self: ...
 
