@@ -3,8 +3,10 @@ tax stays within one minor unit of the exact rate, quantities scale exactly."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -153,3 +155,80 @@ def test_adding_an_option_with_a_non_negative_delta_never_lowers_the_price(
     assert with_extra - without <= delta
     if without > 0:  # above the floor of zero, the option adds exactly its delta
         assert with_extra - without == delta
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-character prices of text zones
+
+#: Letters, digits, marks (combining accents compose under NFC), symbols, and every kind of space
+#: a text value may hold (control characters are refused before pricing).
+SPACES = " \u00a0\u1680\u2002\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+texts = st.text(
+    st.sampled_from(SPACES) | st.characters(categories=("L", "M", "N", "P", "S", "Zs")),
+    min_size=1,
+    max_size=60,
+)
+
+
+def lettering(price_per_character: int, free_characters: int, price_delta: int = 300) -> Any:
+    return parse_definition(
+        {
+            "canvas": {"width": 100, "height": 100},
+            "zones": [
+                {
+                    "id": "lettering",
+                    "type": "text",
+                    "label": "Lettering",
+                    "max_length": 1000,
+                    "price_delta": price_delta,
+                    "price_per_character": price_per_character,
+                    "free_characters": free_characters,
+                    "area": {"x": 0, "y": 0, "width": 10, "height": 10},
+                }
+            ],
+        },
+        product_id="p",
+        option_sets={},
+    )
+
+
+@given(texts, st.integers(0, 10**6), st.integers(0, 80), st.integers(0, 10**7))
+def test_per_character_charge_is_the_price_times_the_characters_beyond_the_free_ones(
+    text: str, price_per_character: int, free_characters: int, base: int
+) -> None:
+    definition = lettering(price_per_character, free_characters)
+    design = parse_design(definition, {}, {"lettering": {"text": text}})
+    product = Product("p", "p", "P", "", base, "USD", (), True, NOW, NOW)
+    quote = quote_design(product, definition, {}, design)
+
+    # Characters as a design stores them (NFC), every Unicode space left out. Any text but "" fills
+    # the zone, spaces alone too.
+    printed = len("".join(unicodedata.normalize("NFC", text).split()))
+    charge = price_per_character * max(0, printed - free_characters)
+    per_character = [c for c in quote.components if c.label.startswith("Lettering: ")]
+    assert [c.amount for c in per_character] == ([charge] if price_per_character else [])
+    assert all(c.zone_id == "lettering" and c.code is None for c in per_character)
+    assert quote.unit_price == base + 300 + charge
+
+
+def test_per_character_pricing_by_example() -> None:
+    definition = lettering(25, 5)
+    product = Product("p", "p", "P", "", 1900, "USD", (), True, NOW, NOW)
+
+    def quote(text: str) -> tuple[list[tuple[str, int]], int]:
+        design = parse_design(definition, {}, {"lettering": {"text": text}})
+        q = quote_design(product, definition, {}, design)
+        return [(c.label, c.amount) for c in q.components], q.unit_price
+
+    # 13 characters that are not spaces, 5 of them free: 8 × 25.
+    assert quote("Happy birthday") == ([("Lettering", 300), ("Lettering: 8 characters", 200)], 2400)
+    # Within the free characters the charge is listed at 0; no-break and ideographic spaces are free.
+    assert quote("Hi\u00a0yo\u3000!") == ([("Lettering", 300), ("Lettering: 0 characters", 0)], 2200)
+    # "e" and a combining acute accent are one character once normalized.
+    assert quote("cafe\u0301 au lait")[0][1] == ("Lettering: 5 characters", 125)
+    # Without a per-character price, only the zone's delta, as before.
+    plain = lettering(0, 5)
+    design = parse_design(plain, {}, {"lettering": {"text": "Happy birthday"}})
+    assert [(c.label, c.amount) for c in quote_design(product, plain, {}, design).components] == [
+        ("Lettering", 300)
+    ]

@@ -5,7 +5,10 @@ minor units of one currency. A cart's price (volume tiers, promotions, shipping,
 
 A zone counts as filled when the design holds a value for it: non-empty text, an image, a chosen
 colour (a colour zone's default, applied without being chosen, costs nothing), chosen options. A
-unit price never goes below zero, however large the discounts of negative deltas.
+text zone that prices characters (``price_per_character``) adds a second component for its text:
+``price_per_character × max(0, characters other than spaces − free_characters)`` (see
+:meth:`~customshop.domain.templates.TextZone.charged_characters`). A unit price never goes below
+zero, however large the discounts of negative deltas.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from customshop.domain.catalog import OptionSet, Product
-from customshop.domain.templates import OptionZone, TemplateDefinition
-from customshop.domain.validation import Design
+from customshop.domain.templates import OptionZone, TemplateDefinition, TextZone
+from customshop.domain.validation import Design, TextValue
 
 
 @dataclass(frozen=True, slots=True)
 class PriceComponent:
-    """One priced part of a design: a filled zone (``code`` None) or a chosen option."""
+    """One priced part of a design: a filled zone (``code`` None), the characters of a text zone that
+    prices them (``code`` None, after the zone's own component), or a chosen option."""
 
     zone_id: str
     code: str | None
@@ -41,7 +45,9 @@ def quote_design(
 ) -> DesignQuote:
     """The unit price of ``design`` (already checked against ``definition``).
 
-    Zero-priced zones and options are listed too, so a storefront can show every choice.
+    Zero-priced zones and options are listed too, so a storefront can show every choice; so is the
+    per-character charge of a filled text zone that prices characters, even while its text stays
+    within the free characters.
     """
     components: list[PriceComponent] = []
     for zone in definition.zones:
@@ -57,6 +63,16 @@ def quote_design(
                     components.append(PriceComponent(zone.id, option.code, option.label, option.price_delta))
         else:
             components.append(PriceComponent(zone.id, None, zone.label, zone.price_delta))
+            if isinstance(zone, TextZone) and zone.price_per_character and isinstance(value, TextValue):
+                charged = zone.charged_characters(value.text)
+                components.append(
+                    PriceComponent(
+                        zone.id,
+                        None,
+                        f"{zone.label}: {charged} character{'' if charged == 1 else 's'}",
+                        zone.price_per_character * charged,
+                    )
+                )
     total = product.base_price + sum(component.amount for component in components)
     return DesignQuote(product.currency, product.base_price, tuple(components), max(total, 0))
 
