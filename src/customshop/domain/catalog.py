@@ -10,7 +10,6 @@ from datetime import datetime
 
 from customshop.domain.errors import InvalidOptionSet, InvalidProduct, Violation
 from customshop.domain.money import MAX_AMOUNT, Money, is_currency
-from customshop.domain.regions import STANDARD_TAX_CLASS
 
 NAME_MAX = 200
 DESCRIPTION_MAX = 5000
@@ -22,6 +21,9 @@ OPTION_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 OPTIONS_MAX = 200
 LABEL_MAX = 200
 
+#: The tax class of a product that names none, and the class shipping is taxed at (defined here,
+#: with the products that carry it, and re-exported by ``regions``, whose rates name classes).
+STANDARD_TAX_CLASS = "standard"
 #: A tax class: a short lower-case identifier (``standard``, ``reduced``, ``books``) that tax rates
 #: name to apply to the products of that class.
 TAX_CLASS_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"

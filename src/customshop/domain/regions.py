@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+# STANDARD_TAX_CLASS (the class a rate applies to when it names none) is re-exported from here.
+from customshop.domain.catalog import STANDARD_TAX_CLASS as STANDARD_TAX_CLASS
 from customshop.domain.catalog import text_problems
 from customshop.domain.errors import Conflict, Violation
-
-#: The tax class of a product that names none, and the class shipping is taxed at.
-STANDARD_TAX_CLASS = "standard"
 
 REGION_NAME_MAX = 100
 TAX_RATE_NAME_MAX = 100

@@ -11,18 +11,20 @@ taxed, one tax line ``Tax`` of their whole tax, whose rate is read back from the
 or more). Their lines show 0 volume discount, discount and tax.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011 (written against 0010; chained after the merged 0011)
 Create Date: 2026-12-12
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -30,7 +32,7 @@ TS = sa.DateTime(timezone=True)
 ID = sa.String(36)
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
@@ -45,7 +47,8 @@ _OLD_TAX_LINES = {
     "sqlite": (
         "CASE WHEN tax > 0 THEN json_array(json_object("
         "'name', 'Tax', "
-        "'rate_bps', CASE WHEN subtotal > 0 THEN CAST(round(tax * 10000.0 / subtotal) AS INTEGER) ELSE 0 END, "
+        "'rate_bps', CASE WHEN subtotal > 0 "
+        "THEN CAST(round(tax * 10000.0 / subtotal) AS INTEGER) ELSE 0 END, "
         "'amount', tax)) ELSE '[]' END"
     ),
 }
