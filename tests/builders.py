@@ -10,6 +10,7 @@ A test that means another value says so where it builds it (``replace(ADDRESS, n
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,8 @@ from customshop.adapters.system import UuidV7Ids
 from customshop.domain.emails import EmailDelivery
 from customshop.domain.hashing import hash_secret
 from customshop.domain.idempotency import IdempotencyRecord
-from customshop.domain.orders import ShippingAddress
+from customshop.domain.orders import OrderLine, ShippingAddress
+from customshop.domain.quote import Quote, QuotedLine, TaxLine
 from customshop.domain.webhooks import WebhookDelivery, WebhookEndpoint, WebhookLog
 
 IDS = UuidV7Ids()
@@ -47,6 +49,33 @@ ORDER: dict[str, Any] = {
 }
 #: A design of the demo catalog's classic tee: printed text in size L (1900 + 300).
 TEE: dict[str, Any] = {"front_text": {"text": "Hi", "font": "Sans"}, "size": "L"}
+
+
+def quoted(lines: Sequence[OrderLine], currency: str = "USD", *, tax: int = 0, shipping: int = 0) -> Quote:
+    """A quote of ``lines`` at their unit prices, with no discounts and the ``tax`` and ``shipping``
+    given (one tax line ``Tax`` when there is tax): what :meth:`Order.place` needs of an order whose
+    pricing the test does not care about."""
+    subtotal = sum(line.line_total for line in lines)
+    return Quote(
+        currency=currency,
+        lines=tuple(
+            QuotedLine(line.id, line.product_id, line.quantity, line.unit_price, line.line_total, 0, 0, 0)
+            for line in lines
+        ),
+        subtotal=subtotal,
+        discounts=(),
+        discount_total=0,
+        shipping_discount=0,
+        shipping=shipping,
+        shipping_method=None,
+        shipping_options=(),
+        tax_lines=(TaxLine("Tax", 0, tax),) if tax else (),
+        tax=tax,
+        total=subtotal + shipping + tax,
+        prices_include_tax=False,
+        region_id=None,
+        refused=(),
+    )
 
 
 # -- records of the ports ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 from customshop.domain.orders import Order, OrderLine, OrderStatus
 from customshop.domain.pricing import PriceComponent
-from tests.builders import ADDRESS
+from tests.builders import ADDRESS, quoted
 
 #: The statuses whose orders count as sales, spelled out (not the domain's ``PAID_STATES``).
 SOLD = frozenset({"paid", "in_production", "fulfilled", "shipped", "delivered"})
@@ -110,10 +110,7 @@ def build_order(number: int, spec: OrderSpec) -> Order:
         email="ada@example.com",
         shipping_address=ADDRESS,
         lines=lines,
-        currency=spec.currency,
-        subtotal=subtotal,
-        tax=subtotal // 10,
-        shipping=500,
+        quote=quoted(lines, spec.currency, tax=subtotal // 10, shipping=500),
         stock=(),
         reserved_until=spec.created_at + timedelta(minutes=30),
         payment_provider="test",
@@ -125,7 +122,7 @@ def build_order(number: int, spec: OrderSpec) -> Order:
         order.cancel("changed their mind", spec.created_at + timedelta(minutes=5))
     if spec.paid_at is None:
         return order
-    order.mark_paid(f"payment-{number:05d}", order.total, spec.currency, spec.paid_at)
+    order.mark_paid(f"payment-{number:05d}", order.total.amount, spec.currency, spec.paid_at)
     if spec.status == "refunded":
         order.refund(spec.paid_at + timedelta(days=1))
     elif spec.status != "paid":

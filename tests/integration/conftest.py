@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
+from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 from redis import Redis
@@ -27,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
-from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.tables import metadata

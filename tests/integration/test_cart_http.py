@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.demo import seed_demo_catalog
 

@@ -1,22 +1,17 @@
-"""Properties of pricing: totals add up, order never matters, non-negative deltas never lower a price,
-tax stays within one minor unit of the exact rate, quantities scale exactly."""
+"""Properties of design pricing: non-negative deltas never lower a price, quantities scale exactly.
+(A cart's totals are the quote's: tests/unit/test_quote.py.)"""
 
 from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
-from fractions import Fraction
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.domain.catalog import Option, OptionSet, Product
-from customshop.domain.errors import CurrencyMismatch, InvalidMoney
-from customshop.domain.money import Money
-from customshop.domain.pricing import line_total, quote_design, total_cart
+from customshop.domain.pricing import line_total, quote_design
 from customshop.domain.template_parsing import parse_definition
 from customshop.domain.validation import parse_design
 
@@ -27,52 +22,10 @@ rates = st.integers(0, 10_000)
 lines = st.lists(st.tuples(prices, quantities), max_size=20)
 
 
-def totals(
-    cart: list[tuple[int, int]], rate: int = 825, flat: int = 500, extra: int = 150
-) -> tuple[int, ...]:
-    t = total_cart(cart, "USD", FixedRateTax(rate).tax_on, FlatShipping(flat, extra).shipping_for)
-    return t.subtotal, t.tax, t.shipping, t.total
-
-
-@given(lines, rates, prices, prices)
-def test_totals_add_up(cart: list[tuple[int, int]], rate: int, flat: int, extra: int) -> None:
-    subtotal, tax, shipping, total = totals(cart, rate, flat, extra)
-    assert subtotal == sum(price * quantity for price, quantity in cart)
-    assert total == subtotal + tax + shipping
-    assert min(tax, shipping, total) >= 0
-    if not cart:
-        assert (subtotal, tax, shipping, total) == (0, 0, 0, 0)  # an empty cart costs nothing
-    else:
-        units = sum(q for _, q in cart)
-        assert shipping == flat + extra * (units - 1)
-
-
-@given(lines, rates, st.randoms())
-def test_the_order_of_lines_never_matters(cart: list[tuple[int, int]], rate: int, rnd: object) -> None:
-    shuffled = list(cart)
-    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
-    assert totals(cart, rate) == totals(shuffled, rate)
-
-
-@given(st.integers(0, 10**10), rates)
-def test_tax_is_the_exact_rate_rounded_once(subtotal: int, rate: int) -> None:
-    tax = FixedRateTax(rate).tax_on(Money(subtotal, "USD")).amount
-    exact = Fraction(subtotal * rate, 10_000)
-    assert abs(tax - exact) <= Fraction(1, 2)
-    assert tax <= exact + 1  # never more than one minor unit above rate × subtotal
-
-
 @given(prices, quantities, st.integers(1, 99))
 def test_quantities_scale_line_totals_exactly(price: int, quantity: int, factor: int) -> None:
     assert line_total(price, quantity * factor) == line_total(price, quantity) * factor
     assert line_total(price, quantity) == sum(price for _ in range(quantity))
-
-
-def test_a_policy_in_another_currency_or_negative_is_refused() -> None:
-    with pytest.raises(CurrencyMismatch):
-        total_cart([(100, 1)], "USD", lambda s: Money(1, "EUR"), FlatShipping(0, 0).shipping_for)
-    with pytest.raises(InvalidMoney):
-        total_cart([(100, 1)], "USD", lambda s: Money(-1, "USD"), FlatShipping(0, 0).shipping_for)
 
 
 SIZES = OptionSet(
