@@ -19,7 +19,7 @@ from customshop.domain.emails import EmailDelivery
 from customshop.domain.hashing import hash_secret
 from customshop.domain.idempotency import IdempotencyRecord
 from customshop.domain.orders import OrderLine, ShippingAddress
-from customshop.domain.quote import Quote, QuotedLine, TaxLine
+from customshop.domain.quote import AppliedDiscount, Quote, QuotedLine, TaxLine
 from customshop.domain.webhooks import WebhookDelivery, WebhookEndpoint, WebhookLog
 
 IDS = UuidV7Ids()
@@ -51,11 +51,20 @@ ORDER: dict[str, Any] = {
 TEE: dict[str, Any] = {"front_text": {"text": "Hi", "font": "Sans"}, "size": "L"}
 
 
-def quoted(lines: Sequence[OrderLine], currency: str = "USD", *, tax: int = 0, shipping: int = 0) -> Quote:
-    """A quote of ``lines`` at their unit prices, with no discounts and the ``tax`` and ``shipping``
-    given (one tax line ``Tax`` when there is tax): what :meth:`Order.place` needs of an order whose
-    pricing the test does not care about."""
+def quoted(
+    lines: Sequence[OrderLine],
+    currency: str = "USD",
+    *,
+    tax: int = 0,
+    shipping: int = 0,
+    discounts: Sequence[AppliedDiscount] = (),
+) -> Quote:
+    """A quote of ``lines`` at their unit prices, with the ``tax``, ``shipping`` and order
+    ``discounts`` given (one tax line ``Tax`` when there is tax; the discounts on no line in
+    particular): what :meth:`Order.place` needs of an order whose pricing the test does not care
+    about."""
     subtotal = sum(line.line_total for line in lines)
+    off = sum(d.amount for d in discounts)
     return Quote(
         currency=currency,
         lines=tuple(
@@ -63,15 +72,15 @@ def quoted(lines: Sequence[OrderLine], currency: str = "USD", *, tax: int = 0, s
             for line in lines
         ),
         subtotal=subtotal,
-        discounts=(),
-        discount_total=0,
+        discounts=tuple(discounts),
+        discount_total=off,
         shipping_discount=0,
         shipping=shipping,
         shipping_method=None,
         shipping_options=(),
         tax_lines=(TaxLine("Tax", 0, tax),) if tax else (),
         tax=tax,
-        total=subtotal + shipping + tax,
+        total=subtotal - off + shipping + tax,
         prices_include_tax=False,
         region_id=None,
         refused=(),

@@ -430,6 +430,10 @@ def report_sales(
         f"sales paid {report.days.start} to {report.days.end} (UTC, both included): "
         f"{report.orders} orders, {report.units} units, {_money(report.total_sales, money)}"
     )
+    out.print(
+        f"  discounts {_money(report.discounts, money)}, shipping {_money(report.shipping, money)}, "
+        f"tax {_money(report.tax, money)}"
+    )
     table = Table(show_footer=True)
     table.add_column("product", "total", no_wrap=True, min_width=36)
     table.add_column("name")
