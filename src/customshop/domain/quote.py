@@ -32,7 +32,7 @@ from decimal import Decimal, localcontext
 from enum import StrEnum
 
 from customshop.domain.catalog import VolumeTier
-from customshop.domain.money import round_minor
+from customshop.domain.money import rate_of, round_minor
 from customshop.domain.promotions import Promotion, PromotionKind
 from customshop.domain.regions import STANDARD_TAX_CLASS, Destination, Region, TaxRate
 from customshop.domain.shipping import FlatRate, PerItemRate, ShippingMethod, TierBasis
@@ -207,11 +207,6 @@ def allocate(amount: int, weights: Mapping[str, int]) -> dict[str, int]:
     return shares
 
 
-def bps_of(amount: int, basis_points: int) -> int:
-    """``amount × basis_points / 10 000``, rounded by :func:`round_minor` (half away from zero)."""
-    return round_minor(Decimal(amount) * basis_points / BPS)
-
-
 def _clamp_bps(basis_points: int) -> int:
     return min(max(basis_points, 0), BPS)
 
@@ -257,7 +252,7 @@ def _price_lines(lines: Sequence[QuoteLine]) -> list[_Priced]:
     priced: list[_Priced] = []
     for line in lines:
         tier = volume_tier(line.volume_pricing, per_product[line.product_id])
-        off = bps_of(line.unit_price, _clamp_bps(tier.discount_bps)) if tier is not None else 0
+        off = rate_of(line.unit_price, _clamp_bps(tier.discount_bps)) if tier is not None else 0
         priced.append(_Priced(line, line.unit_price - off))
     return priced
 
@@ -399,7 +394,7 @@ def _line_discount(
     weights = {line.id: left[line.id] for line in eligible}
     base = sum(weights.values())
     if promotion.kind is PromotionKind.PERCENTAGE:
-        amount = bps_of(base, _clamp_bps(promotion.value or 0))
+        amount = rate_of(base, _clamp_bps(promotion.value or 0))
     else:  # fixed
         amount = max(0, min(promotion.value or 0, base))
     return allocate(amount, weights) if base > 0 else dict.fromkeys(weights, 0)
