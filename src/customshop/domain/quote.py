@@ -32,7 +32,7 @@ from decimal import Decimal, localcontext
 from enum import StrEnum
 
 from customshop.domain.catalog import VolumeTier
-from customshop.domain.money import round_minor
+from customshop.domain.money import rate_of, round_minor
 from customshop.domain.promotions import Promotion, PromotionKind
 from customshop.domain.regions import STANDARD_TAX_CLASS, Destination, Region, TaxRate
 from customshop.domain.shipping import FlatRate, PerItemRate, ShippingMethod, TierBasis
@@ -207,11 +207,6 @@ def allocate(amount: int, weights: Mapping[str, int]) -> dict[str, int]:
     return shares
 
 
-def bps_of(amount: int, basis_points: int) -> int:
-    """``amount × basis_points / 10 000``, rounded by :func:`round_minor` (half away from zero)."""
-    return round_minor(Decimal(amount) * basis_points / BPS)
-
-
 def _clamp_bps(basis_points: int) -> int:
     return min(max(basis_points, 0), BPS)
 
@@ -257,7 +252,7 @@ def _price_lines(lines: Sequence[QuoteLine]) -> list[_Priced]:
     priced: list[_Priced] = []
     for line in lines:
         tier = volume_tier(line.volume_pricing, per_product[line.product_id])
-        off = bps_of(line.unit_price, _clamp_bps(tier.discount_bps)) if tier is not None else 0
+        off = rate_of(line.unit_price, _clamp_bps(tier.discount_bps)) if tier is not None else 0
         priced.append(_Priced(line, line.unit_price - off))
     return priced
 
@@ -399,7 +394,7 @@ def _line_discount(
     weights = {line.id: left[line.id] for line in eligible}
     base = sum(weights.values())
     if promotion.kind is PromotionKind.PERCENTAGE:
-        amount = bps_of(base, _clamp_bps(promotion.value or 0))
+        amount = rate_of(base, _clamp_bps(promotion.value or 0))
     else:  # fixed
         amount = max(0, min(promotion.value or 0, base))
     return allocate(amount, weights) if base > 0 else dict.fromkeys(weights, 0)
@@ -476,22 +471,87 @@ def _taxes(
     """
     lines: list[TaxLine] = []
     shares = dict.fromkeys(taxed, 0)
+    # What divides an amount's tax: 10 000 (tax added), or 10 000 plus every rate on it (included).
+    divisors = {
+        key: BPS + (sum(max(rates[i].rate_bps, 0) for i in applying) if inclusive else 0)
+        for key, (_, applying) in taxed.items()
+    }
     for index, rate in enumerate(rates):
         weights = {key: amount for key, (amount, applying) in taxed.items() if index in applying}
         if sum(weights.values()) <= 0:
             continue
+        bases: dict[int, int] = {}  # divisor -> the amounts it divides, summed
+        for key, amount in weights.items():
+            bases[divisors[key]] = bases.get(divisors[key], 0) + amount
         bps = max(rate.rate_bps, 0)
         with localcontext() as context:
-            context.prec = 60  # far beyond any cart: the sum is exact to well under 10^-30 units
-            exact = Decimal(0)
-            for key, amount in weights.items():
-                combined = sum(max(rates[i].rate_bps, 0) for i in taxed[key][1]) if inclusive else 0
-                exact += Decimal(amount) * bps / (BPS + combined)
+            context.prec = 60  # exact for tax added; for tax included, far closer than any half unit
+            exact = sum((Decimal(base) * bps / divisor for divisor, base in bases.items()), Decimal(0))
         amount = round_minor(exact)
         lines.append(TaxLine(rate.name, rate.rate_bps, amount))
         for key, share in allocate(amount, weights).items():
             shares[key] += share
     return lines, shares
+
+
+def _discount_lines(
+    applied: Sequence[Promotion], priced: Sequence[_Priced]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """What the line promotions leave of each line (by line id), and what each took (by id)."""
+    left = {line.id: line.line_total for line in priced}
+    discounts: dict[str, int] = {}
+    for promotion in applied:
+        if promotion.kind is not PromotionKind.FREE_SHIPPING:
+            taken = _line_discount(promotion, _eligible(promotion, priced), left)
+            for line_id, amount in taken.items():
+                left[line_id] -= amount
+            discounts[promotion.id] = sum(taken.values())
+    return left, discounts
+
+
+def _ship(
+    priced: Sequence[_Priced],
+    merchandise: int,
+    flat: FlatRates,
+    region: Region | None,
+    methods: Sequence[ShippingMethod],
+    shipping_method_id: str | None,
+) -> tuple[tuple[ShippingOption, ...], ShippingOption | None, int]:
+    """The shipping options, the chosen one and the shipping charge (before shipping promotions)."""
+    units = sum(line.quantity for line in priced)
+    if units <= 0:
+        return (), None, 0
+    if region is not None:
+        options = shipping_options(region, methods, merchandise, units)
+        if options:
+            chosen = next((option for option in options if option.id == shipping_method_id), options[0])
+            return options, chosen, chosen.amount
+    return (), None, max(flat.shipping_first + flat.shipping_additional * (units - 1), 0)
+
+
+def _taxed_items(
+    priced: Sequence[_Priced],
+    left: Mapping[str, int],
+    shipping: int,
+    flat: FlatRates,
+    region: Region | None,
+    destination: Destination | None,
+) -> tuple[tuple[TaxRate, ...], dict[str, tuple[int, tuple[int, ...]]]]:
+    """The rates in force and, for each line (and the shipping, when taxed), its taxable amount and
+    the indexes of the rates that apply to it."""
+    if region is None:
+        flat_rate = (TaxRate(FLAT_TAX_NAME, flat.tax_rate_bps),)
+        return flat_rate, {_line_key(line.id): (left[line.id], (0,)) for line in priced}
+    rates = region.tax_rates
+    subdivision = _subdivision(destination.subdivision) if destination is not None else None
+
+    def applying(tax_class: str) -> tuple[int, ...]:
+        return tuple(index for index, rate in enumerate(rates) if _applies(rate, tax_class, subdivision))
+
+    taxed = {_line_key(line.id): (left[line.id], applying(line.line.tax_class)) for line in priced}
+    if region.tax_shipping:
+        taxed[_SHIPPING_KEY] = (shipping, applying(STANDARD_TAX_CLASS))
+    return rates, taxed
 
 
 def quote(
@@ -525,56 +585,19 @@ def quote(
     """
     priced = _price_lines(lines)
     applied, refused = _select(promotions, priced, now)
-
-    left = {line.id: line.line_total for line in priced}
-    discounts: dict[str, int] = {}  # promotion id -> amount
-    for promotion in applied:
-        if promotion.kind is PromotionKind.FREE_SHIPPING:
-            continue
-        taken = _line_discount(promotion, _eligible(promotion, priced), left)
-        for line_id, amount in taken.items():
-            left[line_id] -= amount
-        discounts[promotion.id] = sum(taken.values())
-
+    left, discounts = _discount_lines(applied, priced)
     subtotal = sum(line.line_total for line in priced)
     merchandise = sum(left.values())
-    units = sum(line.quantity for line in priced)
-    flat_shipping = flat.shipping_first + flat.shipping_additional * (units - 1) if units > 0 else 0
-    options: tuple[ShippingOption, ...] = ()
-    chosen: ShippingOption | None = None
-    shipping = flat_shipping
-    if region is not None and units > 0:
-        options = shipping_options(region, methods, merchandise, units)
-        if options:
-            chosen = next((option for option in options if option.id == shipping_method_id), options[0])
-            shipping = chosen.amount
-    shipping = max(shipping, 0)
 
+    options, chosen, shipping = _ship(priced, merchandise, flat, region, methods, shipping_method_id)
     shipping_discount = 0
     for promotion in applied:
         if promotion.kind is PromotionKind.FREE_SHIPPING:
             discounts[promotion.id] = shipping - shipping_discount
             shipping_discount = shipping
 
-    taxed: dict[str, tuple[int, tuple[int, ...]]] = {}
-    if region is None:
-        rates: tuple[TaxRate, ...] = (TaxRate(FLAT_TAX_NAME, flat.tax_rate_bps),)
-        for line in priced:
-            taxed[_line_key(line.id)] = (left[line.id], (0,))
-    else:
-        rates = region.tax_rates
-        subdivision = _subdivision(destination.subdivision) if destination is not None else None
-        for line in priced:
-            applying = tuple(
-                index for index, rate in enumerate(rates) if _applies(rate, line.line.tax_class, subdivision)
-            )
-            taxed[_line_key(line.id)] = (left[line.id], applying)
-        if region.tax_shipping:
-            applying = tuple(
-                index for index, rate in enumerate(rates) if _applies(rate, STANDARD_TAX_CLASS, subdivision)
-            )
-            taxed[_SHIPPING_KEY] = (shipping - shipping_discount, applying)
     inclusive = region is not None and region.prices_include_tax
+    rates, taxed = _taxed_items(priced, left, shipping - shipping_discount, flat, region, destination)
     tax_lines, tax_shares = _taxes(rates, taxed, inclusive)
     tax = sum(tax_line.amount for tax_line in tax_lines)
 
