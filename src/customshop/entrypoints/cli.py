@@ -226,8 +226,8 @@ def apikey_create(
     scope: Annotated[
         list[str],
         typer.Option(
-            help="catalog:write, orders:read, orders:write, reports:read, webhooks:manage or admin "
-            "(repeatable)."
+            help="catalog:write, orders:read, orders:write, reports:read, webhooks:manage, pricing:write "
+            "or admin (repeatable)."
         ),
     ],
 ) -> None:
