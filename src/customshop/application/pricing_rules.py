@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeGuard, TypeVar
 
 from customshop.application.ports import Clock, IdGenerator, Page, UnitOfWork, UnitOfWorkFactory
@@ -225,6 +225,11 @@ class PricingRules:
         async with self._uow(read_only=True) as uow:
             return await self._method(uow, method_id)
 
+    async def all_shipping_methods(self) -> list[ShippingMethod]:
+        """Every method, by name."""
+        async with self._uow(read_only=True) as uow:
+            return await uow.shipping_methods.list()
+
     async def list_shipping_methods(
         self, *, region_id: str | None, after: str | None, limit: int
     ) -> Page[ShippingMethod]:
@@ -346,7 +351,8 @@ class PricingRules:
 
     @staticmethod
     async def _checked_promotion(uow: UnitOfWork, promotion: Promotion) -> Promotion:
-        """``promotion`` with its code normalized, once every rule holds (its products exist).
+        """``promotion`` with its code normalized and its dates in UTC, once every rule holds (its
+        products exist).
 
         Raises:
             InvalidInput: every bad field at once.
@@ -354,9 +360,13 @@ class PricingRules:
         problems = promotion_problems(promotion)
         problems += await _unknown_products(uow, promotion.product_ids, {p.field for p in problems})
         _check(problems, "The promotion is invalid.")
-        if promotion.code is not None:
-            promotion = replace(promotion, code=normalize_code(promotion.code))
-        return promotion
+        # Stored and shown as given, but in UTC and with the code in the form it is compared in.
+        return replace(
+            promotion,
+            code=None if promotion.code is None else normalize_code(promotion.code),
+            starts_at=None if promotion.starts_at is None else promotion.starts_at.astimezone(UTC),
+            ends_at=None if promotion.ends_at is None else promotion.ends_at.astimezone(UTC),
+        )
 
     @staticmethod
     async def _promotion(uow: UnitOfWork, promotion_id: str) -> Promotion:

@@ -60,7 +60,7 @@ from customshop.domain.promotions import (
     USES_MAX,
     Promotion,
     PromotionKind,
-    product_ids_problems,
+    code_problems,
     promotion_rule_problems,
 )
 from customshop.domain.promotions import DESCRIPTION_MAX as PROMOTION_DESCRIPTION_MAX
@@ -1054,12 +1054,8 @@ class ShippingMethodWrite(RequestBody):
     """A shipping method as an admin writes it (create, or replace with PUT)."""
 
     region_id: ResourceId
-    name: Annotated[
-        str,
-        Meta(min_length=1, max_length=METHOD_NAME_MAX, examples=["Standard"]),
-        _name_rule(METHOD_NAME_MAX),
-    ]
-    rate: Annotated[Rate, Rule(rate_problems)]
+    name: Annotated[str, Meta(min_length=1, max_length=METHOD_NAME_MAX, examples=["Standard"])]
+    rate: Rate
     free_over: Annotated[Price, Meta(description="Free from this subtotal (after discounts) on.")] | None = (
         None
     )
@@ -1069,8 +1065,14 @@ class ShippingMethodWrite(RequestBody):
 
     @classmethod
     def object_problems(cls, given: Mapping[str, Any], path: str) -> list[Violation]:
+        # The domain's rules of a method, all of them here (not as field rules): a rule across fields
+        # that fails stops a decoded body before its use case, so this answer must name everything.
         sound = _sound_fields(cls, given)
-        return days_problems(sound.get("min_days"), sound.get("max_days"))
+        problems = text_problems(sound["name"], "name", METHOD_NAME_MAX) if "name" in sound else []
+        if "rate" in sound:
+            problems += rate_problems(sound["rate"], "rate")
+        problems += days_problems(sound.get("min_days"), sound.get("max_days"))
+        return problems
 
     def to_input(self) -> ShippingMethodInput:
         return ShippingMethodInput(
@@ -1118,9 +1120,7 @@ class ShippingMethodList(msgspec.Struct):
 
 
 PromotionDescription = Annotated[
-    str,
-    Meta(min_length=1, max_length=PROMOTION_DESCRIPTION_MAX, examples=["10 % off your first order"]),
-    _name_rule(PROMOTION_DESCRIPTION_MAX),
+    str, Meta(min_length=1, max_length=PROMOTION_DESCRIPTION_MAX, examples=["10 % off your first order"])
 ]
 PromotionCode = Annotated[
     str,
@@ -1144,27 +1144,37 @@ Units = Annotated[int, Meta(ge=1, le=BUY_GET_MAX)]
 ProductIds = Annotated[
     list[ResourceId],
     Meta(max_length=PRODUCT_IDS_MAX, description="The products it applies to; empty: every product."),
-    Rule(product_ids_problems),
 ]
 
 
-def _promotion_rules(struct: type[msgspec.Struct], given: Mapping[str, Any]) -> list[Violation]:
-    """The rules across a promotion's fields (what its kind requires or refuses, ``starts_at`` before
-    ``ends_at``), judged on the fields sound on their own; those of the kind only when it is given
-    and sound."""
+def _promotion_problems(
+    struct: type[msgspec.Struct], given: Mapping[str, Any], *, whole: bool
+) -> list[Violation]:
+    """The domain's rules of a promotion, over the fields sound on their own (the others are named
+    by their own problem), all of them here rather than as field rules: a rule across fields that
+    fails stops a decoded body before its use case, so this answer must name everything.
+
+    What the kind requires or refuses is judged only for a ``whole`` promotion whose kind is sound:
+    a change (PATCH) is judged with the stored promotion by the use case.
+    """
     sound = _sound_fields(struct, given)
-    kind: PromotionKind | None = sound.get("kind")
-    problems = promotion_rule_problems(
+    problems = code_problems(sound["code"]) if "code" in sound else []
+    if "description" in sound:
+        problems += text_problems(sound["description"], "description", PROMOTION_DESCRIPTION_MAX)
+    kind: PromotionKind | None = sound.get("kind") if whole else None
+    rules = promotion_rule_problems(
         kind=kind or PromotionKind.PERCENTAGE,
         value=sound.get("value"),
+        product_ids=sound.get("product_ids", ()),
         starts_at=sound.get("starts_at"),
         ends_at=sound.get("ends_at"),
         buy_quantity=sound.get("buy_quantity"),
         get_quantity=sound.get("get_quantity"),
     )
-    unsound = _unsound(struct, given)
     by_kind = {"value", "buy_quantity", "get_quantity"}
-    return [p for p in problems if p.field not in unsound and (kind is not None or p.field not in by_kind)]
+    problems += [p for p in rules if kind is not None or p.field not in by_kind]
+    unsound = _unsound(struct, given)
+    return [p for p in problems if p.field.split("[", 1)[0] not in unsound]
 
 
 class PromotionWrite(RequestBody):
@@ -1187,7 +1197,7 @@ class PromotionWrite(RequestBody):
 
     @classmethod
     def object_problems(cls, given: Mapping[str, Any], path: str) -> list[Violation]:
-        return _promotion_rules(cls, given)
+        return _promotion_problems(cls, given, whole=True)
 
     def to_input(self) -> PromotionInput:
         return PromotionInput(
@@ -1212,14 +1222,7 @@ class PromotionPatch(RequestBody):
     """The fields of a promotion to change; a field left out keeps its value, `null` clears an
     optional one. The promotion as changed is checked as a whole."""
 
-    description: (
-        Annotated[
-            str,
-            Meta(min_length=1, max_length=PROMOTION_DESCRIPTION_MAX),
-            _name_rule(PROMOTION_DESCRIPTION_MAX),
-        ]
-        | msgspec.UnsetType
-    ) = msgspec.UNSET
+    description: PromotionDescription | msgspec.UnsetType = msgspec.UNSET
     kind: PromotionKind | msgspec.UnsetType = msgspec.UNSET
     code: PromotionCode | msgspec.UnsetType | None = msgspec.UNSET
     value: PromotionValue | msgspec.UnsetType | None = msgspec.UNSET
@@ -1236,9 +1239,7 @@ class PromotionPatch(RequestBody):
 
     @classmethod
     def object_problems(cls, given: Mapping[str, Any], path: str) -> list[Violation]:
-        # Only what the body says on its own: the kind it does not give is the stored one, which the
-        # use case judges with the rest.
-        return _promotion_rules(cls, given)
+        return _promotion_problems(cls, given, whole=False)
 
     def changes(self) -> dict[str, Any]:
         """The fields given, by name (``product_ids`` as a tuple)."""
