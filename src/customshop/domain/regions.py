@@ -178,14 +178,21 @@ def tax_rate_problems(rate: TaxRate, path: str) -> list[Violation]:
 
 
 def tax_rates_problems(rates: Sequence[TaxRate], path: str = "tax_rates") -> list[Violation]:
-    """A region's rates: at most :data:`TAX_RATES_MAX`, each valid, no two with the same name,
-    subdivision and tax class (``tax_rates[i].name``)."""
+    """A region's rates: at most :data:`TAX_RATES_MAX`, each valid, none repeated
+    (:func:`repeated_tax_rate_problems`)."""
     problems: list[Violation] = []
     if len(rates) > TAX_RATES_MAX:
         problems.append(Violation(path, "too_long", f"a region has at most {TAX_RATES_MAX} tax rates"))
-    seen: set[tuple[str, str | None, str]] = set()
     for index, rate in enumerate(rates):
         problems += tax_rate_problems(rate, f"{path}[{index}]")
+    return problems + repeated_tax_rate_problems(rates, path)
+
+
+def repeated_tax_rate_problems(rates: Sequence[TaxRate], path: str = "tax_rates") -> list[Violation]:
+    """Every rate with the name, subdivision and tax class of an earlier one (``tax_rates[i].name``)."""
+    problems: list[Violation] = []
+    seen: set[tuple[str, str | None, str]] = set()
+    for index, rate in enumerate(rates):
         key = (rate.name, rate.subdivision, rate.tax_class)
         if key in seen:
             problems.append(

@@ -53,6 +53,7 @@ from customshop.application.notifications import Notifications
 from customshop.application.orders import Orders
 from customshop.application.outbox import OutboxRelay
 from customshop.application.ports import Mailer, PaymentGateway, UrlCheck
+from customshop.application.pricing_rules import PricingRules
 from customshop.application.prints import PrintFiles
 from customshop.application.reports import Reports
 from customshop.application.retention import Retention, RetentionPolicy
@@ -307,6 +308,9 @@ class UseCases(containers.DeclarativeContainer):
         metrics=adapters.metrics,
     )
     inventory = providers.Singleton(Inventory, uow=adapters.uow.provider, clock=adapters.clock)
+    pricing_rules = providers.Singleton(
+        PricingRules, uow=adapters.uow.provider, clock=adapters.clock, ids=adapters.ids
+    )
     reports = providers.Singleton(Reports, uow=adapters.uow.provider, currency=settings.provided.currency)
     notifications = providers.Singleton(
         Notifications,

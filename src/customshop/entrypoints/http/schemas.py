@@ -14,6 +14,7 @@ from customshop.application.cart import CartView, DetailsInput
 from customshop.application.catalog import OptionSetInput, ProductInput, TemplateInput
 from customshop.application.checkout import CheckoutRequest, PaymentView, Placed
 from customshop.application.customization import SessionView
+from customshop.application.pricing_rules import PromotionInput, RegionInput, ShippingMethodInput
 from customshop.domain.cart import QUANTITY_MAX, QUANTITY_MIN, CartAddress, CartLine
 from customshop.domain.catalog import (
     ALT_MAX,
@@ -52,7 +53,40 @@ from customshop.domain.orders import (
     email_problems,
 )
 from customshop.domain.pricing import DesignQuote
+from customshop.domain.promotions import (
+    BUY_GET_MAX,
+    CODE_PATTERN,
+    PRODUCT_IDS_MAX,
+    USES_MAX,
+    Promotion,
+    PromotionKind,
+    code_problems,
+    promotion_rule_problems,
+)
+from customshop.domain.promotions import DESCRIPTION_MAX as PROMOTION_DESCRIPTION_MAX
 from customshop.domain.quote import AppliedDiscount, Quote, QuotedLine, ShippingOption, TaxLine
+from customshop.domain.regions import (
+    COUNTRIES_MAX,
+    RATE_BPS_MAX,
+    REGION_NAME_MAX,
+    STANDARD_TAX_CLASS,
+    SUBDIVISION_PATTERN,
+    TAX_CLASS_PATTERN,
+    TAX_RATE_NAME_MAX,
+    TAX_RATES_MAX,
+    Region,
+    TaxRate,
+    countries_problems,
+    repeated_tax_rate_problems,
+)
+from customshop.domain.shipping import (
+    DAYS_MAX,
+    METHOD_NAME_MAX,
+    ShippingMethod,
+    days_problems,
+    rate_document,
+    rate_problems,
+)
 from customshop.domain.template_parsing import definition_problems
 from customshop.domain.templates import VERSION_MAX, Template
 from customshop.domain.webhooks import WebhookEndpoint, WebhookLog
@@ -1061,3 +1095,409 @@ class FulfillmentReport(RequestBody):
     order_id: ResourceId
     status: OrderStatus
     tracking_url: Annotated[str, Meta(max_length=URL_MAX, pattern=r"^https?://\S+$")] | None = None
+
+
+# -- commerce rules: regions, shipping methods, promotions -----------------------------------------
+
+
+def _sound_fields(struct: type[msgspec.Struct], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``given`` that are sound on their own (of their type, within their limits),
+    decoded, UNSET ones left out: what a rule across fields may judge (a field that is not sound is
+    named by its own problem already)."""
+    sound: dict[str, Any] = {}
+    for field in msgspec.structs.fields(struct):
+        value = given.get(field.encode_name)
+        if value is None or value is msgspec.UNSET:
+            continue
+        try:
+            sound[field.name] = msgspec.convert(value, type=field.type)
+        except msgspec.ValidationError:
+            continue
+    return sound
+
+
+def _unsound(struct: type[msgspec.Struct], given: Mapping[str, Any]) -> set[str]:
+    """The fields ``given`` holds that are not sound on their own (see :func:`_sound_fields`)."""
+    sound = _sound_fields(struct, given)
+    return {name for name, value in given.items() if value is not None and value is not msgspec.UNSET} - set(
+        sound
+    )
+
+
+class TaxRateIn(RequestBody):
+    name: Annotated[
+        str,
+        Meta(min_length=1, max_length=TAX_RATE_NAME_MAX, examples=["CA sales tax"]),
+        _name_rule(TAX_RATE_NAME_MAX),
+    ]
+    rate_bps: Annotated[
+        int, Meta(ge=0, le=RATE_BPS_MAX, description="Basis points: 725 = 7.25 %.", examples=[725])
+    ]
+    subdivision: (
+        Annotated[
+            str,
+            Meta(
+                pattern=SUBDIVISION_PATTERN,
+                description="The ISO 3166-2 part after the dash (`CA` for US-CA): applies only there.",
+                examples=["CA"],
+            ),
+        ]
+        | None
+    ) = None
+    tax_class: Annotated[
+        str, Meta(pattern=TAX_CLASS_PATTERN, description="Lines of products of this tax class.")
+    ] = STANDARD_TAX_CLASS
+
+    def to_rate(self) -> TaxRate:
+        return TaxRate(self.name, self.rate_bps, self.subdivision, self.tax_class)
+
+
+def _repeated_rates(rates: list[TaxRateIn], path: str) -> list[Violation]:
+    return repeated_tax_rate_problems([rate.to_rate() for rate in rates], path)
+
+
+class RegionWrite(RequestBody):
+    """A region as an admin writes it (create, or replace with PUT)."""
+
+    name: Annotated[
+        str,
+        Meta(min_length=1, max_length=REGION_NAME_MAX, examples=["European Union"]),
+        _name_rule(REGION_NAME_MAX),
+    ]
+    countries: Annotated[
+        list[str],
+        Meta(
+            min_length=1,
+            max_length=COUNTRIES_MAX,
+            description="ISO 3166-1 alpha-2 codes in capitals; each in no other region.",
+            examples=[["DE", "FR"]],
+        ),
+        Rule(countries_problems),
+    ]
+    prices_include_tax: bool = False
+    tax_shipping: bool = False
+    tax_rates: Annotated[list[TaxRateIn], Meta(max_length=TAX_RATES_MAX), Rule(_repeated_rates)] = (
+        msgspec.field(default_factory=list)
+    )
+
+    def to_input(self) -> RegionInput:
+        return RegionInput(
+            name=self.name,
+            countries=tuple(self.countries),
+            prices_include_tax=self.prices_include_tax,
+            tax_shipping=self.tax_shipping,
+            tax_rates=tuple(rate.to_rate() for rate in self.tax_rates),
+        )
+
+
+class TaxRateOut(msgspec.Struct):
+    name: str
+    rate_bps: int
+    subdivision: str | None
+    tax_class: str
+
+
+class RegionRead(msgspec.Struct):
+    id: str
+    name: str
+    countries: list[str]
+    prices_include_tax: bool
+    tax_shipping: bool
+    tax_rates: list[TaxRateOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, r: Region) -> RegionRead:
+        return cls(
+            id=r.id,
+            name=r.name,
+            countries=list(r.countries),
+            prices_include_tax=r.prices_include_tax,
+            tax_shipping=r.tax_shipping,
+            tax_rates=[TaxRateOut(t.name, t.rate_bps, t.subdivision, t.tax_class) for t in r.tax_rates],
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+
+
+class RegionList(msgspec.Struct):
+    items: list[RegionRead]
+    next_cursor: Cursor
+
+
+#: A shipping rate in one of its three shapes, checked by the domain (``rate.tiers[2].min``...).
+Rate = Annotated[
+    dict[str, Any],
+    Meta(
+        description=(
+            'One of `{"type": "flat", "amount"}`, `{"type": "per_item", "first", "additional"}` or '
+            '`{"type": "tiers", "by": "subtotal"|"quantity", "tiers": [{"min", "amount"}]}` '
+            "(amounts in minor units; tiers' `min` ascending)."
+        ),
+        examples=[
+            {
+                "type": "tiers",
+                "by": "subtotal",
+                "tiers": [{"min": 0, "amount": 800}, {"min": 10000, "amount": 0}],
+            }
+        ],
+    ),
+]
+Days = Annotated[int, Meta(ge=0, le=DAYS_MAX)]
+
+
+class ShippingMethodWrite(RequestBody):
+    """A shipping method as an admin writes it (create, or replace with PUT)."""
+
+    region_id: ResourceId
+    name: Annotated[str, Meta(min_length=1, max_length=METHOD_NAME_MAX, examples=["Standard"])]
+    rate: Rate
+    free_over: Annotated[Price, Meta(description="Free from this subtotal (after discounts) on.")] | None = (
+        None
+    )
+    min_days: Days | None = None
+    max_days: Days | None = None
+    active: bool = True
+
+    @classmethod
+    def object_problems(cls, given: Mapping[str, Any], path: str) -> list[Violation]:
+        # The domain's rules of a method, all of them here (not as field rules): a rule across fields
+        # that fails stops a decoded body before its use case, so this answer must name everything.
+        sound = _sound_fields(cls, given)
+        problems = text_problems(sound["name"], "name", METHOD_NAME_MAX) if "name" in sound else []
+        if "rate" in sound:
+            problems += rate_problems(sound["rate"], "rate")
+        problems += days_problems(sound.get("min_days"), sound.get("max_days"))
+        return problems
+
+    def to_input(self) -> ShippingMethodInput:
+        return ShippingMethodInput(
+            region_id=self.region_id,
+            name=self.name,
+            rate=self.rate,
+            active=self.active,
+            free_over=self.free_over,
+            min_days=self.min_days,
+            max_days=self.max_days,
+        )
+
+
+class ShippingMethodRead(msgspec.Struct):
+    id: str
+    region_id: str
+    name: str
+    rate: Rate
+    free_over: int | None
+    min_days: int | None
+    max_days: int | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, m: ShippingMethod) -> ShippingMethodRead:
+        return cls(
+            id=m.id,
+            region_id=m.region_id,
+            name=m.name,
+            rate=rate_document(m.rate),
+            free_over=m.free_over,
+            min_days=m.min_days,
+            max_days=m.max_days,
+            active=m.active,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+
+
+class ShippingMethodList(msgspec.Struct):
+    items: list[ShippingMethodRead]
+    next_cursor: Cursor
+
+
+PromotionDescription = Annotated[
+    str, Meta(min_length=1, max_length=PROMOTION_DESCRIPTION_MAX, examples=["10 % off your first order"])
+]
+PromotionCode = Annotated[
+    str,
+    Meta(
+        pattern=CODE_PATTERN,
+        description="3 to 32 letters, digits, `-` or `_`; case-insensitive (stored upper case).",
+        examples=["WELCOME10"],
+    ),
+]
+PromotionValue = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=MAX_AMOUNT,
+        description="Basis points for `percentage` (1 to 10000: 1000 = 10 %), minor units for `fixed`.",
+    ),
+]
+Instant = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a time zone.")]
+Uses = Annotated[int, Meta(ge=1, le=USES_MAX)]
+Units = Annotated[int, Meta(ge=1, le=BUY_GET_MAX)]
+ProductIds = Annotated[
+    list[ResourceId],
+    Meta(max_length=PRODUCT_IDS_MAX, description="The products it applies to; empty: every product."),
+]
+
+
+def _promotion_problems(
+    struct: type[msgspec.Struct], given: Mapping[str, Any], *, whole: bool
+) -> list[Violation]:
+    """The domain's rules of a promotion, over the fields sound on their own (the others are named
+    by their own problem), all of them here rather than as field rules: a rule across fields that
+    fails stops a decoded body before its use case, so this answer must name everything.
+
+    What the kind requires or refuses is judged only for a ``whole`` promotion whose kind is sound:
+    a change (PATCH) is judged with the stored promotion by the use case.
+    """
+    sound = _sound_fields(struct, given)
+    problems = code_problems(sound["code"]) if "code" in sound else []
+    if "description" in sound:
+        problems += text_problems(sound["description"], "description", PROMOTION_DESCRIPTION_MAX)
+    kind: PromotionKind | None = sound.get("kind") if whole else None
+    rules = promotion_rule_problems(
+        kind=kind or PromotionKind.PERCENTAGE,
+        value=sound.get("value"),
+        product_ids=sound.get("product_ids", ()),
+        starts_at=sound.get("starts_at"),
+        ends_at=sound.get("ends_at"),
+        buy_quantity=sound.get("buy_quantity"),
+        get_quantity=sound.get("get_quantity"),
+    )
+    by_kind = {"value", "buy_quantity", "get_quantity"}
+    problems += [p for p in rules if kind is not None or p.field not in by_kind]
+    unsound = _unsound(struct, given)
+    return [p for p in problems if p.field.split("[", 1)[0] not in unsound]
+
+
+class PromotionWrite(RequestBody):
+    """A promotion as an admin creates it. No `code`: an automatic promotion."""
+
+    description: PromotionDescription
+    kind: PromotionKind
+    code: PromotionCode | None = None
+    value: PromotionValue | None = None
+    product_ids: ProductIds = msgspec.field(default_factory=list)
+    min_subtotal: Price | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
+    usage_limit: Uses | None = None
+    per_email_limit: Uses | None = None
+    buy_quantity: Units | None = None
+    get_quantity: Units | None = None
+    combinable: bool = False
+    active: bool = True
+
+    @classmethod
+    def object_problems(cls, given: Mapping[str, Any], path: str) -> list[Violation]:
+        return _promotion_problems(cls, given, whole=True)
+
+    def to_input(self) -> PromotionInput:
+        return PromotionInput(
+            description=self.description,
+            kind=self.kind,
+            combinable=self.combinable,
+            active=self.active,
+            code=self.code,
+            value=self.value,
+            product_ids=tuple(self.product_ids),
+            min_subtotal=self.min_subtotal,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            usage_limit=self.usage_limit,
+            per_email_limit=self.per_email_limit,
+            buy_quantity=self.buy_quantity,
+            get_quantity=self.get_quantity,
+        )
+
+
+class PromotionPatch(RequestBody):
+    """The fields of a promotion to change; a field left out keeps its value, `null` clears an
+    optional one. The promotion as changed is checked as a whole."""
+
+    description: PromotionDescription | msgspec.UnsetType = msgspec.UNSET
+    kind: PromotionKind | msgspec.UnsetType = msgspec.UNSET
+    code: PromotionCode | msgspec.UnsetType | None = msgspec.UNSET
+    value: PromotionValue | msgspec.UnsetType | None = msgspec.UNSET
+    product_ids: ProductIds | msgspec.UnsetType = msgspec.UNSET
+    min_subtotal: Price | msgspec.UnsetType | None = msgspec.UNSET
+    starts_at: Instant | msgspec.UnsetType | None = msgspec.UNSET
+    ends_at: Instant | msgspec.UnsetType | None = msgspec.UNSET
+    usage_limit: Uses | msgspec.UnsetType | None = msgspec.UNSET
+    per_email_limit: Uses | msgspec.UnsetType | None = msgspec.UNSET
+    buy_quantity: Units | msgspec.UnsetType | None = msgspec.UNSET
+    get_quantity: Units | msgspec.UnsetType | None = msgspec.UNSET
+    combinable: bool | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+
+    @classmethod
+    def object_problems(cls, given: Mapping[str, Any], path: str) -> list[Violation]:
+        return _promotion_problems(cls, given, whole=False)
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given, by name (``product_ids`` as a tuple)."""
+        given = {
+            f.name: getattr(self, f.name)
+            for f in msgspec.structs.fields(self)
+            if getattr(self, f.name) is not msgspec.UNSET
+        }
+        if "product_ids" in given:
+            given["product_ids"] = tuple(given["product_ids"])
+        return given
+
+
+class PromotionRead(msgspec.Struct):
+    """A promotion; `times_used` counts the uses placed orders hold (see docs/api.md)."""
+
+    id: str
+    code: str | None
+    automatic: bool
+    description: str
+    kind: PromotionKind
+    value: int | None
+    product_ids: list[str]
+    min_subtotal: int | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    usage_limit: int | None
+    per_email_limit: int | None
+    buy_quantity: int | None
+    get_quantity: int | None
+    combinable: bool
+    active: bool
+    times_used: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, p: Promotion) -> PromotionRead:
+        return cls(
+            id=p.id,
+            code=p.code,
+            automatic=p.automatic,
+            description=p.description,
+            kind=p.kind,
+            value=p.value,
+            product_ids=list(p.product_ids),
+            min_subtotal=p.min_subtotal,
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+            usage_limit=p.usage_limit,
+            per_email_limit=p.per_email_limit,
+            buy_quantity=p.buy_quantity,
+            get_quantity=p.get_quantity,
+            combinable=p.combinable,
+            active=p.active,
+            times_used=p.times_used,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+        )
+
+
+class PromotionList(msgspec.Struct):
+    items: list[PromotionRead]
+    next_cursor: Cursor
