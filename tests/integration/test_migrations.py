@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 from collections.abc import AsyncIterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.catalog import Catalog, ProductInput, TemplateInput
 from customshop.application.customization import Customization
+from customshop.domain.catalog import VolumeTier
+from tests.builders import IDS
 from tests.integration.conftest import CUSTOMSHOP
 
 SCHEMA_TABLES = frozenset(metadata.tables)
@@ -336,3 +338,51 @@ async def test_guests_that_own_something_keep_their_keys_across_0010(empty_engin
     assert (await customization.view(started.session.id, started.session_key)).session == started.session
     again = await customization.start(product.id, None, started.session_key)
     assert again.session_key is None  # kept, not replaced
+
+
+async def product_columns(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        columns = await conn.run_sync(lambda sync: sa.inspect(sync).get_columns("products"))
+    return {column["name"] for column in columns}
+
+
+async def test_products_get_a_tax_class_and_volume_pricing_across_0012(empty_engine: AsyncEngine) -> None:
+    """Revision 0012 gives the products stored before it the standard tax class and no volume
+    pricing; going back down drops both and keeps the products."""
+    before = previous_revision("0012")
+    assert before is not None
+    await migrate.upgrade(empty_engine, before)
+    old_id = IDS.new_id()
+    async with empty_engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO products (id, slug, name, description, base_price, currency, media, active,"
+                " created_at, updated_at) VALUES (:id, 'mug', 'Mug', '', 900, 'USD', '[]', true, :at, :at)"
+            ),
+            {"id": old_id, "at": datetime.now(UTC)},
+        )
+    await migrate.upgrade(empty_engine)
+    catalog = Catalog(partial(SqlUnitOfWork, empty_engine), ManualClock(), UuidV7Ids(), "USD")
+    (old,) = (await catalog.list_products(include_inactive=True, after=None, limit=10)).items
+    assert (old.id, old.tax_class, old.volume_pricing) == (old_id, "standard", ())
+    tiered = await catalog.create_product(
+        ProductInput(
+            name="Tee",
+            description="",
+            base_price=1900,
+            tax_class="clothing",
+            volume_pricing=(VolumeTier(10, 1500), VolumeTier(25, 2000)),
+        )
+    )
+    listed = await catalog.list_products(include_inactive=True, after=None, limit=10)
+    assert tiered in listed.items
+
+    await migrate.downgrade(empty_engine, before)
+    columns = await product_columns(empty_engine)
+    assert {"tax_class", "volume_pricing"}.isdisjoint(columns)
+    assert {"id", "slug", "base_price", "media"} <= columns
+    async with empty_engine.connect() as conn:
+        slugs = (await conn.execute(sa.text("SELECT slug FROM products ORDER BY slug"))).scalars().all()
+    assert slugs == ["mug", "tee"]
+    await migrate.upgrade(empty_engine)
+    assert await schema_differences(empty_engine) == []

@@ -15,7 +15,7 @@ import pytest
 from customshop.application.ports import UnitOfWork, UnitOfWorkFactory
 from customshop.domain.access import ApiKey, Scope
 from customshop.domain.cart import CartAddress, CartDetails, CartLine
-from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
+from customshop.domain.catalog import MediaItem, Option, OptionSet, Product, VolumeTier
 from customshop.domain.customization import CustomizationSession, PreviewJob, PreviewStatus
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
 from customshop.domain.events import (
@@ -170,6 +170,7 @@ async def test_product_add_get_update(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         assert await uow.products.get(product.id) == product
         assert await uow.products.get(IDS.new_id()) is None
+    assert (product.tax_class, product.volume_pricing) == ("standard", ())
 
     changed = replace(
         product,
@@ -181,6 +182,8 @@ async def test_product_add_get_update(uow_factory: UnitOfWorkFactory) -> None:
         media=(),
         active=False,
         updated_at=product.updated_at + timedelta(minutes=5),
+        tax_class="reduced_2",
+        volume_pricing=(VolumeTier(10, 1500), VolumeTier(50, 1500), VolumeTier(99, 10_000)),
     )
     async with uow_factory() as uow:
         await uow.products.update(changed)
@@ -208,6 +211,7 @@ async def test_update_of_an_unknown_product_stores_nothing(uow_factory: UnitOfWo
 async def test_products_are_listed_by_id_in_pages(uow_factory: UnitOfWorkFactory) -> None:
     ids = new_ids(5)
     products = [make_product(product_id=i, active=n != 2) for n, i in enumerate(reversed(ids))]
+    products[1] = replace(products[1], tax_class="books", volume_pricing=(VolumeTier(3, 500),))
     async with uow_factory() as uow:
         for product in products:  # added in descending id order: the listing must sort
             await uow.products.add(product)

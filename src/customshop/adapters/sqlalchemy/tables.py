@@ -64,6 +64,9 @@ products = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("tax_class", sa.String(32), nullable=False, server_default="standard"),
+    # As the API shows it: [{min_quantity, discount_bps}], smallest quantity first.
+    sa.Column("volume_pricing", Json, nullable=False, server_default="[]"),
 )
 
 option_sets = sa.Table(

@@ -27,14 +27,22 @@ from customshop.domain.catalog import (
     OPTIONS_MAX,
     SLUG_MAX,
     SLUG_PATTERN,
+    TAX_CLASS_PATTERN,
+    TIER_DISCOUNT_MAX,
+    TIER_DISCOUNT_MIN,
+    TIER_QUANTITY_MAX,
+    TIER_QUANTITY_MIN,
     URL_MAX,
+    VOLUME_TIERS_MAX,
     MediaItem,
     Option,
     OptionSet,
     Product,
+    VolumeTier,
     currency_problems,
     duplicate_code_problems,
     text_problems,
+    volume_order_problems,
 )
 from customshop.domain.customization import Asset, PreviewJob, PreviewStatus
 from customshop.domain.errors import Violation
@@ -113,6 +121,8 @@ EXAMPLE_DEFINITION: dict[str, Any] = {
             "fonts": ["Serif", "Sans"],
             "palette": ["#000000", "#ffffff"],
             "price_delta": 300,
+            "price_per_character": 50,
+            "free_characters": 10,
             "area": {"x": 100, "y": 120, "width": 800, "height": 120},
         },
         {
@@ -135,7 +145,9 @@ Definition = Annotated[
     Meta(
         description=(
             "A template definition: `canvas` {width, height, background} and `zones`, each of type "
-            "`text`, `image`, `color` or `option` (see docs/api.md for every field and rule)."
+            "`text`, `image`, `color` or `option` (see docs/api.md for every field and rule). A text "
+            "zone may also price its characters: `price_per_character` (minor units, default 0) for "
+            "each character that is not a space beyond the first `free_characters` (default 0)."
         ),
         examples=[EXAMPLE_DEFINITION],
     ),
@@ -175,8 +187,59 @@ class MediaIn(RequestBody):
     alt: Annotated[str, Meta(max_length=ALT_MAX)] = ""
 
 
+def _tier_order(tiers: list[Any], path: str) -> list[Violation]:
+    """Tiers in order of quantity, discounts never smaller, over decoded tiers or, when some tier is
+    broken, raw ones (each value's range is its type's to report)."""
+    if not isinstance(tiers, list):  # raw JSON of any shape when the list did not decode
+        return []
+
+    def value(tier: object, name: str) -> Any:
+        return tier.get(name) if isinstance(tier, dict) else getattr(tier, name, None)
+
+    return volume_order_problems(
+        [VolumeTier(value(t, "min_quantity"), value(t, "discount_bps")) for t in tiers], path
+    )
+
+
+class VolumeTierIn(RequestBody):
+    """From ``min_quantity`` units of the product in a cart, ``discount_bps`` off its unit price."""
+
+    min_quantity: Annotated[int, Meta(ge=TIER_QUANTITY_MIN, le=TIER_QUANTITY_MAX, examples=[10])]
+    discount_bps: Annotated[
+        int,
+        Meta(
+            ge=TIER_DISCOUNT_MIN,
+            le=TIER_DISCOUNT_MAX,
+            description="Basis points off the unit price (1500 = 15 %).",
+            examples=[1500],
+        ),
+    ]
+
+
+TaxClass = Annotated[
+    str,
+    Meta(
+        pattern=TAX_CLASS_PATTERN,
+        description="The tax rates that apply: those of a region with this `tax_class`.",
+        examples=["standard"],
+    ),
+]
+VolumePricing = Annotated[
+    list[VolumeTierIn],
+    Meta(
+        max_length=VOLUME_TIERS_MAX,
+        description=(
+            "Quantity prices, smallest `min_quantity` first, each taking at least as much off as the "
+            "one before: the highest tier the cart's quantity of the product reaches applies."
+        ),
+    ),
+    Rule(_tier_order, raw=True),
+]
+
+
 class ProductWrite(RequestBody):
-    """A product as a designer writes it (create, or replace with PUT)."""
+    """A product as a designer writes it (create, or replace with PUT). On PUT, an omitted (or null)
+    slug, currency, tax class or volume pricing keeps the current one."""
 
     name: Annotated[
         str, Meta(min_length=1, max_length=NAME_MAX, examples=["Classic T-shirt"]), _name_rule(NAME_MAX)
@@ -187,8 +250,11 @@ class ProductWrite(RequestBody):
     currency: Currency | None = None
     media: Annotated[list[MediaIn], Meta(max_length=MEDIA_MAX)] = msgspec.field(default_factory=list)
     active: bool = True
+    tax_class: TaxClass | None = None
+    volume_pricing: VolumePricing | None = None
 
     def to_input(self) -> ProductInput:
+        tiers = self.volume_pricing
         return ProductInput(
             name=self.name,
             description=self.description,
@@ -197,6 +263,10 @@ class ProductWrite(RequestBody):
             active=self.active,
             slug=self.slug,
             currency=self.currency,
+            tax_class=self.tax_class,
+            volume_pricing=None
+            if tiers is None
+            else tuple(VolumeTier(t.min_quantity, t.discount_bps) for t in tiers),
         )
 
 
@@ -239,6 +309,11 @@ class MediaOut(msgspec.Struct):
     alt: str
 
 
+class VolumeTierOut(msgspec.Struct):
+    min_quantity: int
+    discount_bps: int
+
+
 class ProductRead(msgspec.Struct):
     id: str
     slug: str
@@ -246,6 +321,8 @@ class ProductRead(msgspec.Struct):
     description: str
     base_price: int
     currency: str
+    tax_class: str
+    volume_pricing: list[VolumeTierOut]
     media: list[MediaOut]
     active: bool
     created_at: datetime
@@ -260,6 +337,8 @@ class ProductRead(msgspec.Struct):
             description=p.description,
             base_price=p.base_price,
             currency=p.currency,
+            tax_class=p.tax_class,
+            volume_pricing=[VolumeTierOut(t.min_quantity, t.discount_bps) for t in p.volume_pricing],
             media=[MediaOut(m.url, m.alt) for m in p.media],
             active=p.active,
             created_at=p.created_at,
