@@ -5,7 +5,7 @@ prices as the API shows them, ``[{min_quantity, discount_bps}]`` (existing ones:
 per-character prices live in the template definitions (JSON) and need no column.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011 (chained after 0011 where the branches meet)
 Create Date: 2026-12-06
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ taxed, one tax line ``Tax`` of their whole tax, whose rate is read back from the
 or more). Their lines show 0 volume discount, discount and tax.
 
 Revision ID: 0013
-Revises: 0011 (written against 0010; chained after the merged 0011)
+Revises: 0012 (written against 0010; chained after the merged 0011 and 0012)
 Create Date: 2026-12-12
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
