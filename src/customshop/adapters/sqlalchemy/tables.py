@@ -229,8 +229,8 @@ orders = sa.Table(
     #: (``{promotion_id, code, description, amount}``), the tax per rate (``{name, rate_bps,
     #: amount}``), the shipping method (``{id, name, amount, min_days, max_days}``; NULL: flat rates).
     sa.Column("discount_total", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("discounts", Json, nullable=False),
-    sa.Column("tax_lines", Json, nullable=False),
+    sa.Column("discounts", Json, nullable=False, server_default="[]"),
+    sa.Column("tax_lines", Json, nullable=False, server_default="[]"),
     sa.Column("shipping_method", Json, nullable=True),
     sa.Column("prices_include_tax", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("region_id", ID, nullable=True),

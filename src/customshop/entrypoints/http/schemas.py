@@ -79,7 +79,6 @@ from customshop.domain.regions import (
     REGION_NAME_MAX,
     STANDARD_TAX_CLASS,
     SUBDIVISION_PATTERN,
-    TAX_CLASS_PATTERN,
     TAX_RATE_NAME_MAX,
     TAX_RATES_MAX,
     Region,
@@ -87,6 +86,9 @@ from customshop.domain.regions import (
     countries_problems,
     repeated_tax_rate_problems,
 )
+
+# Products' tax classes (catalog) and rates' (regions) have patterns of their own, each kept as written.
+from customshop.domain.regions import TAX_CLASS_PATTERN as RATE_TAX_CLASS_PATTERN
 from customshop.domain.shipping import (
     DAYS_MAX,
     METHOD_NAME_MAX,
@@ -1224,7 +1226,7 @@ class TaxRateIn(RequestBody):
         | None
     ) = None
     tax_class: Annotated[
-        str, Meta(pattern=TAX_CLASS_PATTERN, description="Lines of products of this tax class.")
+        str, Meta(pattern=RATE_TAX_CLASS_PATTERN, description="Lines of products of this tax class.")
     ] = STANDARD_TAX_CLASS
 
     def to_rate(self) -> TaxRate:

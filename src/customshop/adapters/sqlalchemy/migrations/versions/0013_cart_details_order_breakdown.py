@@ -39,17 +39,17 @@ def _json() -> sa.types.TypeEngine[Any]:
 #: The one tax line of an order placed before this revision, built by the database.
 _OLD_TAX_LINES = {
     "postgresql": (
-        "CASE WHEN tax > 0 THEN jsonb_build_array(jsonb_build_object("
+        "jsonb_build_array(jsonb_build_object("
         "'name', 'Tax', "
         "'rate_bps', CASE WHEN subtotal > 0 THEN round(tax * 10000.0 / subtotal)::bigint ELSE 0 END, "
-        "'amount', tax)) ELSE '[]'::jsonb END"
+        "'amount', tax))"
     ),
     "sqlite": (
-        "CASE WHEN tax > 0 THEN json_array(json_object("
+        "json_array(json_object("
         "'name', 'Tax', "
         "'rate_bps', CASE WHEN subtotal > 0 "
         "THEN CAST(round(tax * 10000.0 / subtotal) AS INTEGER) ELSE 0 END, "
-        "'amount', tax)) ELSE '[]' END"
+        "'amount', tax))"
     ),
 }
 
@@ -64,37 +64,32 @@ def upgrade() -> None:
         sa.Column("promotion_code", sa.String(100), nullable=True),
         sa.Column("updated_at", TS, nullable=False),
     )
-    with op.batch_alter_table("orders") as batch:
-        batch.add_column(sa.Column("discount_total", sa.BigInteger(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("discounts", _json(), nullable=True))
-        batch.add_column(sa.Column("tax_lines", _json(), nullable=True))
-        batch.add_column(sa.Column("shipping_method", _json(), nullable=True))
-        batch.add_column(
-            sa.Column("prices_include_tax", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch.add_column(sa.Column("region_id", ID, nullable=True))
+    # Columns added in place, never by copying the table (SQLite's batch mode would: ``orders`` is
+    # the parent of ``order_lines`` and ``payments``, whose foreign keys forbid dropping it).
+    op.add_column("orders", sa.Column("discount_total", sa.BigInteger(), nullable=False, server_default="0"))
+    op.add_column("orders", sa.Column("discounts", _json(), nullable=False, server_default="[]"))
+    op.add_column("orders", sa.Column("tax_lines", _json(), nullable=False, server_default="[]"))
+    op.add_column("orders", sa.Column("shipping_method", _json(), nullable=True))
+    op.add_column(
+        "orders", sa.Column("prices_include_tax", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column("orders", sa.Column("region_id", ID, nullable=True))
     dialect = op.get_bind().dialect.name
-    empty = "'[]'::jsonb" if dialect == "postgresql" else "'[]'"
-    op.execute(f"UPDATE orders SET discounts = {empty}, tax_lines = {_OLD_TAX_LINES[dialect]}")  # noqa: S608 - constants
-    with op.batch_alter_table("orders") as batch:
-        batch.alter_column("discounts", existing_type=_json(), nullable=False)
-        batch.alter_column("tax_lines", existing_type=_json(), nullable=False)
-    with op.batch_alter_table("order_lines") as batch:
-        batch.add_column(sa.Column("volume_discount", sa.BigInteger(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("discount", sa.BigInteger(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("tax", sa.BigInteger(), nullable=False, server_default="0"))
+    op.execute(f"UPDATE orders SET tax_lines = {_OLD_TAX_LINES[dialect]} WHERE tax > 0")  # noqa: S608
+    for name in ("volume_discount", "discount", "tax"):
+        op.add_column("order_lines", sa.Column(name, sa.BigInteger(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("order_lines") as batch:
-        batch.drop_column("tax")
-        batch.drop_column("discount")
-        batch.drop_column("volume_discount")
-    with op.batch_alter_table("orders") as batch:
-        batch.drop_column("region_id")
-        batch.drop_column("prices_include_tax")
-        batch.drop_column("shipping_method")
-        batch.drop_column("tax_lines")
-        batch.drop_column("discounts")
-        batch.drop_column("discount_total")
+    for name in ("tax", "discount", "volume_discount"):
+        op.drop_column("order_lines", name)
+    for name in (
+        "region_id",
+        "prices_include_tax",
+        "shipping_method",
+        "tax_lines",
+        "discounts",
+        "discount_total",
+    ):
+        op.drop_column("orders", name)
     op.drop_table("cart_details")
