@@ -6,10 +6,11 @@ All or nothing, in four named steps:
 2. **reserve** (:meth:`Checkout._reserve`), in that same transaction: the cart re-priced and
    re-checked against the catalog as the database holds it now, and quoted by the same function as
    the cart's answers (:func:`~customshop.application.quotes.quote_cart`: region, shipping method,
-   promotions); the uses of its counted promotions claimed (``PromotionUses.claim``: atomic per
-   promotion, so a limited code is never used by more orders than its limit); the order created
-   with that quote, the cart emptied (and its promotion code cleared), and the stock of the whole
-   cart reserved (last, so that the stock rows stay locked only until the commit). It returns
+   promotions); the order created with that quote, the cart emptied (and its promotion code
+   cleared), the uses of its counted promotions claimed (``PromotionUses.claim``: atomic per
+   promotion, so a limited code is never used by more orders than its limit), and the stock of the
+   whole cart reserved (the promotions' and the stock's rows locked last, so that they stay locked
+   only until the commit). It returns
    :class:`Reserved`, or :class:`CartChanged` when a line's price or availability moved: then the
    cart's new prices are stored and the claim dropped in the same transaction, and the guest is
    told (409), never charged silently. The cart's promotion code no longer applying (expired,
@@ -136,6 +137,15 @@ class _KeyTaken(Exception):
     def __init__(self, record: IdempotencyRecord) -> None:
         super().__init__(record.key)
         self.record = record
+
+
+class _LeftOut(Exception):
+    """An automatic promotion's use could not be claimed; the placing transaction rolled back, to be
+    run again without it."""
+
+    def __init__(self, promotion_id: str) -> None:
+        super().__init__(promotion_id)
+        self.promotion_id = promotion_id
 
 
 class PaymentNotStarted(InvalidInput):
@@ -425,14 +435,20 @@ class Checkout:
         to store the outcome in: a new one is claimed by the reservation's transaction (raising
         ``_KeyTaken`` when the key is claimed already), a taken-over one (``resume``) names the
         order to pick up, if any."""
-        try:
-            outcome = await self._reserve(guest, request, claim, resume=resume)
-        except _KeyTaken:
-            raise
-        except BaseException:
-            if resume:
-                await self._forget_key(claim)  # otherwise the claim was rolled back with the rest
-            raise
+        left_out: frozenset[str] = frozenset()
+        while True:
+            try:
+                outcome = await self._reserve(guest, request, claim, resume=resume, left_out=left_out)
+            except _KeyTaken:
+                raise
+            except _LeftOut as exc:  # rolled back: again, without that automatic promotion
+                left_out |= {exc.promotion_id}
+                continue
+            except BaseException:
+                if resume:
+                    await self._forget_key(claim)  # otherwise the claim was rolled back with the rest
+                raise
+            break
         if isinstance(outcome, CartChanged):
             raise outcome
         try:
@@ -445,7 +461,13 @@ class Checkout:
         return await self._confirm(outcome, started)
 
     async def _reserve(
-        self, guest: str, request: CheckoutRequest, claim: IdempotencyRecord | None, *, resume: bool
+        self,
+        guest: str,
+        request: CheckoutRequest,
+        claim: IdempotencyRecord | None,
+        *,
+        resume: bool,
+        left_out: frozenset[str] = frozenset(),
     ) -> Reserved | CartChanged:
         """Steps 1 and 2, one transaction: claim the key, re-price, reserve, create the order and
         its (not yet started) payment. Resuming a claim whose process died picks up the order it
@@ -456,8 +478,19 @@ class Checkout:
         failure rolls it back too. When the cart changed, the transaction stores the cart's new
         prices, drops the claim and commits, and :class:`CartChanged` is returned.
 
+        The uses of the order's counted promotions are claimed last but the stock, in promotion id
+        order, so that concurrent checkouts take the promotions' row locks in one order and hold them
+        only to the commit. An automatic promotion whose claim fails (its uses ran out since the cart
+        was quoted, or this email used it up) is left out (``left_out``): the transaction is rolled
+        back (:class:`_LeftOut`) and the order quoted again without it, for automatic promotions are
+        the shop's offer to every cart they fit, not the guest's to insist on. The cart's code is:
+        when it does not apply or its claim fails, the checkout stops.
+
         Raises:
-            _KeyTaken: the key is claimed already. InvalidInput: the cart is empty.
+            _KeyTaken: the key is claimed already. InvalidInput: the cart is empty, or the country
+                is in no region while regions exist (``not_shippable``).
+            PromotionUnavailable: the cart's promotion code no longer applies, or its claim failed.
+            _LeftOut: an automatic promotion's claim failed (nothing is kept).
             OutOfStock: some units are short (nothing is kept).
         """
         now = self._clock.now()
@@ -486,7 +519,7 @@ class Checkout:
                     "The cart changed since it was filled; review it and check out again.", priced.problems
                 )
             details = await uow.cart_details.get(guest)
-            quoted = await self._quote(uow, priced, request, details, order_id, cart[0].currency)
+            quoted = await self._quote(uow, priced, request, details, cart[0].currency, left_out)
             holds = await uow.inventory.holds_for(stock_wanted(priced.lines))
             payment_id = self._ids.new_id()
             order = Order.place(
@@ -512,6 +545,11 @@ class Checkout:
             if claim is not None and claim.order_id != order.id:  # resumed, its order gone
                 claim = replace(claim, order_id=order.id, updated_at=now)
                 await uow.idempotency.update(claim)
+            refused = await self._claim_uses(uow, quoted.applied, order.id, request.email)
+            if refused is not None and refused.automatic:
+                raise _LeftOut(refused.id)
+            if refused is not None:
+                raise PromotionUnavailable(refused, refused.code, await self._why_refused(uow, refused))
             try:
                 # Last: the levels' row locks are held only from here to the commit.
                 await uow.inventory.reserve_holds(holds, now)
@@ -527,25 +565,17 @@ class Checkout:
         priced: _Priced,
         request: CheckoutRequest,
         details: CartDetails | None,
-        order_id: str,
         currency: str,
+        left_out: frozenset[str],
     ) -> CartQuote:
-        """The order's quote, by the function that quotes carts, and the uses of its counted
-        promotions claimed for ``order_id`` (in promotion id order, so that concurrent checkouts
-        take the promotions' row locks in one order).
-
-        An automatic promotion whose claim fails (its uses ran out since the cart was quoted, or this
-        email used it up) is left out and the order quoted again without it: automatic promotions
-        are the shop's offer to every cart they fit, and are not the guest's to insist on. The cart's
-        code is: when it does not apply or its claim fails, the checkout stops.
+        """The order's quote, by the function that quotes carts, without the automatic promotions
+        ``left_out``.
 
         Raises:
             InvalidInput: the country is in no region while regions exist (``not_shippable``).
-            PromotionUnavailable: the cart's promotion code no longer applies, or its claim failed.
+            PromotionUnavailable: the cart's promotion code no longer applies.
         """
         destination = request.destination(details)
-        method_id = request.shipping_method_id or (details.shipping_method_id if details else None)
-        code = details.promotion_code if details is not None else None
         lines = [
             quote_line(
                 line.id,
@@ -556,39 +586,32 @@ class Checkout:
             )
             for line in priced.lines
         ]
-        left_out: set[str] = set()
-        while True:
-            quoted = await quote_cart(
-                uow,
-                lines,
-                currency=currency,
-                flat=self._flat,
-                now=self._clock.now(),
-                destination=destination,
-                shipping_method_id=method_id,
-                code=code,
-                leave_out=frozenset(left_out),
+        quoted = await quote_cart(
+            uow,
+            lines,
+            currency=currency,
+            flat=self._flat,
+            now=self._clock.now(),
+            destination=destination,
+            shipping_method_id=request.shipping_method_id
+            or (details.shipping_method_id if details else None),
+            code=details.promotion_code if details is not None else None,
+            leave_out=left_out,
+        )
+        if not quoted.shippable:
+            raise InvalidInput(
+                [
+                    Violation(
+                        "shipping_address.country",
+                        "not_shippable",
+                        f"this shop does not ship to {destination.country}",
+                    )
+                ],
+                "The checkout details are invalid.",
             )
-            if not quoted.shippable:
-                raise InvalidInput(
-                    [
-                        Violation(
-                            "shipping_address.country",
-                            "not_shippable",
-                            f"this shop does not ship to {destination.country}",
-                        )
-                    ],
-                    "The checkout details are invalid.",
-                )
-            if quoted.code is not None and quoted.code_refusal is not None:
-                raise PromotionUnavailable(quoted.code_promotion, quoted.code, quoted.code_refusal)
-            refused = await self._claim_uses(uow, quoted.applied, order_id, request.email)
-            if refused is None:
-                return quoted
-            if not refused.automatic:
-                raise PromotionUnavailable(refused, refused.code, await self._why_refused(uow, refused))
-            await uow.promotion_uses.release(order_id)  # the claims made so far, to claim again
-            left_out.add(refused.id)
+        if quoted.code is not None and quoted.code_refusal is not None:
+            raise PromotionUnavailable(quoted.code_promotion, quoted.code, quoted.code_refusal)
+        return quoted
 
     @staticmethod
     async def _claim_uses(
