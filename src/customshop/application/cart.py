@@ -33,7 +33,7 @@ from customshop.domain.cart import (
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset
 from customshop.domain.errors import InvalidInput, NotFound, Violation
-from customshop.domain.orders import email_problems
+from customshop.domain.orders import address_field_problems, email_problems
 from customshop.domain.pricing import quote_design
 from customshop.domain.promotions import normalize_code
 from customshop.domain.quote import FlatRates, QuoteLine, promotion_refusal
@@ -97,8 +97,10 @@ async def destination_problems(
     while regions exist (``not_shippable`` at ``country_field``), a method that is not an active one
     of that country's region (``shipping_method_id``, ``unknown``). Reads only."""
     problems: list[Violation] = []
-    region = await uow.regions.for_country(country) if isinstance(country, str) else None
-    if isinstance(country, str) and region is None and await uow.regions.any():
+    if not isinstance(country, str) or address_field_problems("country", country):
+        country = None  # not a country code: the address's own check names it
+    region = await uow.regions.for_country(country) if country is not None else None
+    if country is not None and region is None and await uow.regions.any():
         problems.append(Violation(country_field, "not_shippable", f"this shop does not ship to {country}"))
     if isinstance(shipping_method_id, str):
         method = await uow.shipping_methods.get(shipping_method_id)
