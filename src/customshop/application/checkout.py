@@ -320,14 +320,16 @@ class Checkout:
         problems = check_contact(request.email, request.shipping_address)
         problems += self.provider_problems(request.payment_provider)
         async with self._uow(read_only=True) as uow:
-            problems += await destination_problems(
-                uow,
-                request.shipping_address.country,
-                request.shipping_method_id,
-                country_field="shipping_address.country",
-            )
-            if problems:
+            if problems:  # named with what the stored rules say of the destination, all at once
+                problems += await destination_problems(
+                    uow,
+                    request.shipping_address.country,
+                    request.shipping_method_id,
+                    country_field="shipping_address.country",
+                )
                 raise InvalidInput(problems, "The checkout details are invalid.")
+            # Otherwise the destination is judged where the order is quoted (``_quote``), from the
+            # rules the quote reads anyway.
             guest = await live_guest(uow, session_key, self._clock.now())
         if guest is None:
             raise _empty_cart()
@@ -572,7 +574,8 @@ class Checkout:
         ``left_out``.
 
         Raises:
-            InvalidInput: the country is in no region while regions exist (``not_shippable``).
+            InvalidInput: the country is in no region while regions exist (``not_shippable``), or
+                the method asked for is not one of its region's active methods (``unknown``).
             PromotionUnavailable: the cart's promotion code no longer applies.
         """
         destination = request.destination(details)
@@ -598,17 +601,26 @@ class Checkout:
             code=details.promotion_code if details is not None else None,
             leave_out=left_out,
         )
+        problems: list[Violation] = []
         if not quoted.shippable:
-            raise InvalidInput(
-                [
-                    Violation(
-                        "shipping_address.country",
-                        "not_shippable",
-                        f"this shop does not ship to {destination.country}",
-                    )
-                ],
-                "The checkout details are invalid.",
+            problems.append(
+                Violation(
+                    "shipping_address.country",
+                    "not_shippable",
+                    f"this shop does not ship to {destination.country}",
+                )
             )
+        method = request.shipping_method_id
+        if method is not None and all(option.id != method for option in quoted.quote.shipping_options):
+            problems.append(
+                Violation(
+                    "shipping_method_id",
+                    "unknown",
+                    f"there is no active shipping method {method!r} to {destination.country}",
+                )
+            )
+        if problems:
+            raise InvalidInput(problems, "The checkout details are invalid.")
         if quoted.code is not None and quoted.code_refusal is not None:
             raise PromotionUnavailable(quoted.code_promotion, quoted.code, quoted.code_refusal)
         return quoted
