@@ -25,6 +25,12 @@ Scenarios:
   timed run), of a product with no stock level (made to order) and of one with a large stock level
   (every checkout also reserves a unit with a conditional ``UPDATE`` of that one row). The 201s are
   counted and checked against the orders found in the database afterwards.
+* ``checkout priced``: the same as ``checkout unlimited`` (another made-to-order product), once the
+  commerce rules exist: a region holding the address's country with a VAT rate, a shipping method
+  named in the body, and a promotion code (unlimited) that every guest applied to its cart before
+  the timed run, so every order is quoted with a region, a method and a code and claims a use of
+  the code. Its CPU per order is compared with ``checkout unlimited``'s of the same run: the
+  ``priced / plain`` ratio (target: at most 1.15).
 
 Run ``make bench`` (or ``.venv/bin/python bench/run.py``); figures go to stdout and
 ``bench/results/latest.json``. Needs PostgreSQL (``TEST_POSTGRES_URL``, default 127.0.0.1:5432),
@@ -298,10 +304,13 @@ def reference_server(target: str, **env: str) -> Server:
     )
 
 
-async def cart_guests(base: str, product: str, count: int, concurrency: int = 32) -> list[str]:
-    """``count`` new guests, each with one design of ``product`` in its cart, through
-    ``POST /cart/items``; their session keys. Each worker has its own client and forgets the session
-    cookie after every answer, so that every request starts a new guest."""
+async def cart_guests(
+    base: str, product: str, count: int, concurrency: int = 32, code: str | None = None
+) -> list[str]:
+    """``count`` new guests, each with one design of ``product`` in its cart (and the promotion
+    ``code`` applied, when given), through ``POST /cart/items`` (and ``POST /cart/promotions``);
+    their session keys. Each worker has its own client and forgets the session cookie after every
+    answer, so that every request starts a new guest."""
     body = {"product_id": product, "options": DESIGN, "quantity": 1}
     keys: list[str] = []
     remaining = iter(range(count))  # shared by the workers
@@ -312,8 +321,15 @@ async def cart_guests(base: str, product: str, count: int, concurrency: int = 32
                 response = await client.post("/cart/items", json=body)
                 if response.status_code != 200:
                     raise RuntimeError(f"carting a guest: {response.status_code} {response.text[:500]}")
-                keys.append(response.headers["x-session-key"])
+                key = response.headers["x-session-key"]
                 client.cookies.clear()
+                if code is not None:
+                    applied = await client.post(
+                        "/cart/promotions", json={"code": code}, headers={"X-Session-Key": key}
+                    )
+                    if applied.status_code != 200:
+                        raise RuntimeError(f"applying {code}: {applied.status_code} {applied.text[:500]}")
+                keys.append(key)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return keys
@@ -388,10 +404,55 @@ def backend_pids(url: str) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
-def checkout(name: str, server: Server, url: str, product: str, admin: str, stock: int | None) -> Result:
-    """Prepare carted guests for the warm-up and the timed run, check out each once with wrk, and
-    check the 201s against the orders the database gained (and, with a stock level, its reserved
-    units). CPU time per order is measured too: on a shared machine it moves less than the rate."""
+@dataclass(frozen=True)
+class Priced:
+    """What a priced checkout uses: the code every guest applies, the checkout body (an address in
+    the region, the shipping method named)."""
+
+    code: str
+    body: dict[str, Any]
+
+
+def commerce_rules(base: str, admin: str) -> Priced:
+    """A region holding the checkout address's country (VAT 20 %, shipping not taxed), a flat-rate
+    shipping method in it and an unlimited percentage code, created through the admin API."""
+    headers = {"X-API-Key": admin}
+
+    def create(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = httpx.post(f"{base}{path}", json=body, headers=headers, timeout=30)
+        response.raise_for_status()
+        created: dict[str, Any] = response.json()
+        return created
+
+    region = create(
+        "/regions",
+        {
+            "name": "United Kingdom",
+            "countries": [ADDRESS["country"]],
+            "tax_rates": [{"name": "VAT", "rate_bps": 2000}],
+        },
+    )
+    method = create(
+        "/shipping-methods",
+        {"region_id": region["id"], "name": "Royal Mail", "rate": {"type": "flat", "amount": 395}},
+    )
+    create("/promotions", {"code": "BENCH10", "description": "10 % off", "kind": "percentage", "value": 1000})
+    return Priced("BENCH10", {**CHECKOUT, "shipping_method_id": method["id"]})
+
+
+def checkout(
+    name: str,
+    server: Server,
+    url: str,
+    product: str,
+    admin: str,
+    stock: int | None,
+    priced: Priced | None = None,
+) -> Result:
+    """Prepare carted guests for the warm-up and the timed run (with ``priced``, each with its code
+    applied), check out each once with wrk, and check the 201s against the orders the database
+    gained (and, with a stock level, its reserved units). CPU time per order is measured too: on a
+    shared machine it moves less than the rate."""
     base = f"http://127.0.0.1:{server.port}"
     headers = {"X-API-Key": admin}
     if stock is not None:
@@ -403,7 +464,8 @@ def checkout(name: str, server: Server, url: str, product: str, admin: str, stoc
         for phase, seconds in (("warm-up", WARMUP), ("timed", DURATION))
     }
     started = time.monotonic()
-    keys = asyncio.run(cart_guests(base, product, sum(counts.values())))
+    code = priced.code if priced is not None else None
+    keys = asyncio.run(cart_guests(base, product, sum(counts.values()), code=code))
     print(
         f"  {name}: {len(keys)} guests carted in {time.monotonic() - started:.1f} s "
         f"({counts['timed']} for the timed run); wrk -c{CHECKOUT_CONNECTIONS}",
@@ -414,7 +476,7 @@ def checkout(name: str, server: Server, url: str, product: str, admin: str, stoc
         files[phase] = Path(tempfile.mkstemp(prefix=f"bench-{phase}-", suffix=".keys")[1])
         files[phase].write_text("\n".join(keys[:count]) + "\n")
         keys = keys[count:]
-    body = json.dumps(CHECKOUT)
+    body = json.dumps(priced.body if priced is not None else CHECKOUT)
 
     def env(phase: str) -> dict[str, str]:
         return {"KEYS": str(files[phase]), "THREADS": str(THREADS), "RUN": phase, "BODY": body}
@@ -522,6 +584,7 @@ def main() -> None:
     product = products[0]
     data_dir = tempfile.mkdtemp()
     results: list[Result] = []
+    ratios: dict[str, dict[str, float]] = {}
     print(
         f"{WORKERS} granian workers, wrk -t{THREADS} -c{CONNECTIONS}, {DURATION} s per scenario "
         f"({', '.join(g for g in GROUPS if g in ONLY)})",
@@ -613,8 +676,21 @@ def main() -> None:
     if "checkout" in ONLY:
         shop = customshop_server(url, data_dir, test_payments_enabled="true")
         try:
-            results.append(checkout("checkout unlimited", shop, url, products[1], admin, None))
+            plain = checkout("checkout unlimited", shop, url, products[1], admin, None)
+            results.append(plain)
             results.append(checkout("checkout stocked", shop, url, products[2], admin, 1_000_000))
+            rules = commerce_rules(f"http://127.0.0.1:{shop.port}", admin)
+            priced = checkout("checkout priced", shop, url, products[3], admin, None, rules)
+            results.append(priced)
+            ratios["checkout priced / plain, CPU per order"] = {
+                who: round(priced.cpu_ms_per_order[who] / plain.cpu_ms_per_order[who], 3)
+                for who in ("customshop", "postgresql")
+                if plain.cpu_ms_per_order.get(who)
+            }
+            for who, ratio in ratios["checkout priced / plain, CPU per order"].items():
+                print(
+                    f"  checkout priced / plain, {who} CPU per order: {ratio:.2f} (target ≤ 1.15)", flush=True
+                )
         finally:
             shop.stop()
 
@@ -633,6 +709,7 @@ def main() -> None:
         "connections": CONNECTIONS,
         "seconds": DURATION,
         "results": [asdict(r) for r in results],
+        "ratios": ratios,
     }
     (HERE / "results" / "latest.json").write_text(json.dumps(payload, indent=2) + "\n")
     invalid = [f"{r.scenario}: {problem}" for r in results for problem in r.problems]

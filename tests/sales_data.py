@@ -14,7 +14,8 @@ from typing import Any
 
 from customshop.domain.orders import Order, OrderLine, OrderStatus
 from customshop.domain.pricing import PriceComponent
-from tests.builders import ADDRESS
+from customshop.domain.quote import AppliedDiscount
+from tests.builders import ADDRESS, quoted
 
 #: The statuses whose orders count as sales, spelled out (not the domain's ``PAID_STATES``).
 SOLD = frozenset({"paid", "in_production", "fulfilled", "shipped", "delivered"})
@@ -68,6 +69,20 @@ class OrderSpec:
     paid_at: datetime | None
     status: str
     lines: tuple[LineSpec, ...]
+    #: The promotions it used: (promotion id, code, description, amount).
+    discounts: tuple[tuple[str, str | None, str, int], ...] = ()
+
+    @property
+    def subtotal(self) -> int:
+        return sum(line.unit_price * line.quantity for line in self.lines)
+
+
+#: The promotions orders may use: id -> (code, description).
+PROMOTIONS: dict[str, tuple[str | None, str]] = {
+    "promo-save10": ("SAVE10", "10 % off"),
+    "promo-five": ("FIVE", "5.00 off"),
+    "promo-spring": (None, "Spring sale"),
+}
 
 
 def order_line(order_number: int, position: int, spec: LineSpec) -> OrderLine:
@@ -110,10 +125,13 @@ def build_order(number: int, spec: OrderSpec) -> Order:
         email="ada@example.com",
         shipping_address=ADDRESS,
         lines=lines,
-        currency=spec.currency,
-        subtotal=subtotal,
-        tax=subtotal // 10,
-        shipping=500,
+        quote=quoted(
+            lines,
+            spec.currency,
+            tax=subtotal // 10,
+            shipping=500,
+            discounts=[AppliedDiscount(*discount) for discount in spec.discounts],
+        ),
         stock=(),
         reserved_until=spec.created_at + timedelta(minutes=30),
         payment_provider="test",
@@ -125,7 +143,7 @@ def build_order(number: int, spec: OrderSpec) -> Order:
         order.cancel("changed their mind", spec.created_at + timedelta(minutes=5))
     if spec.paid_at is None:
         return order
-    order.mark_paid(f"payment-{number:05d}", order.total, spec.currency, spec.paid_at)
+    order.mark_paid(f"payment-{number:05d}", order.total.amount, spec.currency, spec.paid_at)
     if spec.status == "refunded":
         order.refund(spec.paid_at + timedelta(days=1))
     elif spec.status != "paid":
@@ -176,12 +194,16 @@ def random_order(rng: random.Random) -> OrderSpec:
     status = rng.choice(FINAL_STATUSES)
     paid_at = None if status in ("created", "cancelled") else _instant(rng)
     created_at = (paid_at or _instant(rng)) - timedelta(minutes=rng.randint(1, 20))
+    lines = tuple(random_line(rng) for _ in range(rng.randint(1, 3)))
+    subtotal = sum(line.unit_price * line.quantity for line in lines)
+    used = rng.sample(sorted(PROMOTIONS), rng.choice([0, 0, 1, 2]))
     return OrderSpec(
         currency="EUR" if rng.random() < 0.15 else "USD",
         created_at=created_at,
         paid_at=paid_at,
         status=status,
-        lines=tuple(random_line(rng) for _ in range(rng.randint(1, 3))),
+        lines=lines,
+        discounts=tuple((p, *PROMOTIONS[p], rng.randint(0, subtotal // 3)) for p in used),
     )
 
 
@@ -232,6 +254,33 @@ def expected_sales(
             total.add(number, line)
             by_product.setdefault((line.product_id, line.template_version), Figures()).add(number, line)
     return total, by_product
+
+
+def expected_order_sums(
+    specs: list[OrderSpec], start: date, end: date, currency: str
+) -> tuple[int, int, int]:
+    """``(discounts, tax, shipping)`` of the sold orders: Σ discount amounts, Σ ⌊subtotal / 10⌋ and
+    500 each (as ``build_order`` prices them)."""
+    sold = [spec for _, spec in _sold(specs, start, end, currency)]
+    return (
+        sum(amount for spec in sold for *_, amount in spec.discounts),
+        sum(spec.subtotal // 10 for spec in sold),
+        500 * len(sold),
+    )
+
+
+def expected_promotions(
+    specs: list[OrderSpec], start: date, end: date, currency: str
+) -> list[tuple[str, str | None, str, int, int]]:
+    """``(promotion, code, description, uses, discount)`` as the promotions report lists them."""
+    used: dict[str, list[int]] = {}
+    for _, spec in _sold(specs, start, end, currency):
+        for promotion, _code, _description, amount in spec.discounts:
+            tally = used.setdefault(promotion, [0, 0])
+            tally[0] += 1
+            tally[1] += amount
+    rows = [(p, *PROMOTIONS[p], uses, discount) for p, (uses, discount) in used.items()]
+    return sorted(rows, key=lambda row: (-row[4], -row[3], row[0]))
 
 
 def period_of(day: date, granularity: str) -> date:

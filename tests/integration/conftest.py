@@ -27,12 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customshop.adapters.jobs.inprocess import InProcessJobQueue
 from customshop.adapters.memory import MemoryStore, MemoryUnitOfWork
-from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.sqlalchemy import migrate
 from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.tables import metadata
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.application.ports import UnitOfWorkFactory
+from customshop.domain.quote import FlatRates
 from customshop.entrypoints.container import Adapters, Container, build_container
 from customshop.entrypoints.demo import seed_demo_catalog
 from customshop.entrypoints.http.app import create_app
@@ -209,8 +209,7 @@ async def admin(container: Container) -> dict[str, str]:
 @pytest.fixture
 async def catalog(container: Container) -> dict[str, str]:
     """The demo catalog by slug; tax 10 %, shipping 500 per order."""
-    container.adapters.tax.override(providers.Object(FixedRateTax(1000)))
-    container.adapters.shipping.override(providers.Object(FlatShipping(500, 0)))
+    container.adapters.flat_rates.override(providers.Object(FlatRates(1000, 500, 0)))
     await seed_demo_catalog(container.use_cases.catalog())
     page = await container.use_cases.catalog().list_products(include_inactive=False, after=None, limit=10)
     return {p.slug: p.id for p in page.items}

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from customshop.application.ports import BulkCatalogUnitOfWorkFactory
-from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
+from customshop.domain.catalog import MediaItem, Option, OptionSet, Product, VolumeTier
 from customshop.domain.errors import DuplicateSlug
 from tests.builders import IDS
 
@@ -43,7 +43,8 @@ def option_set(product_id: str, name: str = "Size") -> OptionSet:
 
 
 async def test_add_then_look_up_by_id_slug_and_product(uow_factory: BulkCatalogUnitOfWorkFactory) -> None:
-    tee, mug = product("tee"), product("mug", active=False, media=())
+    tee = product("tee", tax_class="clothing", volume_pricing=(VolumeTier(10, 1500), VolumeTier(50, 2000)))
+    mug = product("mug", active=False, media=())
     tee_sets = [option_set(tee.id), option_set(tee.id, "Extras")]
     async with uow_factory() as uow:
         await uow.bulk_catalog.add_products([tee, mug])
@@ -107,7 +108,15 @@ async def test_updates_keep_identity_and_creation(uow_factory: BulkCatalogUnitOf
         await uow.commit()
     later = AT + timedelta(days=1)
     changed = replace(
-        tee, name="Tee", base_price=0, media=(), active=False, created_at=later, updated_at=later
+        tee,
+        name="Tee",
+        base_price=0,
+        media=(),
+        active=False,
+        created_at=later,
+        updated_at=later,
+        tax_class="reduced",
+        volume_pricing=(VolumeTier(5, 1000),),
     )
     other = product("other")
     renamed = OptionSet(sizes.id, other.id, "Sizes", (Option("M", "Medium"),), later, later)

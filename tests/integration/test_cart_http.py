@@ -8,7 +8,7 @@ import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from customshop.adapters.pricing import FixedRateTax, FlatShipping
+from customshop.domain.quote import FlatRates
 from customshop.entrypoints.container import Container
 from customshop.entrypoints.demo import seed_demo_catalog
 
@@ -20,8 +20,7 @@ TEE_DESIGN = {"front_text": {"text": "Hi", "font": "Sans"}, "size": "XL"}  # 190
 @pytest.fixture
 async def catalog(container: Container) -> dict[str, str]:
     """The demo catalog by slug; tax 8.25 %, shipping 500 per order plus 150 per extra item."""
-    container.adapters.tax.override(providers.Object(FixedRateTax(825)))
-    container.adapters.shipping.override(providers.Object(FlatShipping(500, 150)))
+    container.adapters.flat_rates.override(providers.Object(FlatRates(825, 500, 150)))
     container.use_cases.carts.reset()
     await seed_demo_catalog(container.use_cases.catalog())
     page = await container.use_cases.catalog().list_products(include_inactive=False, after=None, limit=10)
@@ -53,6 +52,16 @@ async def test_an_empty_cart_costs_nothing(client: Client, catalog: dict[str, st
             "shipping": 0,
             "total": 0,
             "currency": "USD",
+            "discounts": [],
+            "discount_total": 0,
+            "shipping_method": None,
+            "shipping_options": [],
+            "tax_lines": [],
+            "prices_include_tax": False,
+            "region_id": None,
+            "promotion": None,
+            "shipping_address": None,
+            "email": None,
         }
 
 

@@ -409,3 +409,142 @@ async def test_health_and_schema(client: Client) -> None:
     page = await client.get("/schema")
     assert page.status_code == 200
     assert "text/html" in page.headers["content-type"]
+
+
+TIERS = [{"min_quantity": 10, "discount_bps": 1500}, {"min_quantity": 50, "discount_bps": 2500}]
+
+
+async def test_products_carry_a_tax_class_and_volume_pricing(client: Client, admin: dict[str, str]) -> None:
+    plain = await create_product(client, admin, name="Mug")
+    assert (plain["tax_class"], plain["volume_pricing"]) == ("standard", [])
+    tee = await create_product(client, admin, tax_class="clothing", volume_pricing=TIERS)
+    assert (tee["tax_class"], tee["volume_pricing"]) == ("clothing", TIERS)
+    await client.post(
+        "/templates",
+        json={"product_id": tee["id"], "version": 1, "definition": definition()},
+        headers=admin,
+    )
+
+    async def shown() -> tuple[dict[str, Any], dict[str, Any]]:
+        detail = (await client.get(f"/products/{tee['id']}")).json()
+        listed = next(p for p in (await client.get("/products")).json()["items"] if p["id"] == tee["id"])
+        return detail, listed
+
+    detail, listed = await shown()  # both now cached
+    assert (detail["tax_class"], detail["volume_pricing"]) == ("clothing", TIERS)
+    assert listed == tee
+
+    # A replacement that does not name them keeps them (clients from before they existed)...
+    kept = await client.put(f"/products/{tee['id']}", json={"name": "Tee", "base_price": 1900}, headers=admin)
+    assert (kept.json()["tax_class"], kept.json()["volume_pricing"]) == ("clothing", TIERS)
+    # ...one that does replaces them, and the cached pages follow at once.
+    cleared = await client.put(
+        f"/products/{tee['id']}",
+        json={"name": "Tee", "base_price": 1900, "tax_class": "standard", "volume_pricing": []},
+        headers=admin,
+    )
+    assert (cleared.json()["tax_class"], cleared.json()["volume_pricing"]) == ("standard", [])
+    detail, listed = await shown()
+    assert (detail["volume_pricing"], listed["volume_pricing"]) == ([], [])
+    assert listed == cleared.json()
+
+
+async def test_bad_tax_classes_and_volume_tiers_are_each_named(client: Client, admin: dict[str, str]) -> None:
+    # Every value of the right type: the use case finds the tiers out of order.
+    unordered = await client.post(
+        "/products",
+        json={
+            "name": "Tee",
+            "base_price": 1900,
+            "volume_pricing": [
+                {"min_quantity": 10, "discount_bps": 1500},
+                {"min_quantity": 5, "discount_bps": 2000},
+                {"min_quantity": 20, "discount_bps": 1000},
+            ],
+        },
+        headers=admin,
+    )
+    assert unordered.status_code == 400
+    assert [(e["field"], e["code"]) for e in unordered.json()["errors"]] == [
+        ("volume_pricing[1].min_quantity", "not_ascending"),
+        ("volume_pricing[2].discount_bps", "decreasing"),
+    ]
+    # Broken types and ranges beside broken order: all of it in one answer.
+    broken = await client.post(
+        "/products",
+        json={
+            "base_price": 1900,
+            "tax_class": "Reduced Rate",
+            "volume_pricing": [
+                {"min_quantity": 1, "discount_bps": 1500},
+                {"min_quantity": 10, "discount_bps": 0},
+                {"min_quantity": 10, "discount_bps": 1000},
+                {"min_quantity": 20},
+            ],
+        },
+        headers=admin,
+    )
+    assert broken.status_code == 400
+    assert {(e["field"], e["code"]) for e in broken.json()["errors"]} == {
+        ("name", "required"),
+        ("tax_class", "invalid_format"),
+        ("volume_pricing[0].min_quantity", "out_of_range"),
+        ("volume_pricing[1].discount_bps", "out_of_range"),
+        ("volume_pricing[2].min_quantity", "duplicate"),
+        ("volume_pricing[2].discount_bps", "decreasing"),
+        ("volume_pricing[3].discount_bps", "required"),
+    }
+    listed = await client.get("/products", params={"include_inactive": "true"}, headers=admin)
+    assert listed.json()["items"] == []
+
+
+async def test_text_zones_price_their_characters_into_the_carted_unit_price(
+    client: Client, admin: dict[str, str]
+) -> None:
+    product = await create_product(client, admin, base_price=2000)
+    lettering = {
+        "id": "lettering",
+        "type": "text",
+        "label": "Lettering",
+        "price_delta": 300,
+        "price_per_character": 25,
+        "free_characters": 5,
+        "area": {"x": 0, "y": 0, "width": 100, "height": 100},
+    }
+    bad = {
+        "canvas": {"width": 100, "height": 100},
+        "zones": [
+            lettering | {"price_per_character": -1, "free_characters": "5"},
+            {"id": "photo", "type": "image", "free_characters": 3, "area": lettering["area"]},
+        ],
+    }
+    refused = await client.post(
+        "/templates", json={"product_id": product["id"], "version": 1, "definition": bad}, headers=admin
+    )
+    assert refused.status_code == 400
+    assert {(e["field"], e["code"]) for e in refused.json()["errors"]} == {
+        ("definition.zones[0].price_per_character", "out_of_range"),
+        ("definition.zones[0].free_characters", "invalid_type"),
+        ("definition.zones[1].free_characters", "unknown_field"),
+    }
+    good = {"canvas": {"width": 100, "height": 100}, "zones": [lettering]}
+    created = await client.post(
+        "/templates", json={"product_id": product["id"], "version": 1, "definition": good}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    (zone,) = created.json()["definition"]["zones"]
+    assert (zone["price_per_character"], zone["free_characters"]) == (25, 5)
+
+    carted = await client.post(
+        "/cart/items",
+        json={
+            "product_id": product["id"],
+            "options": {"lettering": {"text": "Happy birthday"}},
+            "quantity": 2,
+        },
+    )
+    assert carted.status_code == 200, carted.text
+    (item,) = carted.json()["items"]
+    # 13 characters that are not spaces, 5 of them free: 8 × 25 on top of the base and the zone.
+    assert item["unit_price"] == 2000 + 300 + 8 * 25
+    assert item["line_total"] == 2 * item["unit_price"]

@@ -61,7 +61,7 @@ async def test_an_order_from_checkout_to_delivery(
     order = mine.json()
     assert order["status"] == "created"
     assert order["email"] == "ada@example.com"
-    assert order["shipping_address"] == {**ADDRESS, "line2": None}
+    assert order["shipping_address"] == {**ADDRESS, "line2": None, "subdivision": None}
     (item,) = order["items"]
     assert (item["product_id"], item["quantity"], item["unit_price"], item["line_total"]) == (
         tee,

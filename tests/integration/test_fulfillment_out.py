@@ -111,7 +111,7 @@ async def test_print_ready_orders_go_to_fulfillment_signed_retried_and_logged(
         order["total"],
         "USD",
     )
-    assert data["shipping_address"] == {**ORDER["shipping_address"], "line2": None}
+    assert data["shipping_address"] == {**ORDER["shipping_address"], "line2": None, "subdivision": None}
     (line,) = data["lines"]
     assert (line["id"], line["quantity"], line["options"]) == (item["item_id"], 1, item["options"])
     assert line["template_snapshot"] == item["template_snapshot"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 from collections.abc import AsyncIterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,10 @@ from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.catalog import Catalog, ProductInput, TemplateInput
 from customshop.application.customization import Customization
+from customshop.domain.catalog import VolumeTier
+from customshop.domain.money import Money
+from customshop.domain.quote import TaxLine
+from tests.builders import IDS
 from tests.integration.conftest import CUSTOMSHOP
 
 SCHEMA_TABLES = frozenset(metadata.tables)
@@ -336,3 +340,136 @@ async def test_guests_that_own_something_keep_their_keys_across_0010(empty_engin
     assert (await customization.view(started.session.id, started.session_key)).session == started.session
     again = await customization.start(product.id, None, started.session_key)
     assert again.session_key is None  # kept, not replaced
+
+
+async def product_columns(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        columns = await conn.run_sync(lambda sync: sa.inspect(sync).get_columns("products"))
+    return {column["name"] for column in columns}
+
+
+async def test_products_get_a_tax_class_and_volume_pricing_across_0012(empty_engine: AsyncEngine) -> None:
+    """Revision 0012 gives the products stored before it the standard tax class and no volume
+    pricing; going back down drops both and keeps the products."""
+    before = previous_revision("0012")
+    assert before is not None
+    await migrate.upgrade(empty_engine, before)
+    old_id = IDS.new_id()
+    async with empty_engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO products (id, slug, name, description, base_price, currency, media, active,"
+                " created_at, updated_at) VALUES (:id, 'mug', 'Mug', '', 900, 'USD', '[]', true, :at, :at)"
+            ),
+            {"id": old_id, "at": datetime.now(UTC)},
+        )
+    await migrate.upgrade(empty_engine)
+    catalog = Catalog(partial(SqlUnitOfWork, empty_engine), ManualClock(), UuidV7Ids(), "USD")
+    (old,) = (await catalog.list_products(include_inactive=True, after=None, limit=10)).items
+    assert (old.id, old.tax_class, old.volume_pricing) == (old_id, "standard", ())
+    tiered = await catalog.create_product(
+        ProductInput(
+            name="Tee",
+            description="",
+            base_price=1900,
+            tax_class="clothing",
+            volume_pricing=(VolumeTier(10, 1500), VolumeTier(25, 2000)),
+        )
+    )
+    listed = await catalog.list_products(include_inactive=True, after=None, limit=10)
+    assert tiered in listed.items
+
+    await migrate.downgrade(empty_engine, before)
+    columns = await product_columns(empty_engine)
+    assert {"tax_class", "volume_pricing"}.isdisjoint(columns)
+    assert {"id", "slug", "base_price", "media"} <= columns
+    async with empty_engine.connect() as conn:
+        slugs = (await conn.execute(sa.text("SELECT slug FROM products ORDER BY slug"))).scalars().all()
+    assert slugs == ["mug", "tee"]
+    await migrate.upgrade(empty_engine)
+    assert await schema_differences(empty_engine) == []
+
+
+async def test_orders_placed_before_0013_keep_their_totals_and_get_their_tax_line(
+    empty_engine: AsyncEngine,
+) -> None:
+    """Revision 0013 gives orders their price breakdown: an order placed before it shows no
+    discounts, no shipping method or region, its whole tax as one ``Tax`` line at the rate read back
+    from it, and its lines no volume discount, discount or tax."""
+    await migrate.upgrade(empty_engine, "0012")
+    at = datetime.now(UTC)
+    order = {
+        "id": "order-1",
+        "guest": "g" * 64,
+        "token_hash": "t" * 64,
+        "email": "ada@example.com",
+        "shipping_address": {
+            "name": "Ada",
+            "line1": "1 Main St",
+            "line2": None,
+            "city": "Springfield",
+            "postal_code": "12345",
+            "country": "US",
+        },
+        "currency": "USD",
+        "subtotal": 12_000,
+        "tax": 990,
+        "shipping": 500,
+        "total": 13_490,
+        "status": "created",
+        "timeline": [{"status": "created", "at": at.isoformat(), "note": None}],
+        "stock": [],
+        "stock_state": "reserved",
+        "reserved_until": at,
+        "payment_provider": "test",
+        "payment_id": None,
+        "paid_amount": 0,
+        "refunded_amount": 0,
+        "created_at": at,
+        "updated_at": at,
+    }
+    line = {
+        "id": "line-1",
+        "order_id": "order-1",
+        "position": 0,
+        "product_id": "p",
+        "product_name": "Mug",
+        "template_id": "t",
+        "template_version": 1,
+        "template_snapshot": {},
+        "options": {},
+        "components": [],
+        "unit_price": 6000,
+        "quantity": 2,
+    }
+    async with empty_engine.begin() as conn:
+        # Only the columns the orders had at 0012 (the newer ones are left out of the statements).
+        await conn.execute(metadata.tables["orders"].insert(), [order])
+        await conn.execute(metadata.tables["order_lines"].insert(), [line])
+    await migrate.upgrade(empty_engine)
+
+    async with SqlUnitOfWork(empty_engine, read_only=True) as uow:
+        kept = await uow.orders.get("order-1")
+    assert kept is not None
+    assert (kept.subtotal, kept.tax, kept.shipping, kept.total) == (
+        Money(12_000, "USD"),
+        Money(990, "USD"),
+        Money(500, "USD"),
+        Money(13_490, "USD"),
+    )
+    assert (kept.discounts, kept.discount_total, kept.shipping_method, kept.region_id) == (
+        (),
+        Money(0, "USD"),
+        None,
+        None,
+    )
+    assert not kept.prices_include_tax
+    assert kept.tax_lines == (TaxLine("Tax", 825, 990),)
+    assert [(x.unit_price, x.volume_discount, x.discount, x.tax) for x in kept.lines] == [(6000, 0, 0, 0)]
+    assert kept.shipping_address.subdivision is None
+
+    await migrate.downgrade(empty_engine, "0012")  # and back: the order stays as it was
+    await migrate.upgrade(empty_engine)
+    async with SqlUnitOfWork(empty_engine, read_only=True) as uow:
+        again = await uow.orders.get("order-1")
+    assert again is not None and again.tax_lines == kept.tax_lines and again.total == kept.total

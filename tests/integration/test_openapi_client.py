@@ -140,10 +140,14 @@ def test_a_guest_designs_and_carts_through_the_generated_client(generated: Gener
     )
     guest = package.Client(base_url=base_url, raise_on_unexpected_status=True)
 
+    tiers = [{"min_quantity": 10, "discount_bps": 1500}]
     product = api("api.catalog.create_product").sync(
-        client=admin, body=models.ProductWrite.from_dict({"name": "Name mug", "base_price": 1200})
+        client=admin,
+        body=models.ProductWrite.from_dict({"name": "Name mug", "base_price": 1200, "volume_pricing": tiers}),
     )
     assert isinstance(product, models.ProductRead), product
+    assert product.tax_class == "standard"
+    assert [tier.to_dict() for tier in product.volume_pricing] == tiers
     template = api("api.catalog.create_template").sync(
         client=admin,
         body=models.TemplateCreate.from_dict(

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customshop.adapters.sqlalchemy.product_pages import SqlProductPages
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
-from customshop.domain.catalog import MediaItem, Product
+from customshop.domain.catalog import MediaItem, Product, VolumeTier
 from customshop.entrypoints.http.schemas import ProductRead
 from tests.builders import IDS
 
@@ -26,8 +26,18 @@ T0 = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 texts = st.text(
     st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40
 )
+#: Volume tiers as stored: in order, discounts never smaller (the rules do not matter to the page).
+tiers = st.lists(st.integers(2, 99), unique=True, max_size=4).flatmap(
+    lambda quantities: st.lists(
+        st.integers(1, 10_000), min_size=len(quantities), max_size=len(quantities)
+    ).map(
+        lambda discounts: tuple(
+            VolumeTier(q, d) for q, d in zip(sorted(quantities), sorted(discounts), strict=True)
+        )
+    )
+)
 products = st.builds(
-    lambda n, name, description, price, media, active, micro: (
+    lambda n, name, description, price, media, active, micro, tax_class, volume_pricing: (
         n,
         name or "p",
         description,
@@ -35,6 +45,8 @@ products = st.builds(
         media,
         active,
         micro,
+        tax_class,
+        volume_pricing,
     ),
     st.integers(0, 10**6),
     texts,
@@ -43,6 +55,8 @@ products = st.builds(
     st.lists(st.tuples(st.sampled_from(["https://cdn.example/a.png", '/m/b c\\"d.jpg']), texts), max_size=3),
     st.booleans(),
     st.sampled_from([0, 1, 999_999, 500_000]),
+    st.sampled_from(["standard", "reduced", "z9_x"]),
+    tiers,
 )
 
 
@@ -58,7 +72,9 @@ async def test_pages_written_by_postgresql_match_the_api_encoding(
     async with clean_engine.begin() as conn:
         await conn.exec_driver_sql("DELETE FROM products")
     made = []
-    for index, (n, name, description, price, media, active, micro) in enumerate(specs):
+    for index, (n, name, description, price, media, active, micro, tax_class, volume_pricing) in enumerate(
+        specs
+    ):
         at = T0 + timedelta(days=n % 400, microseconds=micro)
         made.append(
             Product.restore(
@@ -72,6 +88,8 @@ async def test_pages_written_by_postgresql_match_the_api_encoding(
                 active,
                 at,
                 at + timedelta(seconds=n % 7),
+                tax_class,
+                volume_pricing,
             )
         )
     async with SqlUnitOfWork(clean_engine) as uow:

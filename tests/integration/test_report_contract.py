@@ -19,7 +19,9 @@ from tests.sales_data import (
     OrderSpec,
     build_order,
     expected_choices,
+    expected_order_sums,
     expected_periods,
+    expected_promotions,
     expected_sales,
     random_orders,
 )
@@ -64,6 +66,14 @@ async def test_reports_give_the_figures_of_the_orders(uow_factory: UnitOfWorkFac
                 key=lambda row: (-row[3], row[0], row[1]),
             )
             assert all(s.product_name == f"The {s.product_id}" for s in report.by_product)
+            assert (report.discounts, report.tax, report.shipping) == expected_order_sums(
+                specs, start, end, currency
+            )
+            promotions = await reports.promotions(start.isoformat(), end.isoformat(), currency)
+            assert [
+                (p.promotion_id, p.code, p.description, p.uses, p.discount) for p in promotions.promotions
+            ] == expected_promotions(specs, start, end, currency)
+            assert promotions.discounts == report.discounts
             for granularity in Granularity:
                 trend = await reports.revenue(granularity.value, start.isoformat(), end.isoformat(), currency)
                 expected = expected_periods(specs, start, end, currency, granularity.value)

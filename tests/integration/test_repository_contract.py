@@ -14,8 +14,8 @@ import pytest
 
 from customshop.application.ports import UnitOfWork, UnitOfWorkFactory
 from customshop.domain.access import ApiKey, Scope
-from customshop.domain.cart import CartLine
-from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
+from customshop.domain.cart import CartAddress, CartDetails, CartLine
+from customshop.domain.catalog import MediaItem, Option, OptionSet, Product, VolumeTier
 from customshop.domain.customization import CustomizationSession, PreviewJob, PreviewStatus
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
 from customshop.domain.events import (
@@ -29,6 +29,7 @@ from customshop.domain.events import (
 )
 from customshop.domain.hashing import hash_secret
 from customshop.domain.inventory import OutOfStock, Shortage, StockInconsistent, StockKey, StockLevel
+from customshop.domain.money import Money
 from customshop.domain.orders import (
     Order,
     OrderLine,
@@ -43,6 +44,7 @@ from customshop.domain.outbox import OutboxMessage
 from customshop.domain.payments import Payment, PaymentStatus
 from customshop.domain.pricing import PriceComponent
 from customshop.domain.prints import PrintJob
+from customshop.domain.quote import AppliedDiscount, ShippingOption, TaxLine
 from customshop.domain.template_parsing import parse_definition
 from customshop.domain.templates import Template
 from tests.builders import ADDRESS, IDS, make_delivery, make_email, make_endpoint, make_log, make_record, now
@@ -168,6 +170,7 @@ async def test_product_add_get_update(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         assert await uow.products.get(product.id) == product
         assert await uow.products.get(IDS.new_id()) is None
+    assert (product.tax_class, product.volume_pricing) == ("standard", ())
 
     changed = replace(
         product,
@@ -179,6 +182,8 @@ async def test_product_add_get_update(uow_factory: UnitOfWorkFactory) -> None:
         media=(),
         active=False,
         updated_at=product.updated_at + timedelta(minutes=5),
+        tax_class="reduced_2",
+        volume_pricing=(VolumeTier(10, 1500), VolumeTier(50, 1500), VolumeTier(99, 10_000)),
     )
     async with uow_factory() as uow:
         await uow.products.update(changed)
@@ -206,6 +211,7 @@ async def test_update_of_an_unknown_product_stores_nothing(uow_factory: UnitOfWo
 async def test_products_are_listed_by_id_in_pages(uow_factory: UnitOfWorkFactory) -> None:
     ids = new_ids(5)
     products = [make_product(product_id=i, active=n != 2) for n, i in enumerate(reversed(ids))]
+    products[1] = replace(products[1], tax_class="books", volume_pricing=(VolumeTier(3, 500),))
     async with uow_factory() as uow:
         for product in products:  # added in descending id order: the listing must sort
             await uow.products.add(product)
@@ -801,6 +807,9 @@ def make_order_lines(count: int = 3) -> tuple[OrderLine, ...]:
             quantity=n + 1,
             # Rendered (production waits for print files), each under its own id.
             print_file=PrintFile(PrintStatus.READY, IDS.new_id()),
+            volume_discount=10 * n,
+            discount=100 + n,
+            tax=60 + n,
         )
         for n, line_id in enumerate(reversed(new_ids(count)))
     )
@@ -814,22 +823,28 @@ def make_order(
     reserved_until: datetime | None = None,
     line2: str | None = "Flat 4",
 ) -> Order:
+    """An order with its whole breakdown: two discounts (a code and an automatic one), two tax
+    lines, a shipping method and a region, prices including tax."""
     at = created_at or now()
     lines = make_order_lines()
     subtotal = sum(line.line_total for line in lines)
     product_id = lines[0].product_id
+    discounts = (
+        AppliedDiscount(IDS.new_id(), "SUMMER10", "Summer: 10 % off", 300),
+        AppliedDiscount(IDS.new_id(), None, "Free shipping over 50", 95),
+    )
     return Order(
         id=order_id or IDS.new_id(),
         guest=hash_secret("guest-" + secrets.token_hex(4)),
         token_hash=hash_secret("order-token"),
         email="ada@example.com",
-        shipping_address=replace(ADDRESS, line2=line2),
+        shipping_address=replace(ADDRESS, line2=line2, subdivision="ENG" if line2 else None),
         lines=lines,
-        currency="EUR",
-        subtotal=subtotal,
-        tax=190,
-        shipping=495,
-        total=subtotal + 190 + 495,
+        subtotal=Money(subtotal, "EUR"),
+        discount_total=Money(395, "EUR"),
+        shipping=Money(495, "EUR"),
+        tax=Money(190, "EUR"),
+        total=Money(subtotal - 395 + 495, "EUR"),
         status=status,
         timeline=(TimelineEntry(OrderStatus.CREATED, at),),
         stock=(StockHold(StockKey(product_id), 1), StockHold(StockKey(product_id, "XL"), 1)),
@@ -837,12 +852,17 @@ def make_order(
         reserved_until=reserved_until or at + timedelta(minutes=30),
         payment_provider="stripe",
         payment_id=None,
-        paid_amount=0,
-        refunded_amount=0,
+        paid_amount=Money(0, "EUR"),
+        refunded_amount=Money(0, "EUR"),
         payment_failure=None,
         tracking_url=None,
         created_at=at,
         updated_at=at,
+        discounts=discounts,
+        tax_lines=(TaxLine("VAT", 2000, 150), TaxLine("Reduced VAT", 550, 40)),
+        shipping_method=ShippingOption(IDS.new_id(), "Colissimo", 495, 2, None),
+        prices_include_tax=True,
+        region_id=IDS.new_id(),
     )
 
 
@@ -873,12 +893,16 @@ async def test_order_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     order.tracking_url = "https://track.example.com/1Z999"
     order.paid_at = at + timedelta(minutes=1)
     order.updated_at = at + timedelta(minutes=2)
-    order.events.append(OrderCreated(order.id, at, order.total, order.currency))
+    order.events.append(OrderCreated(order.id, at, order.total.amount, order.currency))
     failed = PrintFile(PrintStatus.FAILED, IDS.new_id(), "ValueError: an image is gone")
     order.lines = (order.lines[0], replace(order.lines[1], print_file=failed), order.lines[2])
     bare = make_order(line2=None)
     bare.lines = tuple(replace(line, print_file=PrintFile()) for line in bare.lines)
     bare.reserved_until = None
+    # The flat rates' breakdown: no discounts, no method, no region.
+    bare.discounts, bare.tax_lines, bare.shipping_method, bare.region_id = (), (), None, None
+    bare.discount_total, bare.prices_include_tax = Money(0, "EUR"), False
+    bare.total = bare.subtotal + bare.shipping + bare.tax
 
     async with uow_factory() as uow:
         assert await uow.orders.get(order.id) is None
@@ -1009,7 +1033,7 @@ async def test_order_update_stores_the_mutable_fields(uow_factory: UnitOfWorkFac
         current = await uow.orders.get(order.id, for_update=True)
         assert current is not None
         payment_id = IDS.new_id()
-        current.mark_paid(payment_id, current.total, current.currency, at + timedelta(minutes=1))
+        current.mark_paid(payment_id, current.total.amount, current.currency, at + timedelta(minutes=1))
         for step, status in enumerate((OrderStatus.IN_PRODUCTION, OrderStatus.FULFILLED), start=2):
             current.advance(status, at + timedelta(minutes=step))
         current.advance(OrderStatus.SHIPPED, at + timedelta(minutes=4), tracking_url="https://t.example/1")
@@ -1191,7 +1215,7 @@ def make_payment(order: Order, *, provider: str = "stripe", reference: str | Non
         provider=provider,
         reference=None,
         status=PaymentStatus.NEW,
-        amount=order.total,
+        amount=order.total.amount,
         currency=order.currency,
         client_secret=None,
         approval_url=None,
@@ -1638,6 +1662,39 @@ async def test_cart_reprice_stores_only_the_price(uow_factory: UnitOfWorkFactory
         assert await uow.carts.lines(line.guest) == [repriced]
 
 
+async def test_cart_details_are_kept_per_guest_and_replaced_whole(uow_factory: UnitOfWorkFactory) -> None:
+    at = now()
+    ada, bob = hash_secret("ada"), hash_secret("bob")
+    full = CartDetails(
+        guest=ada,
+        updated_at=at,
+        email="ada@example.com",
+        address=CartAddress("US", "CA", "94103", "Ada", "1 Market St", "Suite 5", "San Francisco"),
+        shipping_method_id=IDS.new_id(),
+        promotion_code="SUMMER10",
+    )
+    bare = CartDetails(guest=bob, updated_at=at, address=CartAddress("DE"))
+    async with uow_factory() as uow:
+        assert await uow.cart_details.get(ada) is None
+        await uow.cart_details.save(full)
+        await uow.cart_details.save(bare)
+        assert await uow.cart_details.get(ada) == full
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.cart_details.get(ada) == full
+        assert await uow.cart_details.get(bob) == bare
+    later = CartDetails(guest=ada, updated_at=at + timedelta(minutes=1), promotion_code="WINTER")
+    async with uow_factory() as uow:
+        await uow.cart_details.save(later)  # replaces every field: those left out are cleared
+        await uow.cart_details.save(replace(bare, email="bob@example.com"))
+        await uow.rollback()
+        await uow.cart_details.save(later)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.cart_details.get(ada) == later
+        assert await uow.cart_details.get(bob) == bare  # rolled back
+
+
 async def test_an_order_can_be_locked_for_its_status(uow_factory: UnitOfWorkFactory) -> None:
     order = make_order(status=OrderStatus.PAID)
     await stored_orders(uow_factory, order)
@@ -1738,7 +1795,7 @@ async def test_outbox_add_get_pending_mark_relayed(uow_factory: UnitOfWorkFactor
 
 async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFactory) -> None:
     order = make_order()
-    created = OrderCreated(order.id, order.created_at, order.total, order.currency)
+    created = OrderCreated(order.id, order.created_at, order.total.amount, order.currency)
     order.events.append(created)
     async with uow_factory() as uow:
         await uow.orders.add(order)
@@ -1755,7 +1812,7 @@ async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFa
         current = await uow.orders.get(order.id, for_update=True)
         assert current is not None
         assert current.events == []
-        current.mark_paid(IDS.new_id(), current.total, current.currency, now())
+        current.mark_paid(IDS.new_id(), current.total.amount, current.currency, now())
         paid_events = list(current.events)
         assert [type(e) for e in paid_events] == [OrderStatusChanged, OrderPaid]
         await uow.orders.update(current)
@@ -1770,9 +1827,9 @@ async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFa
 
     # Rolled back, abandoned or failed units of work add nothing.
     rolled_back = make_order()
-    rolled_back.events.append(OrderCreated(rolled_back.id, now(), rolled_back.total, "EUR"))
+    rolled_back.events.append(OrderCreated(rolled_back.id, now(), rolled_back.total.amount, "EUR"))
     abandoned = make_order()
-    abandoned.events.append(OrderCreated(abandoned.id, now(), abandoned.total, "EUR"))
+    abandoned.events.append(OrderCreated(abandoned.id, now(), abandoned.total.amount, "EUR"))
     async with uow_factory() as uow:
         await uow.orders.add(rolled_back)
         await uow.rollback()
@@ -1812,7 +1869,7 @@ async def test_order_events_reach_the_outbox_at_commit(uow_factory: UnitOfWorkFa
 
     # An order without events adds nothing; an update of an unknown order neither.
     ghost = make_order()
-    ghost.events.append(OrderCreated(ghost.id, now(), ghost.total, "EUR"))
+    ghost.events.append(OrderCreated(ghost.id, now(), ghost.total.amount, "EUR"))
     async with uow_factory() as uow:
         await uow.orders.add(make_order())
         await uow.orders.update(ghost)

@@ -19,6 +19,7 @@ from tests.integration.tls import certificate_for
 
 ADMIN_KEY_LINE = re.compile(r"^Admin API key \(shown once, scope admin\): (csk_\S+)$", re.MULTILINE)
 DEMO_SLUGS = {"classic-tee", "engraved-keepsake-box", "build-your-own-gift-box"}
+DEMO_REGIONS = {"United States", "EU: Germany", "EU: France", "Rest of world"}
 
 
 def embedded_env(cli_env: dict[str, str]) -> dict[str, str]:
@@ -104,6 +105,14 @@ def test_demo_serves_a_seeded_catalog_once(cli_env: dict[str, str], tmp_path: Pa
             assert mug["id"] in {p["id"] for p in http.get("/products").json()["items"]}
             assert http.delete(f"/products/{mug['id']}", headers=admin).status_code == 200
             assert len(http.get("/products").json()["items"]) == 3
+
+            # The commerce rules: regions with their tax and methods, and a welcome code.
+            regions = http.get("/regions", headers=admin).json()["items"]
+            assert {r["name"] for r in regions} == DEMO_REGIONS
+            methods = http.get("/shipping-methods", headers=admin).json()["items"]
+            assert {m["region_id"] for m in methods} == {r["id"] for r in regions}
+            codes = [p["code"] for p in http.get("/promotions", headers=admin).json()["items"]]
+            assert codes == ["WELCOME10"]
     assert server.proc.returncode is not None
 
     # The same directory again: the catalog is kept, not seeded twice, and a new admin key works.
@@ -123,6 +132,8 @@ def test_demo_serves_a_seeded_catalog_once(cli_env: dict[str, str], tmp_path: Pa
                 "/products", json={"name": "Tote", "base_price": 900}, headers={"X-API-Key": admin_key}
             )
             assert also.status_code == 201, also.text
+            regions = http.get("/regions", headers={"X-API-Key": second_key}).json()["items"]
+            assert len(regions) == len(DEMO_REGIONS)
 
 
 # -- serve on PostgreSQL with two workers -----------------------------------------------------------

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
-from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.cart import Carts
 from customshop.application.catalog import Catalog, OptionSetInput, ProductInput, TemplateInput
@@ -20,6 +19,7 @@ from customshop.application.customization import SESSION_KEY_PREFIX
 from customshop.domain.cart import LINES_MAX, CartFull, CartItemNotFound
 from customshop.domain.catalog import Option
 from customshop.domain.errors import InvalidInput
+from customshop.domain.quote import FlatRates
 from tests.unit.conftest import issue_keys
 
 KEY = SESSION_KEY_PREFIX + "A" * 43
@@ -39,7 +39,7 @@ async def setup(store: MemoryStore, clock: ManualClock) -> tuple[Carts, str]:
         "zones": [{"id": "size", "type": "option", "option_set_id": sizes.id, "required": True}],
     }
     await catalog.create_template(TemplateInput(product.id, 1, definition))
-    return Carts(uow, clock, UuidV7Ids(), FixedRateTax(1000), FlatShipping(500, 100), "USD"), product.id
+    return Carts(uow, clock, UuidV7Ids(), FlatRates(1000, 500, 100), "USD"), product.id
 
 
 def run(coro: Any) -> Any:
@@ -104,8 +104,9 @@ class CartMachine(RuleBasedStateMachine):
         units = sum(self.model.values())
         shipping = 500 + 100 * (units - 1) if units else 0
         tax = (subtotal + 5) // 10  # 10 %, rounded half up
-        assert (view.totals.subtotal, view.totals.tax, view.totals.shipping) == (subtotal, tax, shipping)
-        assert view.totals.total == subtotal + tax + shipping
+        quote = view.quote.quote
+        assert (quote.subtotal, quote.tax, quote.shipping) == (subtotal, tax, shipping)
+        assert quote.total == subtotal + tax + shipping
         assert run(self.carts.view(OTHER)).lines == []
 
 

@@ -7,6 +7,7 @@ import re
 import string
 from collections import Counter
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -22,11 +23,17 @@ from customshop.domain.catalog import (
     OPTIONS_MAX,
     SLUG_MAX,
     SLUG_PATTERN,
+    TAX_CLASS_PATTERN,
+    TIER_DISCOUNT_MAX,
+    TIER_QUANTITY_MAX,
+    VOLUME_TIERS_MAX,
     MediaItem,
     Option,
     OptionSet,
     Product,
+    VolumeTier,
     slugify,
+    volume_order_problems,
 )
 from customshop.domain.errors import InvalidInput, InvalidOptionSet, InvalidProduct
 from customshop.domain.hashing import hash_secret
@@ -185,6 +192,14 @@ BROKEN_PRODUCT_FIELDS: dict[str, tuple[list[Any], str]] = {
     "base_price": ([-1, MAX_AMOUNT + 1, 15.0, True, "1500", None], "out_of_range"),
     "currency": (["usd", "US", "XXX", "", "EURO", None], "invalid_choice"),
     "media": ([tuple(MediaItem(f"https://img.example/{n}.png") for n in range(MEDIA_MAX + 1))], "too_long"),
+    "tax_class": (
+        ["", "Standard", "1st", "_std", "re-duced", "tax class", "t" * 33, None, 7],
+        "invalid_format",
+    ),
+    "volume_pricing": (
+        [tuple(VolumeTier(2 + n % 98, 100) for n in range(VOLUME_TIERS_MAX + 1))],
+        "too_long",
+    ),
 }
 
 
@@ -228,6 +243,91 @@ def test_the_limits_themselves_are_accepted() -> None:
     )
     assert made.price == Money(MAX_AMOUNT, "USD")
     assert product(base_price=0, slug="a-1-b").price == Money(0, "USD")
+
+
+# --------------------------------------------------------------------------------------------------
+# Tax class and volume pricing
+
+
+def test_a_product_is_of_the_standard_tax_class_without_volume_pricing_by_default() -> None:
+    made = product()
+    assert (made.tax_class, made.volume_pricing) == ("standard", ())
+
+
+@given(st.from_regex(TAX_CLASS_PATTERN, fullmatch=True))
+def test_any_short_lower_case_identifier_is_a_tax_class(tax_class: str) -> None:
+    assert product(tax_class=tax_class).tax_class == tax_class
+
+
+def test_the_limits_of_volume_tiers_are_accepted() -> None:
+    tiers = (VolumeTier(2, 1), VolumeTier(3, 1), VolumeTier(TIER_QUANTITY_MAX, TIER_DISCOUNT_MAX))
+    assert product(volume_pricing=tiers).volume_pricing == tiers
+    every = tuple(VolumeTier(q, 100) for q in range(2, TIER_QUANTITY_MAX + 1))
+    assert len(product(volume_pricing=every).volume_pricing) == VOLUME_TIERS_MAX
+
+
+def test_every_broken_tier_rule_is_named_at_once() -> None:
+    tiers = (
+        VolumeTier(10, 1500),
+        VolumeTier(1, 0),  # both out of range: reported for their range only
+        VolumeTier(10, 1600),  # the same quantity again
+        VolumeTier(5, 2000),  # below an earlier quantity
+        VolumeTier(25, 1000),  # takes off less than a smaller quantity
+        VolumeTier(100, 10_001),
+        VolumeTier(True, 2500),  # type: ignore[arg-type]  # a boolean is not a quantity
+    )
+    with pytest.raises(InvalidProduct) as info:
+        product(volume_pricing=tiers, tax_class="VAT", base_price=-1)
+    assert problems(info.value) == [
+        ("base_price", "out_of_range"),
+        ("tax_class", "invalid_format"),
+        ("volume_pricing[1].min_quantity", "out_of_range"),
+        ("volume_pricing[1].discount_bps", "out_of_range"),
+        ("volume_pricing[2].min_quantity", "duplicate"),
+        ("volume_pricing[3].min_quantity", "not_ascending"),
+        ("volume_pricing[4].discount_bps", "decreasing"),
+        ("volume_pricing[5].min_quantity", "out_of_range"),
+        ("volume_pricing[5].discount_bps", "out_of_range"),
+        ("volume_pricing[6].min_quantity", "out_of_range"),
+    ]
+    # What the edge checks when the types have checked the ranges: the order alone.
+    assert [(v.field, v.code) for v in volume_order_problems(tiers)] == [
+        ("volume_pricing[2].min_quantity", "duplicate"),
+        ("volume_pricing[3].min_quantity", "not_ascending"),
+        ("volume_pricing[4].discount_bps", "decreasing"),
+    ]
+
+
+def tier_discount(tiers: tuple[VolumeTier, ...], quantity: int) -> int:
+    """The basis points off at ``quantity``: the highest tier reached (the contract's rule)."""
+    return max((t.discount_bps for t in tiers if t.min_quantity <= quantity), default=0)
+
+
+@given(
+    st.lists(
+        st.builds(VolumeTier, st.integers(0, TIER_QUANTITY_MAX + 2), st.integers(-1, TIER_DISCOUNT_MAX + 1)),
+        max_size=6,
+    )
+)
+def test_accepted_tiers_never_raise_the_unit_price_and_refused_ones_are_each_named(
+    tiers: list[VolumeTier],
+) -> None:
+    in_range = all(2 <= t.min_quantity <= 99 and 1 <= t.discount_bps <= 10_000 for t in tiers)
+    in_order = all(
+        a.min_quantity < b.min_quantity and a.discount_bps <= b.discount_bps for a, b in pairwise(tiers)
+    )
+    try:
+        made = product(volume_pricing=tuple(tiers))
+    except InvalidProduct as error:
+        assert not (in_range and in_order)
+        fields = [v.field for v in error.violations]
+        assert fields, "a refusal names what is wrong"
+        assert all(f.startswith("volume_pricing[") for f in fields)
+        assert len(fields) == len(set(fields))  # each value reported once
+        return
+    assert in_range and in_order
+    discounts = [tier_discount(made.volume_pricing, q) for q in range(1, TIER_QUANTITY_MAX + 1)]
+    assert discounts == sorted(discounts)  # a larger quantity never costs more per unit
 
 
 # --------------------------------------------------------------------------------------------------

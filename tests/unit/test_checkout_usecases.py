@@ -19,7 +19,6 @@ from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWor
 from customshop.adapters.memory.cache import MemoryCache
 from customshop.adapters.memory.storage import MemoryFileStorage
 from customshop.adapters.payments.sandbox import TestPaymentGateway
-from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.cart import Carts
 from customshop.application.catalog import Catalog, OptionSetInput, ProductInput, TemplateInput
@@ -55,6 +54,7 @@ from customshop.domain.orders import (
     StockState,
 )
 from customshop.domain.payments import Payment, PaymentStatus
+from customshop.domain.quote import FlatRates
 from tests.builders import ADDRESS
 from tests.fakes import FakeGateway, NoSender, RecordingQueue, Refund, refuse_all
 from tests.unit.conftest import issue_keys
@@ -184,13 +184,12 @@ async def make_shop(**checkout_options: Any) -> Shop:
         store=store,
         clock=clock,
         catalog=catalog,
-        carts=Carts(uow, clock, ids, FixedRateTax(1000), FlatShipping(500, 100), "USD"),
+        carts=Carts(uow, clock, ids, FlatRates(1000, 500, 100), "USD"),
         checkout=Checkout(
             uow,
             clock,
             ids,
-            FixedRateTax(1000),
-            FlatShipping(500, 100),
+            FlatRates(1000, 500, 100),
             gateways,
             reservation_ttl=TTL,
             **{"idempotency_wait": timedelta(seconds=2), "idempotency_lease": LEASE, **checkout_options},
@@ -269,7 +268,7 @@ async def test_a_guest_orders_pays_and_the_order_is_produced_shipped_and_deliver
 
     assert outcome == NoticeOutcome("applied", order.id)
     order = await shop.orders.get(order.id)
-    assert (order.status, order.stock_state, order.paid_amount) == (
+    assert (order.status, order.stock_state, order.paid_amount.amount) == (
         S.PAID,
         StockState.COMMITTED,
         placed.total,
@@ -372,8 +371,9 @@ async def test_a_price_change_is_shown_in_the_cart_and_charged_only_on_the_next_
     await nothing_stored(shop)
     placed = await shop.checkout.place(KEY, BY_TEST, "k")  # the key was released with the refusal
     order = await shop.orders.get(placed.order_id)
-    assert order.subtotal == TEE_PRICE["L"] + 400
-    assert order.total == placed.total == order.subtotal + order.tax + order.shipping
+    assert order.subtotal.amount == TEE_PRICE["L"] + 400
+    assert order.total.amount == placed.total
+    assert order.total == order.subtotal + order.tax + order.shipping
 
 
 async def test_checkout_prices_against_the_database_even_when_the_catalog_cache_is_behind(
@@ -386,8 +386,7 @@ async def test_checkout_prices_against_the_database_even_when_the_catalog_cache_
         uow,
         shop.clock,
         UuidV7Ids(),
-        FixedRateTax(1000),
-        FlatShipping(500, 100),
+        FlatRates(1000, 500, 100),
         {"test": TestPaymentGateway()},
         reservation_ttl=TTL,
         catalog_cache=cache,
@@ -405,7 +404,7 @@ async def test_checkout_prices_against_the_database_even_when_the_catalog_cache_
 
     assert fields_of(caught.value) == [("items[0].unit_price", "price_changed")]
     placed = await checkout.place(KEY, BY_TEST, "k")
-    assert (await shop.orders.get(placed.order_id)).subtotal == TEE_PRICE["L"] + 400
+    assert (await shop.orders.get(placed.order_id)).subtotal.amount == TEE_PRICE["L"] + 400
 
 
 async def test_a_product_no_longer_for_sale_is_named_by_its_line(shop: Shop) -> None:
@@ -575,8 +574,7 @@ async def test_a_takeover_resumes_the_order_the_dead_process_had_created(shop: S
         uow,
         shop.clock,
         UuidV7Ids(),
-        FixedRateTax(1000),
-        FlatShipping(500, 100),
+        FlatRates(1000, 500, 100),
         {"fake": gateway},
         TTL,
         idempotency_wait=timedelta(milliseconds=50),
@@ -618,7 +616,7 @@ async def test_a_failed_payment_keeps_the_order_and_a_retry_can_pay_it(shop: Sho
     assert order.reserved_until == shop.clock.now() + TTL
     assert (await shop.orders.settle_test_payment(retried.payment_id, succeed=True)).result == "applied"
     order = await shop.orders.get(placed.order_id)
-    assert (order.status, order.paid_amount) == (S.PAID, placed.total)
+    assert (order.status, order.paid_amount.amount) == (S.PAID, placed.total)
     assert await shop.counts(shop.tee.id, "M") == (4, 0, 1)
     with pytest.raises(IllegalTransition):
         await shop.checkout.retry_payment(placed.order_id, KEY, None)
@@ -665,7 +663,7 @@ async def test_a_success_for_a_cancelled_order_is_refunded(shop: Shop) -> None:
     assert shop.gateway.refunds == [Refund(payment.reference, placed.total, "USD", f"refund-{payment.id}")]
     assert (await shop.payment(payment.id)).status is PaymentStatus.REFUNDED
     order = await shop.orders.get(placed.order_id)
-    assert (order.status, order.paid_amount) == (S.CANCELLED, 0)
+    assert (order.status, order.paid_amount.amount) == (S.CANCELLED, 0)
     assert await shop.counts(shop.tee.id, "M") == (5, 0, 0)
 
 
@@ -733,7 +731,9 @@ async def test_cancelling_a_paid_order_refunds_the_total_and_restocks(shop: Shop
         order.total,
         StockState.RESTOCKED,
     )
-    assert shop.gateway.refunds == [Refund(payment.reference, order.total, "USD", f"refund-{order.id}")]
+    assert shop.gateway.refunds == [
+        Refund(payment.reference, order.total.amount, "USD", f"refund-{order.id}")
+    ]
     assert (await shop.payment(payment.id)).status is PaymentStatus.REFUNDED
     assert await shop.counts(shop.tee.id, "M") == (5, 0, 0)
     assert await shop.counts(shop.tee.id) == (10, 0, 0)
@@ -750,7 +750,7 @@ async def test_a_refund_after_production_started_does_not_restock(shop: Shop) ->
     refunded = await shop.orders.cancel(order.id)
 
     assert (refunded.status, refunded.stock_state) == (S.REFUNDED, StockState.COMMITTED)
-    assert [refund.amount for refund in shop.gateway.refunds] == [order.total]
+    assert [refund.amount for refund in shop.gateway.refunds] == [order.total.amount]
     assert await shop.counts(shop.tee.id, "M") == (3, 0, 2)
 
 
@@ -762,7 +762,7 @@ async def test_a_refund_the_gateway_cannot_make_changes_nothing(shop: Shop) -> N
         await shop.orders.cancel(order.id)
 
     after = await shop.orders.get(order.id)
-    assert (after.status, after.refunded_amount, after.timeline) == (S.PAID, 0, order.timeline)
+    assert (after.status, after.refunded_amount.amount, after.timeline) == (S.PAID, 0, order.timeline)
     assert (await shop.payment_of(order.id)).status is PaymentStatus.SUCCEEDED
     assert await shop.counts(shop.tee.id, "M") == (3, 0, 2)
     shop.gateway.fail_refund = None
@@ -793,7 +793,7 @@ async def test_moving_a_paid_order_to_refunded_refunds_it(shop: Shop) -> None:
     refunded = await shop.orders.advance(order.id, S.REFUNDED)
 
     assert (refunded.status, refunded.refunded_amount) == (S.REFUNDED, order.total)
-    assert [refund.amount for refund in shop.gateway.refunds] == [order.total]
+    assert [refund.amount for refund in shop.gateway.refunds] == [order.total.amount]
     assert [entry.status for entry in refunded.timeline][-3:] == [S.IN_PRODUCTION, S.FULFILLED, S.REFUNDED]
 
 

@@ -26,7 +26,7 @@ from customshop.application.ports import EmailMessage, MailRejected, MailUnavail
 from customshop.domain.orders import Order, OrderLine, OrderStatus, PrintFile, PrintStatus, ShippingAddress
 from customshop.domain.outbox import OutboxMessage
 from customshop.domain.pricing import PriceComponent
-from tests.builders import T0
+from tests.builders import T0, quoted
 from tests.fakes import RecordingQueue
 
 IDS = UuidV7Ids()
@@ -78,10 +78,7 @@ async def placed_order(store: MemoryStore) -> Order:
         email="ada@example.com",
         shipping_address=ADDRESS,
         lines=lines,
-        currency="USD",
-        subtotal=5450,
-        tax=545,
-        shipping=500,
+        quote=quoted(lines, tax=545, shipping=500),
         stock=(),
         reserved_until=T0 + timedelta(minutes=30),
         payment_provider="test",
@@ -110,7 +107,7 @@ def event(store: MemoryStore, name: str) -> OutboxMessage:
 
 async def paid(store: MemoryStore) -> tuple[Order, OutboxMessage]:
     order = await placed_order(store)
-    await change(store, order.id, lambda o: o.mark_paid("payment", o.total, "USD", T0))
+    await change(store, order.id, lambda o: o.mark_paid("payment", o.total.amount, "USD", T0))
     return order, event(store, "order.paid")
 
 

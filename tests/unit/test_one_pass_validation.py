@@ -19,11 +19,11 @@ from hypothesis import given, settings
 
 from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWork
 from customshop.adapters.payments.sandbox import TestPaymentGateway
-from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.system import UuidV7Ids
 from customshop.application.checkout import Checkout
 from customshop.application.customization import SESSION_KEY_PREFIX
 from customshop.domain.errors import InvalidInput
+from customshop.domain.quote import FlatRates
 from customshop.entrypoints.http.body import decode_body
 from customshop.entrypoints.http.schemas import CartItemCreate, CheckoutCreate, OptionSetWrite, ProductWrite
 from tests.strategies import BREAKAGES, CHECKOUT, Body, broken_checkouts
@@ -39,8 +39,7 @@ def checkout_service() -> Checkout:
         partial(MemoryUnitOfWork, store),
         clock,
         UuidV7Ids(),
-        FixedRateTax(1000),
-        FlatShipping(500, 0),
+        FlatRates(1000, 500, 0),
         {"test": TestPaymentGateway()},
         reservation_ttl=timedelta(minutes=30),
     )

@@ -59,7 +59,7 @@ from customshop.domain.orders import (
     stock_wanted,
 )
 from customshop.domain.pricing import PriceComponent
-from tests.builders import ADDRESS
+from tests.builders import ADDRESS, quoted
 
 S = OrderStatus
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -209,10 +209,7 @@ class OrderLifecycle(RuleBasedStateMachine):
             email="ada@example.com",
             shipping_address=ADDRESS,
             lines=lines,
-            currency="USD",
-            subtotal=sum(line.unit_price * line.quantity for line in lines),
-            tax=tax,
-            shipping=shipping,
+            quote=quoted(lines, tax=tax, shipping=shipping),
             stock=tuple(StockHold(key, wanted[key]) for key in reserved),
             reserved_until=self.now + TTL,
             payment_provider="test",
@@ -221,7 +218,7 @@ class OrderLifecycle(RuleBasedStateMachine):
         )
         assert order.status is S.CREATED and order.stock_state is StockState.RESERVED
         assert not order.is_placed and order.token_hash is None
-        assert order.total == order.subtotal + tax + shipping
+        assert order.total == order.subtotal + Money(tax + shipping, "USD")
         assert [(e.status, e.at) for e in order.timeline] == [(S.CREATED, self.now)]
         self.placed.append(order)
         self.fate[order.id] = StockState.RESERVED
@@ -246,25 +243,27 @@ class OrderLifecycle(RuleBasedStateMachine):
 
     def _pay(self, order: Order) -> None:
         payment_id = self._next("payment")
-        sale = order.mark_paid(payment_id, order.total, order.currency, self.now)
+        sale = order.mark_paid(payment_id, order.total.amount, order.currency, self.now)
         self._move_stock(order, sale, StockMove.COMMIT)
         self.fate[order.id] = StockState.COMMITTED
         assert (order.status, order.payment_id, order.paid_amount) == (S.PAID, payment_id, order.total)
         assert order.paid_at == self.now and order.reserved_until is None and order.payment_failure is None
-        assert isinstance(order.events[-1], OrderPaid) and order.events[-1].amount == order.total
+        assert isinstance(order.events[-1], OrderPaid) and order.events[-1].amount == order.total.amount
 
     @rule(order=orders)
     def pay(self, order: Order) -> None:
         if order.status is not S.CREATED:
             self._refused(
-                order, IllegalTransition, lambda: order.mark_paid("late", order.total, "USD", self.now)
+                order, IllegalTransition, lambda: order.mark_paid("late", order.total.amount, "USD", self.now)
             )
             return
         self._pay(order)
 
     @rule(order=orders, off_by=st.integers(-1_000, 1_000).filter(bool), wrong_currency=st.booleans())
     def pay_wrong_amount(self, order: Order, off_by: int, wrong_currency: bool) -> None:
-        amount, currency = (order.total, "EUR") if wrong_currency else (order.total + off_by, order.currency)
+        amount, currency = (
+            (order.total.amount, "EUR") if wrong_currency else (order.total.amount + off_by, order.currency)
+        )
         error = PaymentMismatch if order.status is S.CREATED else IllegalTransition
         self._refused(order, error, lambda: order.mark_paid("wrong", amount, currency, self.now))
 
@@ -296,7 +295,7 @@ class OrderLifecycle(RuleBasedStateMachine):
         order.confirm_placement(token_hash, payment_id, self.now)
         assert order.is_placed and order.token_hash == token_hash
         assert (order.status, order.timeline, order.payment_id) == (status, timeline, payment_id)
-        assert order.events[-1] == OrderCreated(order.id, self.now, order.total, order.currency)
+        assert order.events[-1] == OrderCreated(order.id, self.now, order.total.amount, order.currency)
 
     @rule(target=orders, order=consumes(orders))
     def abandon(self, order: Order) -> Any:
@@ -415,8 +414,8 @@ class OrderLifecycle(RuleBasedStateMachine):
             return
         straight_from_paid = order.status is S.PAID
         refund = order.refund(self.now, note="refunded")
-        assert refund.amount == Money(order.paid_amount, order.currency) == order.amount_due
-        assert order.refunded_amount == refund.amount.amount
+        assert refund.amount == order.paid_amount == order.amount_due
+        assert order.refunded_amount == refund.amount
         assert order.events[-1] == OrderRefunded(order.id, self.now, refund.amount.amount, order.currency)
         self._move_stock(order, refund.stock, StockMove.RESTOCK if straight_from_paid else None)
         if straight_from_paid:
@@ -434,7 +433,7 @@ class OrderLifecycle(RuleBasedStateMachine):
         status = order.status
         moves: dict[str, tuple[bool, Callable[..., object], tuple[object, ...]]] = {
             "advance": (to in OPERATOR_MOVES and to in TRANSITIONS[status], order.advance, (to,)),
-            "pay": (status is S.CREATED, order.mark_paid, ("p", order.total, order.currency)),
+            "pay": (status is S.CREATED, order.mark_paid, ("p", order.total.amount, order.currency)),
             "cancel": (status is S.CREATED, order.cancel, ("why",)),
             "refund": (status in PAID_STATES, order.refund, ()),
         }
@@ -468,10 +467,12 @@ class OrderLifecycle(RuleBasedStateMachine):
     @invariant()
     def money_never_moves_by_more_than_was_paid(self) -> None:
         for order in self.placed:
-            assert 0 <= order.refunded_amount <= order.paid_amount
+            assert 0 <= order.refunded_amount.amount <= order.paid_amount.amount
             ever_paid = any(entry.status is S.PAID for entry in order.timeline)
-            assert order.paid_amount == (order.total if ever_paid else 0)
-            assert order.refunded_amount == (order.paid_amount if order.status is S.REFUNDED else 0)
+            assert order.paid_amount.amount == (order.total.amount if ever_paid else 0)
+            assert order.refunded_amount.amount == (
+                order.paid_amount.amount if order.status is S.REFUNDED else 0
+            )
             assert order.is_paid == (order.status in PAID_STATES)
 
     @invariant()
@@ -600,6 +601,7 @@ addresses = st.builds(
     city=words(ADDRESS_LIMITS["city"]),
     postal_code=words(10),
     country=st.from_regex(r"[A-Z]{2}", fullmatch=True),
+    subdivision=st.none() | st.from_regex(r"[A-Z0-9]{1,3}", fullmatch=True),
 )
 
 
@@ -612,6 +614,10 @@ def test_valid_contact_details_have_no_violations(email: str, address: ShippingA
 control = st.integers(0, 31).map(chr)
 
 
+#: Fields whose valid values may already be as long as allowed: a control character replaces one.
+TIGHT = ("country", "subdivision")
+
+
 def broken(field: str, value: str) -> st.SearchStrategy[tuple[str, str]]:
     """A broken value for ``field`` (a valid ``value`` made invalid) and the violation code expected."""
     limit = ADDRESS_LIMITS[field]
@@ -619,13 +625,18 @@ def broken(field: str, value: str) -> st.SearchStrategy[tuple[str, str]]:
         st.integers(limit + 1, limit + 30).map(lambda n: ("x" * n, "too_long")),
         # Inserted, or put in place of a character where the length is tight.
         st.tuples(control, st.integers(0, len(value) - 1)).map(
-            lambda c: (value[: c[1]] + c[0] + value[c[1] + (field == "country") :], "invalid_character")
+            lambda c: (
+                value[: c[1]] + c[0] + value[c[1] + (field in ("country", "subdivision")) :],
+                "invalid_character",
+            )
         ),
     ]
-    if field != "line2":  # an empty second line is no line at all
+    if field not in ("line2", "subdivision"):  # an empty second line is no line at all
         ways.append(st.sampled_from(["", " ", " \t "]).map(lambda blank: (blank, "required")))
     if field == "country":
         ways.append(st.sampled_from(["gb", "G1", "Gb", "É1"]).map(lambda bad: (bad, "invalid_format")))
+    if field == "subdivision":
+        ways.append(st.sampled_from(["ca", "C-A", "", " "]).map(lambda bad: (bad, "invalid_format")))
     return st.one_of(ways)
 
 
@@ -648,7 +659,7 @@ def test_one_broken_field_gives_one_violation_naming_it(
         )
         assert [(v.field, v.code) for v in check_contact(bad, address)] == [("email", "invalid_format")]
         return
-    valid = getattr(address, field) or "Flat 3"
+    valid = getattr(address, field) or ("CA" if field == "subdivision" else "Flat 3")
     value, code = data.draw(broken(field, valid))
     changed = ShippingAddress(**{**address.to_dict(), field: value})
     problems = check_contact(email, changed)

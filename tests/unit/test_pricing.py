@@ -1,20 +1,17 @@
-"""Properties of pricing: totals add up, order never matters, non-negative deltas never lower a price,
-tax stays within one minor unit of the exact rate, quantities scale exactly."""
+"""Properties of design pricing: non-negative deltas never lower a price, quantities scale exactly.
+(A cart's totals are the quote's: tests/unit/test_quote.py.)"""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
-from fractions import Fraction
+from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.domain.catalog import Option, OptionSet, Product
-from customshop.domain.errors import CurrencyMismatch, InvalidMoney
-from customshop.domain.money import Money
-from customshop.domain.pricing import line_total, quote_design, total_cart
+from customshop.domain.pricing import line_total, quote_design
 from customshop.domain.template_parsing import parse_definition
 from customshop.domain.validation import parse_design
 
@@ -25,52 +22,10 @@ rates = st.integers(0, 10_000)
 lines = st.lists(st.tuples(prices, quantities), max_size=20)
 
 
-def totals(
-    cart: list[tuple[int, int]], rate: int = 825, flat: int = 500, extra: int = 150
-) -> tuple[int, ...]:
-    t = total_cart(cart, "USD", FixedRateTax(rate).tax_on, FlatShipping(flat, extra).shipping_for)
-    return t.subtotal, t.tax, t.shipping, t.total
-
-
-@given(lines, rates, prices, prices)
-def test_totals_add_up(cart: list[tuple[int, int]], rate: int, flat: int, extra: int) -> None:
-    subtotal, tax, shipping, total = totals(cart, rate, flat, extra)
-    assert subtotal == sum(price * quantity for price, quantity in cart)
-    assert total == subtotal + tax + shipping
-    assert min(tax, shipping, total) >= 0
-    if not cart:
-        assert (subtotal, tax, shipping, total) == (0, 0, 0, 0)  # an empty cart costs nothing
-    else:
-        units = sum(q for _, q in cart)
-        assert shipping == flat + extra * (units - 1)
-
-
-@given(lines, rates, st.randoms())
-def test_the_order_of_lines_never_matters(cart: list[tuple[int, int]], rate: int, rnd: object) -> None:
-    shuffled = list(cart)
-    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
-    assert totals(cart, rate) == totals(shuffled, rate)
-
-
-@given(st.integers(0, 10**10), rates)
-def test_tax_is_the_exact_rate_rounded_once(subtotal: int, rate: int) -> None:
-    tax = FixedRateTax(rate).tax_on(Money(subtotal, "USD")).amount
-    exact = Fraction(subtotal * rate, 10_000)
-    assert abs(tax - exact) <= Fraction(1, 2)
-    assert tax <= exact + 1  # never more than one minor unit above rate × subtotal
-
-
 @given(prices, quantities, st.integers(1, 99))
 def test_quantities_scale_line_totals_exactly(price: int, quantity: int, factor: int) -> None:
     assert line_total(price, quantity * factor) == line_total(price, quantity) * factor
     assert line_total(price, quantity) == sum(price for _ in range(quantity))
-
-
-def test_a_policy_in_another_currency_or_negative_is_refused() -> None:
-    with pytest.raises(CurrencyMismatch):
-        total_cart([(100, 1)], "USD", lambda s: Money(1, "EUR"), FlatShipping(0, 0).shipping_for)
-    with pytest.raises(InvalidMoney):
-        total_cart([(100, 1)], "USD", lambda s: Money(-1, "USD"), FlatShipping(0, 0).shipping_for)
 
 
 SIZES = OptionSet(
@@ -153,3 +108,80 @@ def test_adding_an_option_with_a_non_negative_delta_never_lowers_the_price(
     assert with_extra - without <= delta
     if without > 0:  # above the floor of zero, the option adds exactly its delta
         assert with_extra - without == delta
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-character prices of text zones
+
+#: Letters, digits, marks (combining accents compose under NFC), symbols, and every kind of space
+#: a text value may hold (control characters are refused before pricing).
+SPACES = " \u00a0\u1680\u2002\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+texts = st.text(
+    st.sampled_from(SPACES) | st.characters(categories=("L", "M", "N", "P", "S", "Zs")),
+    min_size=1,
+    max_size=60,
+)
+
+
+def lettering(price_per_character: int, free_characters: int, price_delta: int = 300) -> Any:
+    return parse_definition(
+        {
+            "canvas": {"width": 100, "height": 100},
+            "zones": [
+                {
+                    "id": "lettering",
+                    "type": "text",
+                    "label": "Lettering",
+                    "max_length": 1000,
+                    "price_delta": price_delta,
+                    "price_per_character": price_per_character,
+                    "free_characters": free_characters,
+                    "area": {"x": 0, "y": 0, "width": 10, "height": 10},
+                }
+            ],
+        },
+        product_id="p",
+        option_sets={},
+    )
+
+
+@given(texts, st.integers(0, 10**6), st.integers(0, 80), st.integers(0, 10**7))
+def test_per_character_charge_is_the_price_times_the_characters_beyond_the_free_ones(
+    text: str, price_per_character: int, free_characters: int, base: int
+) -> None:
+    definition = lettering(price_per_character, free_characters)
+    design = parse_design(definition, {}, {"lettering": {"text": text}})
+    product = Product("p", "p", "P", "", base, "USD", (), True, NOW, NOW)
+    quote = quote_design(product, definition, {}, design)
+
+    # Characters as a design stores them (NFC), every Unicode space left out. Any text but "" fills
+    # the zone, spaces alone too.
+    printed = len("".join(unicodedata.normalize("NFC", text).split()))
+    charge = price_per_character * max(0, printed - free_characters)
+    per_character = [c for c in quote.components if c.label.startswith("Lettering: ")]
+    assert [c.amount for c in per_character] == ([charge] if price_per_character else [])
+    assert all(c.zone_id == "lettering" and c.code is None for c in per_character)
+    assert quote.unit_price == base + 300 + charge
+
+
+def test_per_character_pricing_by_example() -> None:
+    definition = lettering(25, 5)
+    product = Product("p", "p", "P", "", 1900, "USD", (), True, NOW, NOW)
+
+    def quote(text: str) -> tuple[list[tuple[str, int]], int]:
+        design = parse_design(definition, {}, {"lettering": {"text": text}})
+        q = quote_design(product, definition, {}, design)
+        return [(c.label, c.amount) for c in q.components], q.unit_price
+
+    # 13 characters that are not spaces, 5 of them free: 8 × 25.
+    assert quote("Happy birthday") == ([("Lettering", 300), ("Lettering: 8 characters", 200)], 2400)
+    # Within the free characters the charge is listed at 0; no-break and ideographic spaces are free.
+    assert quote("Hi\u00a0yo\u3000!") == ([("Lettering", 300), ("Lettering: 0 characters", 0)], 2200)
+    # "e" and a combining acute accent are one character once normalized.
+    assert quote("cafe\u0301 au lait")[0][1] == ("Lettering: 5 characters", 125)
+    # Without a per-character price, only the zone's delta, as before.
+    plain = lettering(0, 5)
+    design = parse_design(plain, {}, {"lettering": {"text": "Happy birthday"}})
+    assert [(c.label, c.amount) for c in quote_design(product, plain, {}, design).components] == [
+        ("Lettering", 300)
+    ]

@@ -61,12 +61,23 @@ KINDS = ("text", "image", "color", "option")
 #: The fields each zone kind accepts (the spec, written out independently of the implementation).
 COMMON_KEYS = frozenset({"id", "type", "label", "required"})
 KEYS: dict[str, frozenset[str]] = {
-    "text": COMMON_KEYS | {"min_length", "max_length", "fonts", "palette", "price_delta", "area"},
+    "text": COMMON_KEYS
+    | {
+        "min_length",
+        "max_length",
+        "fonts",
+        "palette",
+        "price_delta",
+        "area",
+        "price_per_character",
+        "free_characters",
+    },
     "image": COMMON_KEYS | {"allowed_types", "max_bytes", "min_width", "min_height", "price_delta", "area"},
     "color": COMMON_KEYS | {"palette", "default", "price_delta", "area"},
     "option": COMMON_KEYS | {"option_set_id", "multiple", "min", "max"},
 }
-#: The keys the canonical form always spells out, defaults included.
+#: The keys the canonical form always spells out, defaults included (a text zone's per-character
+#: price and free characters only when either is not 0, so that older definitions keep their form).
 CANONICAL_KEYS: dict[str, frozenset[str]] = {
     "text": COMMON_KEYS | {"min_length", "max_length", "fonts", "price_delta", "area"},
     "image": COMMON_KEYS | {"allowed_types", "max_bytes", "min_width", "min_height", "price_delta", "area"},
@@ -174,6 +185,8 @@ def draw_zone(draw: st.DrawFn, kind: str, zone_id: str, width: int, height: int,
         put(draw, zone, "min_length", st.integers(0, max_length or DEFAULT_TEXT_MAX_LENGTH))
         put(draw, zone, "fonts", font_lists)
         put(draw, zone, "palette", palettes)
+        put(draw, zone, "price_per_character", st.integers(0, MAX_AMOUNT // TEXT_LENGTH_LIMIT))
+        put(draw, zone, "free_characters", st.integers(0, TEXT_LENGTH_LIMIT))
     elif kind == "image":
         put(draw, zone, "allowed_types", type_lists)
         put(draw, zone, "max_bytes", byte_limits)
@@ -261,6 +274,8 @@ def expected_zone(raw: Raw, world: World) -> Zone:
                 max_length=raw.get("max_length", DEFAULT_TEXT_MAX_LENGTH),
                 fonts=tuple(raw.get("fonts", ["Sans"])),
                 palette=lower(raw["palette"]) if "palette" in raw else None,
+                price_per_character=raw.get("price_per_character", 0),
+                free_characters=raw.get("free_characters", 0),
             )
         case "image":
             return ImageZone(
@@ -347,6 +362,8 @@ def test_the_canonical_form_reads_back_to_the_same_definition(case: tuple[World,
     assert set(stored["canvas"]) - {"width_mm", "height_mm"} == {"width", "height", "background", "dpi"}
     for zone in stored["zones"]:
         assert CANONICAL_KEYS[zone["type"]] <= zone.keys() <= KEYS[zone["type"]]
+        priced = zone.get("price_per_character", 0) or zone.get("free_characters", 0)
+        assert ("price_per_character" in zone) == ("free_characters" in zone) == bool(priced)
 
 
 def test_a_stored_definition_is_reloaded_without_its_option_set_references() -> None:
@@ -522,6 +539,8 @@ WRONG_TYPES: dict[str, tuple[list[Any], str]] = {
     "required": (["true", "yes", 1, 0, None, []], "invalid_type"),
     "price_delta": (NOT_AN_INT, "invalid_type"),
     "min_length": (NOT_AN_INT, "invalid_type"),
+    "price_per_character": (NOT_AN_INT, "invalid_type"),
+    "free_characters": (NOT_AN_INT, "invalid_type"),
     "max_length": (NOT_AN_INT, "invalid_type"),
     "max_bytes": (NOT_AN_INT, "invalid_type"),
     "min_width": (NOT_AN_INT, "invalid_type"),
@@ -541,6 +560,8 @@ RANGES: dict[str, tuple[int, int]] = {
     "price_delta": (-MAX_AMOUNT, MAX_AMOUNT),
     "min_length": (0, TEXT_LENGTH_LIMIT),
     "max_length": (1, TEXT_LENGTH_LIMIT),
+    "price_per_character": (0, MAX_AMOUNT // TEXT_LENGTH_LIMIT),
+    "free_characters": (0, TEXT_LENGTH_LIMIT),
     "max_bytes": (1, IMAGE_BYTES_LIMIT),
     "min_width": (0, CANVAS_MAX),
     "min_height": (0, CANVAS_MAX),
@@ -640,7 +661,7 @@ def out_of_range(draw: st.DrawFn, raw: Raw, index: int, world: World) -> Expect:
         zone[key] = draw(outside(0, set_size(world, zone)))
         return Expect(index, f".{key}", "out_of_range", zone_id)
     fields = {
-        "text": ["price_delta", "min_length", "max_length"],
+        "text": ["price_delta", "min_length", "max_length", "price_per_character", "free_characters"],
         "image": ["price_delta", "max_bytes", "min_width", "min_height"],
         "color": ["price_delta"],
     }[zone["type"]] + [f"area.{key}" for key in AREA_KEYS]

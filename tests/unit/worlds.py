@@ -27,7 +27,7 @@ from customshop.domain.hashing import hash_secret
 from customshop.domain.orders import Order, OrderLine, ShippingAddress
 from customshop.domain.pricing import PriceComponent
 from customshop.domain.webhooks import format_secret
-from tests.builders import IDS, T0
+from tests.builders import IDS, T0, quoted
 from tests.fakes import FlakyRenderer, Receiver, RecordingQueue, refuse_all
 
 
@@ -193,37 +193,35 @@ class Setup:
             "asset-1", "session", "image/png", 64, 48, 999, "digest", "assets/session/asset-1.png", T0
         )
         await self.storage.put(asset.storage_key, photo.getvalue(), "image/png")
+        order_lines = tuple(
+            OrderLine(
+                id=f"line-{n}",
+                product_id="tee",
+                product_name="Tee",
+                template_id="template",
+                template_version=3,
+                template_snapshot=SNAPSHOT,
+                options={"photo": {"asset_id": asset.id}, "name": {"text": f"Ada {n}"}, "size": "L"},
+                components=(PriceComponent("size", "L", "Large", 0),),
+                unit_price=1500,
+                quantity=1,
+            )
+            for n in range(lines)
+        )
         order = Order.place(
             id=IDS.new_id(),
             guest="guest",
             email="ada@example.com",
             shipping_address=ShippingAddress("Ada", "1 Main St", "Springfield", "12345", "US"),
-            lines=tuple(
-                OrderLine(
-                    id=f"line-{n}",
-                    product_id="tee",
-                    product_name="Tee",
-                    template_id="template",
-                    template_version=3,
-                    template_snapshot=SNAPSHOT,
-                    options={"photo": {"asset_id": asset.id}, "name": {"text": f"Ada {n}"}, "size": "L"},
-                    components=(PriceComponent("size", "L", "Large", 0),),
-                    unit_price=1500,
-                    quantity=1,
-                )
-                for n in range(lines)
-            ),
-            currency="USD",
-            subtotal=1500 * lines,
-            tax=0,
-            shipping=0,
+            lines=order_lines,
+            quote=quoted(order_lines),
             stock=(),
             reserved_until=T0 + timedelta(minutes=30),
             payment_provider="test",
             at=T0,
         )
         order.confirm_placement(hash_secret("order-token"), "payment", T0)
-        order.mark_paid("payment", order.total, "USD", T0)
+        order.mark_paid("payment", order.total.amount, "USD", T0)
         async with MemoryUnitOfWork(self.store) as uow:
             await uow.assets.add(asset)
             await uow.orders.add(order)

@@ -13,10 +13,21 @@ if TYPE_CHECKING:
     from customshop.adapters.mail.smtp import SmtpMailer
     from customshop.adapters.memory import MemoryCache, MemoryUnitOfWork
     from customshop.adapters.memory.clock import ManualClock
+    from customshop.adapters.memory.pricing import (
+        MemoryPromotionRepository,
+        MemoryPromotionUses,
+        MemoryRegionRepository,
+        MemoryShippingMethodRepository,
+    )
     from customshop.adapters.memory.storage import MemoryFileStorage
     from customshop.adapters.payments.paypal import PayPalPaymentGateway
     from customshop.adapters.payments.stripe import StripePaymentGateway
-    from customshop.adapters.pricing import FixedRateTax, FlatShipping
+    from customshop.adapters.sqlalchemy.pricing import (
+        SqlPromotionRepository,
+        SqlPromotionUses,
+        SqlRegionRepository,
+        SqlShippingMethodRepository,
+    )
     from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
     from customshop.adapters.storage.local import LocalFileStorage
     from customshop.adapters.storage.s3 import S3FileStorage
@@ -34,8 +45,6 @@ if TYPE_CHECKING:
         renderer: PillowRenderer,
         rq: RqJobQueue,
         inprocess: InProcessJobQueue,
-        tax: FixedRateTax,
-        shipping: FlatShipping,
         clock: SystemClock,
         manual: ManualClock,
         ids: UuidV7Ids,
@@ -56,8 +65,6 @@ if TYPE_CHECKING:
         drawing: ports.Renderer = renderer
         queue: ports.JobQueue = rq
         queue = inprocess
-        taxes: ports.TaxPolicy = tax
-        shipping_policy: ports.ShippingPolicy = shipping
         time: ports.Clock = clock
         time = manual
         id_source: ports.IdGenerator = ids
@@ -66,4 +73,24 @@ if TYPE_CHECKING:
         mail: ports.Mailer = smtp
         mail = folder
         del bulk
-        del _, __, files, images, drawing, queue, taxes, shipping_policy, time, id_source, payments, mail
+        del _, __, files, images, drawing, queue, time, id_source, payments, mail
+
+    def _pricing_conforms(
+        memory_regions: MemoryRegionRepository,
+        sql_regions: SqlRegionRepository,
+        memory_methods: MemoryShippingMethodRepository,
+        sql_methods: SqlShippingMethodRepository,
+        memory_promotions: MemoryPromotionRepository,
+        sql_promotions: SqlPromotionRepository,
+        memory_uses: MemoryPromotionUses,
+        sql_uses: SqlPromotionUses,
+    ) -> None:
+        regions: ports.RegionRepository = memory_regions
+        regions = sql_regions
+        methods: ports.ShippingMethodRepository = memory_methods
+        methods = sql_methods
+        promotions: ports.PromotionRepository = memory_promotions
+        promotions = sql_promotions
+        uses: ports.PromotionUses = memory_uses
+        uses = sql_uses
+        del regions, methods, promotions, uses

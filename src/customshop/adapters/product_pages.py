@@ -16,6 +16,11 @@ class _Media(msgspec.Struct):
     alt: str
 
 
+class _Tier(msgspec.Struct):
+    min_quantity: int
+    discount_bps: int
+
+
 class _Product(msgspec.Struct):
     """A product's public form, field for field (checked against the API's schema by
     ``tests/integration/test_product_page_json.py``)."""
@@ -26,6 +31,8 @@ class _Product(msgspec.Struct):
     description: str
     base_price: int
     currency: str
+    tax_class: str
+    volume_pricing: list[_Tier]
     media: list[_Media]
     active: bool
     created_at: datetime
@@ -40,6 +47,8 @@ def _public(p: Product) -> _Product:
         p.description,
         p.base_price,
         p.currency,
+        p.tax_class,
+        [_Tier(t.min_quantity, t.discount_bps) for t in p.volume_pricing],
         [_Media(m.url, m.alt) for m in p.media],
         p.active,
         p.created_at,

@@ -1,42 +1,69 @@
-"""The guest's cart: configured lines priced when carted, and totals from the tax and shipping policies.
+"""The guest's cart: configured lines priced when carted, what the guest told it (address, shipping
+method, email, promotion code), and its quote under the commerce rules.
 
 The cart lives under the guest's session key (see ``customization``); a guest that adds to its cart
-without one gets a new key. Another guest's line answers ``CartItemNotFound``; a key that was never
-issued, or expired, answers ``GuestKeyNotFound`` on every cart use case.
+(or tells it its details) without one gets a new key. Another guest's line answers
+``CartItemNotFound``; a key that was never issued, or expired, answers ``GuestKeyNotFound`` on every
+cart use case. Every answer carries the cart's quote (:func:`customshop.application.quotes.quote_cart`,
+which checkout prices with too).
+
+One promotion code per cart: applying a code replaces the one applied before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from customshop.application.catalog_cache import CatalogCache
 from customshop.application.customization import SessionNotFound, issue_key, live_guest
 from customshop.application.design_source import DesignSource, design_source
-from customshop.application.ports import (
-    Clock,
-    IdGenerator,
-    ShippingPolicy,
-    TaxPolicy,
-    UnitOfWork,
-    UnitOfWorkFactory,
+from customshop.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
+from customshop.application.quotes import CartQuote, quote_cart, quote_line
+from customshop.domain.cart import (
+    CartAddress,
+    CartDetails,
+    CartItemNotFound,
+    CartLine,
+    cart_address_problems,
+    check_quantity,
+    design_key,
+    merge_or_append,
 )
-from customshop.domain.cart import CartItemNotFound, CartLine, check_quantity, design_key, merge_or_append
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset
 from customshop.domain.errors import InvalidInput, NotFound, Violation
-from customshop.domain.pricing import CartTotals, quote_design, total_cart
+from customshop.domain.orders import address_field_problems, email_problems
+from customshop.domain.pricing import quote_design
+from customshop.domain.promotions import normalize_code
+from customshop.domain.quote import FlatRates, QuoteLine, promotion_refusal
 from customshop.domain.templates import Template
 from customshop.domain.validation import AssetInfo, Design, check_design
 
 
+class PromotionNotInCart(NotFound):
+    """The cart has no such promotion code applied."""
+
+
 @dataclass(frozen=True, slots=True)
 class CartView:
-    """A cart with its totals. ``session_key`` is set only when this call minted the guest's key."""
+    """A cart with its details and its quote. ``session_key`` is set only when this call minted the
+    guest's key."""
 
     lines: list[CartLine]
-    totals: CartTotals
+    quote: CartQuote
+    details: CartDetails | None = None
     session_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DetailsInput:
+    """What ``PUT /cart/details`` sets: the address (at least its country), the chosen shipping
+    method (None: the cheapest) and the email. It replaces all three; the promotion code stays."""
+
+    address: CartAddress | None = None
+    shipping_method_id: str | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +89,33 @@ class _NamedDesign:
 NO_TEMPLATE = Violation("product_id", "no_template", "this product has no default template")
 
 
+async def destination_problems(
+    uow: UnitOfWork, country: object, shipping_method_id: object, *, country_field: str
+) -> list[Violation]:
+    """What the stored rules say of a destination ``country`` and a chosen ``shipping_method_id``
+    (raw values: what is not a string is the body's own check): a country outside every region
+    while regions exist (``not_shippable`` at ``country_field``), a method that is not an active one
+    of that country's region (``shipping_method_id``, ``unknown``). Reads only."""
+    problems: list[Violation] = []
+    if not isinstance(country, str) or address_field_problems("country", country):
+        country = None  # not a country code: the address's own check names it
+    region = await uow.regions.for_country(country) if country is not None else None
+    if country is not None and region is None and await uow.regions.any():
+        problems.append(Violation(country_field, "not_shippable", f"this shop does not ship to {country}"))
+    if isinstance(shipping_method_id, str):
+        method = await uow.shipping_methods.get(shipping_method_id)
+        if method is None or not method.active or (region is not None and method.region_id != region.id):
+            where = f" to {country}" if isinstance(country, str) else ""
+            problems.append(
+                Violation(
+                    "shipping_method_id",
+                    "unknown",
+                    f"there is no active shipping method {shipping_method_id!r}{where}",
+                )
+            )
+    return problems
+
+
 class Carts:
     """Cart use cases; each method is one committed unit of work and answers the whole cart."""
 
@@ -70,8 +124,7 @@ class Carts:
         uow: UnitOfWorkFactory,
         clock: Clock,
         ids: IdGenerator,
-        tax: TaxPolicy,
-        shipping: ShippingPolicy,
+        flat: FlatRates,
         currency: str,
         catalog_cache: CatalogCache | None = None,
     ) -> None:
@@ -79,8 +132,7 @@ class Carts:
         self._cache = catalog_cache
         self._clock = clock
         self._ids = ids
-        self._tax = tax
-        self._shipping = shipping
+        self._flat = flat
         self._currency = currency
 
     async def view(self, session_key: str | None) -> CartView:
@@ -91,7 +143,9 @@ class Carts:
         """
         async with self._uow(read_only=True) as uow:
             guest = await live_guest(uow, session_key, self._clock.now())
-            return self._view(await uow.carts.lines(guest) if guest is not None else [])
+            if guest is None:
+                return await self._view(uow, [], None)
+            return await self._view(uow, await uow.carts.lines(guest), await uow.cart_details.get(guest))
 
     async def add_session(self, session_key: str | None, session_id: str, quantity: int) -> CartView:
         """Cart the design of a customization session. Its required zones must be filled.
@@ -132,7 +186,7 @@ class Carts:
             assert named is not None  # a product and its options always name a design (or raise)
             view = await self._store(uow, guest, self._line(guest, named, quantity))
             await uow.commit()
-        return CartView(view.lines, view.totals, new_key)
+        return replace(view, session_key=new_key)
 
     async def design_problems(self, session_key: str | None, given: Mapping[str, object]) -> list[Violation]:
         """What is wrong with the design an add-to-cart request names, judged from its raw fields
@@ -194,9 +248,13 @@ class Carts:
         async with self._uow() as uow:
             guest, lines = await self._owned(uow, session_key, item_id)
             line = next(line for line in lines if line.id == item_id)
-            await uow.carts.update(line.with_quantity(quantity, self._clock.now()))
+            changed = line.with_quantity(quantity, self._clock.now())
+            await uow.carts.update(changed)
+            view = await self._view(
+                uow, [changed if x.id == item_id else x for x in lines], await uow.cart_details.get(guest)
+            )
             await uow.commit()
-            return self._view(await uow.carts.lines(guest))
+        return view
 
     async def remove(self, session_key: str | None, item_id: str) -> CartView:
         """Take a line out of the cart.
@@ -205,22 +263,154 @@ class Carts:
             CartItemNotFound: not a line of this guest's cart.
         """
         async with self._uow() as uow:
-            guest, _ = await self._owned(uow, session_key, item_id)
+            guest, lines = await self._owned(uow, session_key, item_id)
             await uow.carts.delete(item_id)
+            view = await self._view(
+                uow, [x for x in lines if x.id != item_id], await uow.cart_details.get(guest)
+            )
             await uow.commit()
-            return self._view(await uow.carts.lines(guest))
+        return view
+
+    # -- details and promotions ------------------------------------------------------------------
+
+    async def details_problems(self, given: Mapping[str, object]) -> list[Violation]:
+        """What the stored rules say of a ``PUT /cart/details`` body's raw fields while the rest of
+        it may be malformed (see :func:`destination_problems`), so that one 400 names it all."""
+        address = given.get("shipping_address")
+        country = address.get("country") if isinstance(address, Mapping) else None
+        async with self._uow(read_only=True) as uow:
+            return await destination_problems(
+                uow, country, given.get("shipping_method_id"), country_field="shipping_address.country"
+            )
+
+    async def set_details(self, session_key: str | None, given: DetailsInput) -> CartView:
+        """Tell the cart where it goes, how and the guest's email (``PUT /cart/details``): replaces
+        the address, shipping method and email; the promotion code stays. A guest without a key gets
+        one.
+
+        Raises:
+            InvalidInput: naming every bad field: the address's fields, the email's form, a country
+                this shop does not ship to once regions exist (``shipping_address.country``,
+                ``not_shippable``), a shipping method that is not an active one of the country's
+                region (``shipping_method_id``, ``unknown``). Nothing is stored.
+            GuestKeyNotFound: a key that was never issued, or expired.
+        """
+        problems = cart_address_problems(given.address) if given.address is not None else []
+        if given.email is not None:
+            problems += email_problems(given.email)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            country = given.address.country if given.address is not None else None
+            problems += await destination_problems(
+                uow, country, given.shipping_method_id, country_field="shipping_address.country"
+            )
+            if problems:
+                raise InvalidInput(problems, "The cart's details are invalid.")
+            guest = await live_guest(uow, session_key, now)
+            new_key = None
+            if guest is None:
+                new_key, guest = await issue_key(uow, now)
+            before = await uow.cart_details.get(guest)
+            details = CartDetails(
+                guest=guest,
+                updated_at=now,
+                email=given.email,
+                address=given.address,
+                shipping_method_id=given.shipping_method_id,
+                promotion_code=before.promotion_code if before is not None else None,
+            )
+            await uow.cart_details.save(details)
+            view = await self._view(uow, await uow.carts.lines(guest), details)
+            await uow.commit()
+        return replace(view, session_key=new_key)
+
+    async def apply_code(self, session_key: str | None, code: str) -> CartView:
+        """Apply a promotion code to the cart (``POST /cart/promotions``), replacing the code applied
+        before: one code per cart.
+
+        Raises:
+            InvalidInput: on ``code``: ``unknown`` (no promotion has it, or it is inactive),
+                ``expired`` (outside its dates), ``exhausted`` (its uses are all taken),
+                ``not_applicable`` (nothing in the cart it applies to) or ``min_subtotal`` (the
+                lines it applies to cost less than its minimum). Nothing is stored.
+            GuestKeyNotFound: a key that was never issued, or expired (or no key: an empty cart
+                takes no code, ``not_applicable``).
+        """
+        wanted = normalize_code(code)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            guest = await live_guest(uow, session_key, now)
+            lines = await uow.carts.lines(guest) if guest is not None else []
+            promotion = await uow.promotions.by_code(wanted) if wanted else None
+            if promotion is None or promotion.automatic:
+                reason: str | None = "unknown"
+            else:
+                reason = promotion_refusal(promotion, await self._quote_lines(uow, lines), now)
+            if reason is not None or guest is None:
+                raise InvalidInput(
+                    [_code_refused(wanted, reason or "not_applicable")], "The code cannot be used."
+                )
+            before = await uow.cart_details.get(guest)
+            details = (
+                replace(before, promotion_code=wanted, updated_at=now)
+                if before is not None
+                else CartDetails(guest=guest, updated_at=now, promotion_code=wanted)
+            )
+            await uow.cart_details.save(details)
+            view = await self._view(uow, lines, details)
+            await uow.commit()
+        return view
+
+    async def remove_code(self, session_key: str | None, code: str) -> CartView:
+        """Take the promotion code off the cart (``DELETE /cart/promotions/{code}``).
+
+        Raises:
+            PromotionNotInCart: the cart has not this code applied (codes compare case-insensitively).
+            GuestKeyNotFound: a key that was never issued, or expired.
+        """
+        now = self._clock.now()
+        async with self._uow() as uow:
+            guest = await live_guest(uow, session_key, now)
+            before = await uow.cart_details.get(guest) if guest is not None else None
+            if guest is None or before is None or before.promotion_code != normalize_code(code):
+                raise PromotionNotInCart(f"the cart has no promotion code {code!r}")
+            details = replace(before, promotion_code=None, updated_at=now)
+            await uow.cart_details.save(details)
+            view = await self._view(uow, await uow.carts.lines(guest), details)
+            await uow.commit()
+        return view
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _view(self, lines: list[CartLine]) -> CartView:
-        currency = lines[0].currency if lines else self._currency
-        totals = total_cart(
-            [(line.unit_price, line.quantity) for line in lines],
-            currency,
-            self._tax.tax_on,
-            self._shipping.shipping_for,
+    async def _view(self, uow: UnitOfWork, lines: list[CartLine], details: CartDetails | None) -> CartView:
+        address = details.address if details is not None else None
+        priced = await quote_cart(
+            uow,
+            await self._quote_lines(uow, lines),
+            currency=lines[0].currency if lines else self._currency,
+            flat=self._flat,
+            now=self._clock.now(),
+            destination=address.destination if address is not None else None,
+            shipping_method_id=details.shipping_method_id if details is not None else None,
+            code=details.promotion_code if details is not None else None,
         )
-        return CartView(lines, totals)
+        return CartView(lines, priced, details)
+
+    async def _quote_lines(self, uow: UnitOfWork, lines: Sequence[CartLine]) -> list[QuoteLine]:
+        """The cart's lines as the quote prices them, with their products' tax class and volume
+        tiers (from the catalog cache when there is one)."""
+        products: dict[str, Product | None] = {}
+        for line in lines:
+            if line.product_id not in products:
+                if self._cache is not None:
+                    source = await design_source(uow, line.product_id, line.template_id, self._cache)
+                    products[line.product_id] = source.product
+                else:
+                    products[line.product_id] = await uow.products.get(line.product_id)
+        return [
+            quote_line(line.id, line.product_id, line.unit_price, line.quantity, products[line.product_id])
+            for line in lines
+        ]
 
     @staticmethod
     def _sellable(source: DesignSource, field: str) -> Product:
@@ -263,7 +453,7 @@ class Carts:
         else:
             await uow.carts.update(stored)
             lines = [stored if existing.id == stored.id else existing for existing in lines]
-        return self._view(lines)
+        return await self._view(uow, lines, await uow.cart_details.get(guest))
 
     async def _owned(
         self, uow: UnitOfWork, session_key: str | None, item_id: str
@@ -282,3 +472,14 @@ def _asset_ids(options: Mapping[str, object]) -> set[str]:
         for value in options.values()
         if isinstance(value, Mapping) and isinstance(value.get("asset_id"), str)
     }
+
+
+def _code_refused(code: str, reason: str) -> Violation:
+    messages = {
+        "unknown": "there is no such promotion code",
+        "expired": "this code is not valid now",
+        "exhausted": "this code has been used as often as it may be",
+        "not_applicable": "this code applies to nothing in the cart",
+        "min_subtotal": "the cart's eligible items do not reach this code's minimum",
+    }
+    return Violation("code", reason, f"{code}: {messages.get(reason, 'this code cannot be used')}")

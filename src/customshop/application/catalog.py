@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from customshop.application.ports import Clock, IdGenerator, Page, UnitOfWork, UnitOfWorkFactory
-from customshop.domain.catalog import MediaItem, Option, OptionSet, Product, slugify
+from customshop.domain.catalog import MediaItem, Option, OptionSet, Product, VolumeTier, slugify
 from customshop.domain.errors import (
     InvalidDefinition,
     InvalidInput,
@@ -17,13 +17,16 @@ from customshop.domain.errors import (
     ProductNotFound,
     Violation,
 )
+from customshop.domain.regions import STANDARD_TAX_CLASS
 from customshop.domain.template_parsing import check_definition
 from customshop.domain.templates import Template
 
 
 @dataclass(frozen=True, slots=True)
 class ProductInput:
-    """What a designer supplies for a product; ``slug`` and ``currency`` may be left to defaults."""
+    """What a designer supplies for a product. ``None`` leaves a field to its default on creation
+    (a slug made from the name, the shop's currency, the ``standard`` tax class, no volume pricing)
+    and to its current value on replacement."""
 
     name: str
     description: str
@@ -32,6 +35,8 @@ class ProductInput:
     active: bool = True
     slug: str | None = None
     currency: str | None = None
+    tax_class: str | None = None
+    volume_pricing: tuple[VolumeTier, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +112,8 @@ class Catalog:
             active=data.active,
             created_at=now,
             updated_at=now,
+            tax_class=STANDARD_TAX_CLASS if data.tax_class is None else data.tax_class,
+            volume_pricing=() if data.volume_pricing is None else data.volume_pricing,
         )
         async with self._uow() as uow:
             await uow.products.add(product)
@@ -114,7 +121,9 @@ class Catalog:
         return product
 
     async def replace_product(self, product_id: str, data: ProductInput) -> Product:
-        """Replace every field. An omitted slug keeps the current one, so links stay stable."""
+        """Replace every field. An omitted slug keeps the current one, so links stay stable; so do
+        an omitted currency, tax class and volume pricing, so that a client that does not know
+        them leaves them as they are."""
         async with self._uow() as uow:
             current = await self._product(uow, product_id, active_only=False)
             product = replace(
@@ -127,6 +136,8 @@ class Catalog:
                 media=data.media,
                 active=data.active,
                 updated_at=self._clock.now(),
+                tax_class=current.tax_class if data.tax_class is None else data.tax_class,
+                volume_pricing=current.volume_pricing if data.volume_pricing is None else data.volume_pricing,
             )
             await uow.products.update(product)
             await self._commit(uow)

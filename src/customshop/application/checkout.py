@@ -4,13 +4,21 @@ All or nothing, in four named steps:
 
 1. **claim** the ``Idempotency-Key`` (when given), first in the reservation's transaction;
 2. **reserve** (:meth:`Checkout._reserve`), in that same transaction: the cart re-priced and
-   re-checked against the catalog as the database holds it now; the order created, the cart
-   emptied, and the stock of the whole cart reserved (last, so that the stock rows stay locked only
-   until the commit). It returns :class:`Reserved`, or :class:`CartChanged` when a line's price or
-   availability moved: then the cart's new prices are stored and the claim dropped in the same
-   transaction, and the guest is told (409), never charged silently;
+   re-checked against the catalog as the database holds it now, and quoted by the same function as
+   the cart's answers (:func:`~customshop.application.quotes.quote_cart`: region, shipping method,
+   promotions); the order created with that quote, the cart emptied (and its promotion code
+   cleared), the uses of its counted promotions claimed (``PromotionUses.claim``: atomic per
+   promotion, so a limited code is never used by more orders than its limit), and the stock of the
+   whole cart reserved (the promotions' and the stock's rows locked last, so that they stay locked
+   only until the commit). It returns
+   :class:`Reserved`, or :class:`CartChanged` when a line's price or availability moved: then the
+   cart's new prices are stored and the claim dropped in the same transaction, and the guest is
+   told (409), never charged silently. The cart's promotion code no longer applying (expired,
+   deactivated, used up, this email's limit reached, the cart no longer qualifying) is a 409 too,
+   :class:`PromotionUnavailable`, naming the code and why;
 3. **start the payment** with the provider, outside any transaction; when it cannot start, the
-   order is abandoned (removed, its stock released, its lines back in the cart);
+   order is abandoned (removed, its stock and promotion uses released, its lines and code back in
+   the cart);
 4. **confirm** (:meth:`Checkout._confirm`): a second transaction records the payment handle and
    places the order (its token), and stores the result under the key.
 
@@ -33,6 +41,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
+from customshop.application.cart import destination_problems
 from customshop.application.catalog_cache import CatalogCache
 from customshop.application.customization import GuestKeyNotFound, live_guest
 from customshop.application.design_source import design_source
@@ -43,12 +52,12 @@ from customshop.application.ports import (
     PaymentGateway,
     PaymentRejected,
     PaymentRequest,
-    ShippingPolicy,
-    TaxPolicy,
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from customshop.domain.cart import CartLine, design_key
+from customshop.application.quotes import CartQuote, quote_cart, quote_line
+from customshop.domain.cart import CartDetails, CartLine, design_key
+from customshop.domain.catalog import Product
 from customshop.domain.errors import Conflict, InvalidInput, NotFound, Violation
 from customshop.domain.hashing import hash_secret
 from customshop.domain.idempotency import IdempotencyRecord
@@ -63,7 +72,10 @@ from customshop.domain.orders import (
     stock_wanted,
 )
 from customshop.domain.payments import Payment, PaymentStatus
-from customshop.domain.pricing import quote_design, total_cart
+from customshop.domain.pricing import quote_design
+from customshop.domain.promotions import Promotion
+from customshop.domain.quote import FlatRates
+from customshop.domain.regions import Destination
 from customshop.domain.validation import AssetInfo, check_design
 
 log = logging.getLogger("customshop.checkout")
@@ -83,6 +95,34 @@ class CartChanged(Conflict):
     prices, for the caller to raise."""
 
 
+class PromotionUnavailable(Conflict):
+    """A promotion of the cart can no longer be used at checkout: its ``code`` (None for an
+    automatic promotion) and ``reason``: ``unknown`` (deactivated or deleted), ``expired``,
+    ``exhausted`` (its uses are all taken), ``per_email_limit`` (this email used it as often as it
+    may), ``not_applicable`` or ``min_subtotal`` (the cart no longer qualifies)."""
+
+    def __init__(self, promotion: Promotion | None, code: str | None, reason: str) -> None:
+        name = code or (promotion.description if promotion is not None else "a promotion")
+        super().__init__(
+            f"The promotion {name} can no longer be used ({reason}): remove it from the cart, or "
+            "review the cart, and check out again.",
+            [Violation("code", reason, f"{name}: {_REASONS.get(reason, 'it can no longer be used')}")],
+        )
+        self.promotion_id = promotion.id if promotion is not None else None
+        self.code = code
+        self.reason = reason
+
+
+_REASONS = {
+    "unknown": "the promotion is no longer offered",
+    "expired": "the promotion is not valid now",
+    "exhausted": "the promotion has been used as often as it may be",
+    "per_email_limit": "this email has used the promotion as often as it may",
+    "not_applicable": "the promotion applies to nothing in the cart any more",
+    "min_subtotal": "the cart's eligible items no longer reach the promotion's minimum",
+}
+
+
 class IdempotencyKeyReused(Conflict):
     pass
 
@@ -99,19 +139,49 @@ class _KeyTaken(Exception):
         self.record = record
 
 
+class _LeftOut(Exception):
+    """An automatic promotion's use could not be claimed; the placing transaction rolled back, to be
+    run again without it."""
+
+    def __init__(self, promotion_id: str) -> None:
+        super().__init__(promotion_id)
+        self.promotion_id = promotion_id
+
+
 class PaymentNotStarted(InvalidInput):
     """The provider refused to start the payment."""
 
 
 @dataclass(frozen=True, slots=True)
 class CheckoutRequest:
+    """What a checkout body asks for. ``shipping_method_id`` None: the one the cart chose, or the
+    cheapest."""
+
     email: str
     shipping_address: ShippingAddress
     payment_provider: str
+    shipping_method_id: str | None = None
 
     def fingerprint(self) -> str:
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        """The body's digest, which an ``Idempotency-Key`` is bound to. Fields left out (None) that
+        bodies did not have before are left out of it too, so a key's fingerprint stays the same."""
+        given = asdict(self)
+        if self.shipping_method_id is None:
+            del given["shipping_method_id"]
+        if self.shipping_address.subdivision is None:
+            del given["shipping_address"]["subdivision"]
+        canonical = json.dumps(given, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def destination(self, details: CartDetails | None) -> Destination:
+        """Where the order goes, for pricing: the address's country and postal code, and its
+        subdivision, or else the one the cart's details gave for the same country."""
+        address = self.shipping_address
+        subdivision = address.subdivision
+        told = details.address if details is not None else None
+        if subdivision is None and told is not None and told.country == address.country:
+            subdivision = told.subdivision
+        return Destination(address.country, subdivision, address.postal_code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +230,15 @@ class Reserved:
 
 
 @dataclass(frozen=True, slots=True)
+class _Priced:
+    """The cart's lines as order lines (each with its cart line's id), priced against the catalog
+    as the database holds it now, and their products."""
+
+    lines: list[OrderLine]
+    products: dict[str, Product]
+
+
+@dataclass(frozen=True, slots=True)
 class _Repriced:
     """The cart no longer matches the catalog: what to tell the guest, and the lines whose price
     moved, to store with their new prices."""
@@ -176,8 +255,7 @@ class Checkout:
         uow: UnitOfWorkFactory,
         clock: Clock,
         ids: IdGenerator,
-        tax: TaxPolicy,
-        shipping: ShippingPolicy,
+        flat: FlatRates,
         gateways: Mapping[str, PaymentGateway],
         reservation_ttl: timedelta,
         catalog_cache: CatalogCache | None = None,
@@ -187,8 +265,7 @@ class Checkout:
         self._uow = uow
         self._clock = clock
         self._ids = ids
-        self._tax = tax
-        self._shipping = shipping
+        self._flat = flat
         self._gateways = gateways
         self._ttl = reservation_ttl
         self._cache = catalog_cache
@@ -198,6 +275,18 @@ class Checkout:
     @property
     def providers(self) -> tuple[str, ...]:
         return tuple(sorted(self._gateways))
+
+    async def body_problems(self, given: Mapping[str, object]) -> list[Violation]:
+        """What the stored rules and this shop's providers say of a checkout body's raw fields while
+        the rest of it may be malformed: a provider not enabled, a country not shipped to, an
+        unknown shipping method (see :meth:`place`)."""
+        address = given.get("shipping_address")
+        country = address.get("country") if isinstance(address, Mapping) else None
+        async with self._uow(read_only=True) as uow:
+            stored = await destination_problems(
+                uow, country, given.get("shipping_method_id"), country_field="shipping_address.country"
+            )
+        return self.provider_problems(given.get("payment_provider")) + stored
 
     def provider_problems(self, provider: object) -> list[Violation]:
         """A violation when ``provider`` (raw: any value) is not a payment provider this shop has
@@ -214,11 +303,14 @@ class Checkout:
         """Place an order for the guest's cart.
 
         Raises:
-            InvalidInput: a bad email or address, an unknown or disabled provider (each field named),
-                an empty cart (``cart``).
+            InvalidInput: a bad email or address, an unknown or disabled provider, a country this
+                shop does not ship to once regions exist (``shipping_address.country``,
+                ``not_shippable``), a shipping method that is not an active one of its region
+                (``shipping_method_id``, ``unknown``), each field named; an empty cart (``cart``).
             GuestKeyNotFound: a session key that was never issued, or expired.
             CartChanged: prices or availability changed since the lines were carted (the cart now
                 shows the current prices).
+            PromotionUnavailable: a promotion of the cart can no longer be used; nothing is kept.
             OutOfStock: some units are short; nothing is reserved.
             IdempotencyKeyReused: the key was used with another body.
             IdempotencyKeyInProgress: the first request with this key is still running.
@@ -227,9 +319,17 @@ class Checkout:
         """
         problems = check_contact(request.email, request.shipping_address)
         problems += self.provider_problems(request.payment_provider)
-        if problems:
-            raise InvalidInput(problems, "The checkout details are invalid.")
         async with self._uow(read_only=True) as uow:
+            if problems:  # named with what the stored rules say of the destination, all at once
+                problems += await destination_problems(
+                    uow,
+                    request.shipping_address.country,
+                    request.shipping_method_id,
+                    country_field="shipping_address.country",
+                )
+                raise InvalidInput(problems, "The checkout details are invalid.")
+            # Otherwise the destination is judged where the order is quoted (``_quote``), from the
+            # rules the quote reads anyway.
             guest = await live_guest(uow, session_key, self._clock.now())
         if guest is None:
             raise _empty_cart()
@@ -337,14 +437,20 @@ class Checkout:
         to store the outcome in: a new one is claimed by the reservation's transaction (raising
         ``_KeyTaken`` when the key is claimed already), a taken-over one (``resume``) names the
         order to pick up, if any."""
-        try:
-            outcome = await self._reserve(guest, request, claim, resume=resume)
-        except _KeyTaken:
-            raise
-        except BaseException:
-            if resume:
-                await self._forget_key(claim)  # otherwise the claim was rolled back with the rest
-            raise
+        left_out: frozenset[str] = frozenset()
+        while True:
+            try:
+                outcome = await self._reserve(guest, request, claim, resume=resume, left_out=left_out)
+            except _KeyTaken:
+                raise
+            except _LeftOut as exc:  # rolled back: again, without that automatic promotion
+                left_out |= {exc.promotion_id}
+                continue
+            except BaseException:
+                if resume:
+                    await self._forget_key(claim)  # otherwise the claim was rolled back with the rest
+                raise
+            break
         if isinstance(outcome, CartChanged):
             raise outcome
         try:
@@ -357,7 +463,13 @@ class Checkout:
         return await self._confirm(outcome, started)
 
     async def _reserve(
-        self, guest: str, request: CheckoutRequest, claim: IdempotencyRecord | None, *, resume: bool
+        self,
+        guest: str,
+        request: CheckoutRequest,
+        claim: IdempotencyRecord | None,
+        *,
+        resume: bool,
+        left_out: frozenset[str] = frozenset(),
     ) -> Reserved | CartChanged:
         """Steps 1 and 2, one transaction: claim the key, re-price, reserve, create the order and
         its (not yet started) payment. Resuming a claim whose process died picks up the order it
@@ -368,8 +480,19 @@ class Checkout:
         failure rolls it back too. When the cart changed, the transaction stores the cart's new
         prices, drops the claim and commits, and :class:`CartChanged` is returned.
 
+        The uses of the order's counted promotions are claimed last but the stock, in promotion id
+        order, so that concurrent checkouts take the promotions' row locks in one order and hold them
+        only to the commit. An automatic promotion whose claim fails (its uses ran out since the cart
+        was quoted, or this email used it up) is left out (``left_out``): the transaction is rolled
+        back (:class:`_LeftOut`) and the order quoted again without it, for automatic promotions are
+        the shop's offer to every cart they fit, not the guest's to insist on. The cart's code is:
+        when it does not apply or its claim fails, the checkout stops.
+
         Raises:
-            _KeyTaken: the key is claimed already. InvalidInput: the cart is empty.
+            _KeyTaken: the key is claimed already. InvalidInput: the cart is empty, or the country
+                is in no region while regions exist (``not_shippable``).
+            PromotionUnavailable: the cart's promotion code no longer applies, or its claim failed.
+            _LeftOut: an automatic promotion's claim failed (nothing is kept).
             OutOfStock: some units are short (nothing is kept).
         """
         now = self._clock.now()
@@ -397,24 +520,17 @@ class Checkout:
                 return CartChanged(
                     "The cart changed since it was filled; review it and check out again.", priced.problems
                 )
-            totals = total_cart(
-                [(line.unit_price, line.quantity) for line in priced],
-                cart[0].currency,
-                self._tax.tax_on,
-                self._shipping.shipping_for,
-            )
-            holds = await uow.inventory.holds_for(stock_wanted(priced))
+            details = await uow.cart_details.get(guest)
+            quoted = await self._quote(uow, priced, request, details, cart[0].currency, left_out)
+            holds = await uow.inventory.holds_for(stock_wanted(priced.lines))
             payment_id = self._ids.new_id()
             order = Order.place(
                 id=order_id,
                 guest=guest,
                 email=request.email,
                 shipping_address=request.shipping_address,
-                lines=tuple(priced),
-                currency=totals.currency,
-                subtotal=totals.subtotal,
-                tax=totals.tax,
-                shipping=totals.shipping,
+                lines=tuple(priced.lines),
+                quote=quoted.quote,
                 stock=holds,
                 reserved_until=now + self._ttl,
                 payment_provider=request.payment_provider,
@@ -426,17 +542,109 @@ class Checkout:
             await uow.payments.add(payment)
             for line in cart:  # the cart is emptied once the order exists
                 await uow.carts.delete(line.id)
+            if details is not None and details.promotion_code is not None:  # a code is used once
+                await uow.cart_details.save(replace(details, promotion_code=None, updated_at=now))
             if claim is not None and claim.order_id != order.id:  # resumed, its order gone
                 claim = replace(claim, order_id=order.id, updated_at=now)
                 await uow.idempotency.update(claim)
+            refused = await self._claim_uses(uow, quoted.applied, order.id, request.email)
+            if refused is not None and refused.automatic:
+                raise _LeftOut(refused.id)
+            if refused is not None:
+                raise PromotionUnavailable(refused, refused.code, await self._why_refused(uow, refused))
             try:
                 # Last: the levels' row locks are held only from here to the commit.
                 await uow.inventory.reserve_holds(holds, now)
             except OutOfStock as exc:
-                raise OutOfStock(exc.shortages, _short_lines(priced, exc.shortages)) from None
+                raise OutOfStock(exc.shortages, _short_lines(priced.lines, exc.shortages)) from None
             await uow.commit()
         order.events.clear()
         return Reserved(order, payment, claim)
+
+    async def _quote(
+        self,
+        uow: UnitOfWork,
+        priced: _Priced,
+        request: CheckoutRequest,
+        details: CartDetails | None,
+        currency: str,
+        left_out: frozenset[str],
+    ) -> CartQuote:
+        """The order's quote, by the function that quotes carts, without the automatic promotions
+        ``left_out``.
+
+        Raises:
+            InvalidInput: the country is in no region while regions exist (``not_shippable``), or
+                the method asked for is not one of its region's active methods (``unknown``).
+            PromotionUnavailable: the cart's promotion code no longer applies.
+        """
+        destination = request.destination(details)
+        lines = [
+            quote_line(
+                line.id,
+                line.product_id,
+                line.carted_unit_price,
+                line.quantity,
+                priced.products[line.product_id],
+            )
+            for line in priced.lines
+        ]
+        quoted = await quote_cart(
+            uow,
+            lines,
+            currency=currency,
+            flat=self._flat,
+            now=self._clock.now(),
+            destination=destination,
+            shipping_method_id=request.shipping_method_id
+            or (details.shipping_method_id if details else None),
+            code=details.promotion_code if details is not None else None,
+            leave_out=left_out,
+        )
+        problems: list[Violation] = []
+        if not quoted.shippable:
+            problems.append(
+                Violation(
+                    "shipping_address.country",
+                    "not_shippable",
+                    f"this shop does not ship to {destination.country}",
+                )
+            )
+        method = request.shipping_method_id
+        if method is not None and all(option.id != method for option in quoted.quote.shipping_options):
+            problems.append(
+                Violation(
+                    "shipping_method_id",
+                    "unknown",
+                    f"there is no active shipping method {method!r} to {destination.country}",
+                )
+            )
+        if problems:
+            raise InvalidInput(problems, "The checkout details are invalid.")
+        if quoted.code is not None and quoted.code_refusal is not None:
+            raise PromotionUnavailable(quoted.code_promotion, quoted.code, quoted.code_refusal)
+        return quoted
+
+    @staticmethod
+    async def _claim_uses(
+        uow: UnitOfWork, promotions: tuple[Promotion, ...], order_id: str, email: str
+    ) -> Promotion | None:
+        """Claim a use of each promotion for the order; the first one refused (nothing more claimed
+        then), or None when every claim succeeded."""
+        for promotion in sorted(promotions, key=lambda p: p.id):
+            if not await uow.promotion_uses.claim(promotion, order_id=order_id, email=email):
+                return promotion
+        return None
+
+    @staticmethod
+    async def _why_refused(uow: UnitOfWork, promotion: Promotion) -> str:
+        """Why a claim of ``promotion`` was refused, from the promotion as stored now."""
+        current = await uow.promotions.get(promotion.id)
+        if current is None or not current.active:
+            return "unknown"
+        if current.usage_limit is not None and current.times_used >= current.usage_limit:
+            return "exhausted"
+        return "per_email_limit"
 
     @staticmethod
     async def _claim(uow: UnitOfWork, claim: IdempotencyRecord) -> None:
@@ -469,20 +677,27 @@ class Checkout:
                 raise OrderNotFound(f"the order {order.id!r} was cancelled while its payment started")
             await uow.payments.update(started)
             placed = Placed(
-                order.id, token, order.status.value, order.total, order.currency, PaymentView.of(started)
+                order.id,
+                token,
+                order.status.value,
+                order.total.amount,
+                order.currency,
+                PaymentView.of(started),
             )
             if reserved.claim is not None:
                 await uow.idempotency.update(replace(reserved.claim, result=placed.to_json(), updated_at=now))
             await uow.commit()
         return placed
 
-    async def _reprice(self, uow: UnitOfWork, cart: list[CartLine]) -> list[OrderLine] | _Repriced:
+    async def _reprice(self, uow: UnitOfWork, cart: list[CartLine]) -> _Priced | _Repriced:
         """Each cart line checked and priced against the catalog as the database holds it now (the
-        catalog cache only when its entries are of the database's catalog version). Writes nothing:
-        lines whose price moved come back in :class:`_Repriced`, with what to tell the guest."""
+        catalog cache only when its entries are of the database's catalog version), as an order
+        line of the same id at its carted price. Writes nothing: lines whose price moved come back
+        in :class:`_Repriced`, with what to tell the guest."""
         problems: list[Violation] = []
         repriced: list[CartLine] = []
         lines: list[OrderLine] = []
+        products: dict[str, Product] = {}
         now = self._clock.now()
         version = await uow.catalog_version.current() if self._cache is not None else None
         for index, line in enumerate(cart):
@@ -528,9 +743,10 @@ class Checkout:
                     )
                 )
                 continue
+            products[product.id] = product
             lines.append(
                 OrderLine(
-                    id=self._ids.new_id(),
+                    id=line.id,
                     product_id=line.product_id,
                     product_name=product.name,
                     template_id=line.template_id,
@@ -544,7 +760,7 @@ class Checkout:
             )
         if problems:
             return _Repriced(problems, repriced)
-        return lines
+        return _Priced(lines, products)
 
     @staticmethod
     async def _assets(uow: UnitOfWork, options: Mapping[str, object]) -> dict[str, AssetInfo]:
@@ -566,7 +782,7 @@ class Checkout:
             provider=provider,
             reference=None,
             status=PaymentStatus.NEW,
-            amount=order.total,
+            amount=order.total.amount,
             currency=order.currency,
             client_secret=None,
             approval_url=None,
@@ -610,8 +826,18 @@ class Checkout:
             order = await uow.orders.get(order_id, for_update=True)
             if order is not None and order.status is OrderStatus.CREATED and not order.is_placed:
                 await apply_stock(uow, order.abandon(), now)
+                if order.discounts:
+                    await uow.promotion_uses.release(order.id)
                 for line in order.lines:
                     await uow.carts.add(_back_in_cart(order, line, self._ids.new_id(), now))
+                if order.codes:  # the code goes back into the cart with its lines
+                    details = await uow.cart_details.get(order.guest)
+                    back = (
+                        replace(details, promotion_code=order.codes[0], updated_at=now)
+                        if details is not None
+                        else CartDetails(order.guest, now, promotion_code=order.codes[0])
+                    )
+                    await uow.cart_details.save(back)
                 await uow.orders.delete(order.id)
                 await uow.commit()
 
@@ -658,7 +884,7 @@ def _back_in_cart(order: Order, line: OrderLine, line_id: str, now: datetime) ->
         options=line.options,
         components=line.components,
         currency=order.currency,
-        unit_price=line.unit_price,
+        unit_price=line.carted_unit_price,
         quantity=line.quantity,
         design_key=design_key(line.product_id, line.template_id, line.options),
         created_at=now,

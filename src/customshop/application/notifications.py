@@ -43,7 +43,7 @@ from customshop.application.ports import (
     UnitOfWorkFactory,
 )
 from customshop.domain.emails import EmailDelivery
-from customshop.domain.money import format_major
+from customshop.domain.money import Money, format_major
 from customshop.domain.orders import Order, ShippingAddress
 from customshop.domain.retries import Attempts, GiveUp, JobStatus, Retry, RetryPolicy
 
@@ -229,9 +229,7 @@ class Notifications:
 
 def order_confirmation(order: Order, shop_name: str, message_id: str) -> EmailMessage:
     """The confirmation of a paid order: its lines, totals and shipping address."""
-    intro = (
-        f"Thank you for your order at {shop_name}. We received your payment of {_amount(order.total, order)}."
-    )
+    intro = f"Thank you for your order at {shop_name}. We received your payment of {_money(order.total)}."
     return EmailMessage(
         to=order.email,
         subject=f"{shop_name}: order {order.id} confirmed",
@@ -266,16 +264,29 @@ def shipping_update(order: Order, shop_name: str, message_id: str) -> EmailMessa
 
 
 def _amount(minor: int, order: Order) -> str:
-    return f"{format_major(minor, order.currency)} {order.currency}"
+    return _money(Money(minor, order.currency))
+
+
+def _money(amount: Money) -> str:
+    return f"{format_major(amount.amount, amount.currency)} {amount.currency}"
 
 
 def _totals(order: Order) -> list[tuple[str, str]]:
-    return [
-        ("Subtotal", _amount(order.subtotal, order)),
-        ("Tax", _amount(order.tax, order)),
-        ("Shipping", _amount(order.shipping, order)),
-        ("Total", _amount(order.total, order)),
-    ]
+    """The order's totals as its price breakdown has them: subtotal, each discount, shipping (by
+    its method), tax (per rate; "included" when the prices include it) and the total."""
+    rows = [("Subtotal", _money(order.subtotal))]
+    rows += [(f"Discount: {d.code or d.description}", _amount(-d.amount, order)) for d in order.discounts]
+    method = order.shipping_method
+    rows.append((f"Shipping ({method.name})" if method else "Shipping", _money(order.shipping)))
+    included = " (included)" if order.prices_include_tax else ""
+    if len(order.tax_lines) > 1:
+        rows += [(f"{t.name}{included}", _amount(t.amount, order)) for t in order.tax_lines]
+    elif order.tax_lines:
+        rows.append((f"{order.tax_lines[0].name}{included}", _money(order.tax)))
+    else:
+        rows.append((f"Tax{included}", _money(order.tax)))
+    rows.append(("Total", _money(order.total)))
+    return rows
 
 
 def _address_lines(address: ShippingAddress) -> list[str]:

@@ -4,7 +4,8 @@ and the expiry of unpaid orders.
 Every change takes the order's row lock (``get(..., for_update=True)``), so concurrent reports and
 moves apply one after the other. Money and stock move in the same transaction as the status:
 paying commits the reserved units, cancelling releases them, refunding before production puts them
-back on the shelf. A refund goes through the gateway *before* the transaction commits: if the
+back on the shelf; cancelling (or the expiry of) an unpaid order gives back the promotion uses it
+held. A refund goes through the gateway *before* the transaction commits: if the
 provider cannot be reached nothing changes (503), and a retry is safe because refunds are
 idempotent by the order's id.
 """
@@ -347,8 +348,11 @@ class Orders:
     async def _cancel_unpaid(
         self, uow: UnitOfWork, order: Order, reason: str, now: datetime
     ) -> Payment | None:
-        """Cancel ``order`` in this transaction; returns its pending payment, to stop after commit."""
+        """Cancel ``order`` in this transaction, giving back its stock and the promotion uses it
+        held; returns its pending payment, to stop after commit."""
         await apply_stock(uow, order.cancel(reason, now), now)
+        if order.discounts:  # an order without discounts holds no use
+            await uow.promotion_uses.release(order.id)
         payment = await uow.payments.get(order.payment_id) if order.payment_id else None
         if payment is not None and payment.status in (PaymentStatus.NEW, PaymentStatus.PENDING):
             await uow.payments.update(payment.settled(PaymentStatus.CANCELLED, now))

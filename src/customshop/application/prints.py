@@ -325,10 +325,30 @@ class PrintFiles:
             "created_at": rfc3339(order.created_at),
             "paid_at": rfc3339(order.paid_at) if order.paid_at else None,
             "currency": order.currency,
-            "subtotal": order.subtotal,
-            "tax": order.tax,
-            "shipping": order.shipping,
-            "total": order.total,
+            "subtotal": order.subtotal.amount,
+            "discount_total": order.discount_total.amount,
+            "discounts": [
+                {
+                    "promotion_id": d.promotion_id,
+                    "code": d.code,
+                    "description": d.description,
+                    "amount": d.amount,
+                }
+                for d in order.discounts
+            ],
+            "shipping": order.shipping.amount,
+            "shipping_method": (
+                None
+                if order.shipping_method is None
+                else {"id": order.shipping_method.id, "name": order.shipping_method.name}
+            ),
+            "tax": order.tax.amount,
+            "tax_lines": [
+                {"name": t.name, "rate_bps": t.rate_bps, "amount": t.amount} for t in order.tax_lines
+            ],
+            "prices_include_tax": order.prices_include_tax,
+            "region_id": order.region_id,
+            "total": order.total.amount,
             "shipping_address": order.shipping_address.to_dict(),
             "lines": [self._line_payload(line, assets) for line in order.lines],
         }
@@ -363,6 +383,9 @@ class PrintFiles:
             "quantity": line.quantity,
             "unit_price": line.unit_price,
             "line_total": line.line_total,
+            "volume_discount": line.volume_discount,
+            "discount": line.discount,
+            "tax": line.tax,
             "assets": images,
             "preview_url": f"{base}/preview",
             "print_file": {

@@ -6,9 +6,15 @@ Every report follows the same rules:
   ``fulfilled``, ``shipped``, ``delivered``), counted on the day it was paid (``paid_at``). Refunded
   orders never count, whenever they were paid: their money went back, so a past period's report
   shrinks when one of its orders is refunded later. Cancelled and unpaid orders received no money.
-* **Revenue** is what the goods sold for: Σ ``unit_price × quantity`` of the sold lines, which is the
-  sum of the orders' subtotals (tax and shipping are not sales). ``total_sales`` is that same sum,
-  so it always equals the sum of the ``by_product`` revenues, and of the revenue periods.
+* **Revenue** is what the goods sold for: Σ ``unit_price × quantity`` of the sold lines (unit prices
+  after volume discounts), which is the sum of the orders' subtotals (tax and shipping are not
+  sales). ``total_sales`` is that same sum, so it always equals the sum of the ``by_product``
+  revenues, and of the revenue periods. Beside it, the sales report gives the orders' ``discounts``
+  (promotions: what the guests did not pay of it), ``tax`` and ``shipping``; what the orders paid
+  in all is ``total_sales − discounts + shipping + tax`` (without ``+ tax`` for orders whose
+  prices include it, whose tax is inside ``total_sales``).
+* **Promotions**: the promotions report counts, per promotion, the sold orders that used it and
+  what it took off them, by the same rules.
 * **Dates** are calendar days in UTC written ``YYYY-MM-DD``, and a range includes both ends: from
   ``start`` 00:00 UTC to the end of ``end``.
 * **One currency** per money report: the shop's (``CUSTOMSHOP_CURRENCY``) unless another is asked
@@ -29,6 +35,7 @@ from customshop.application.ports import (
     Granularity,
     PeriodSales,
     ProductSales,
+    PromotionSales,
     SalesWindow,
     UnitOfWorkFactory,
 )
@@ -68,7 +75,8 @@ class DateRange:
 
 @dataclass(frozen=True, slots=True)
 class SalesReport:
-    """``total_sales`` = Σ ``by_product`` revenue; ``units`` = Σ their units; ``orders`` the orders."""
+    """``total_sales`` = Σ ``by_product`` revenue; ``units`` = Σ their units; ``orders`` the orders;
+    ``discounts``, ``tax`` and ``shipping`` the sums of those orders' own."""
 
     days: DateRange
     currency: str
@@ -76,6 +84,21 @@ class SalesReport:
     orders: int
     units: int
     by_product: list[ProductSales]
+    discounts: int = 0
+    tax: int = 0
+    shipping: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionsReport:
+    """Per promotion used by sold orders, most discount first; ``discounts`` = Σ their discount.
+    ``start``/``end`` as asked (``None``: unbounded)."""
+
+    start: date | None
+    end: date | None
+    currency: str
+    discounts: int
+    promotions: list[PromotionSales]
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +230,38 @@ class Reports:
         days = DateRange(first, last)
         async with self._uow(read_only=True) as uow:
             figures = await uow.reports.sales(SalesWindow(money, days.paid_from, days.paid_before))
-        return SalesReport(days, money, figures.revenue, figures.orders, figures.units, figures.by_product)
+        return SalesReport(
+            days,
+            money,
+            figures.revenue,
+            figures.orders,
+            figures.units,
+            figures.by_product,
+            figures.discounts,
+            figures.tax,
+            figures.shipping,
+        )
+
+    async def promotions(
+        self, start: str | None = None, end: str | None = None, currency: str | None = None
+    ) -> PromotionsReport:
+        """The uses and discount totals per promotion of the orders paid from ``start`` to ``end``
+        (``YYYY-MM-DD``, UTC, both included, each optional) that are sold (as :meth:`sales` counts
+        them), in the shop's currency or ``currency``.
+
+        Raises:
+            InvalidInput: naming each bad field: a date that is not one, ``end`` before ``start``,
+                ``currency`` not an ISO 4217 code.
+        """
+        problems: list[Violation] = []
+        first, last = _bounds(start, end, problems, required=False)
+        money = self._currency_of(currency, problems)
+        if problems:
+            raise InvalidInput(problems, "The report's parameters are invalid.")
+        days = DateRange(first or date.min, last or date.max)
+        async with self._uow(read_only=True) as uow:
+            found = await uow.reports.promotions(SalesWindow(money, days.paid_from, days.paid_before))
+        return PromotionsReport(first, last, money, sum(p.discount for p in found), found)
 
     async def revenue(
         self, granularity: str | None, start: str | None, end: str | None, currency: str | None = None

@@ -16,6 +16,7 @@ class Scope(StrEnum):
     ORDERS_WRITE = "orders:write"
     REPORTS_READ = "reports:read"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    PRICING_WRITE = "pricing:write"
     ADMIN = "admin"
 
 

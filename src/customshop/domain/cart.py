@@ -15,7 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from customshop.domain.errors import Conflict, InvalidInput, NotFound, Violation
+from customshop.domain.orders import ShippingAddress, address_field_problems
 from customshop.domain.pricing import PriceComponent, line_total
+from customshop.domain.regions import Destination
 
 QUANTITY_MIN = 1
 QUANTITY_MAX = 99
@@ -119,3 +121,62 @@ def merge_or_append(lines: list[CartLine], new: CartLine, now: datetime) -> tupl
     if len(lines) >= LINES_MAX:
         raise CartFull(f"a cart holds at most {LINES_MAX} lines")
     return new, True
+
+
+@dataclass(frozen=True, slots=True)
+class CartAddress:
+    """Where the guest says its cart goes: at least the country (ISO 3166-1 alpha-2), with the
+    subdivision (the ISO 3166-2 part after the dash: ``"CA"`` for US-CA) and postal code that tax
+    rates may depend on, and the rest of the address when the guest gave it."""
+
+    country: str
+    subdivision: str | None = None
+    postal_code: str | None = None
+    name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+
+    @property
+    def destination(self) -> Destination:
+        """What pricing needs of the address."""
+        return Destination(self.country, self.subdivision, self.postal_code)
+
+    @classmethod
+    def of(cls, address: ShippingAddress) -> CartAddress:
+        """A full shipping address, as a cart keeps it."""
+        return cls(
+            country=address.country,
+            subdivision=address.subdivision,
+            postal_code=address.postal_code,
+            name=address.name,
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+        )
+
+
+def cart_address_problems(address: CartAddress, path: str = "shipping_address") -> list[Violation]:
+    """Every problem with a cart's address, each naming its field (``shipping_address.country``...):
+    the country is required; every other field given is checked as a shipping address's is."""
+    problems: list[Violation] = []
+    for name in ("name", "line1", "line2", "city", "postal_code", "country", "subdivision"):
+        value = getattr(address, name)
+        if value is not None:
+            problems += address_field_problems(name, value, f"{path}.{name}")
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class CartDetails:
+    """What a guest told its cart besides its lines: where it goes (``address``), how
+    (``shipping_method_id``; None: the cheapest), the guest's ``email``, and the one promotion
+    code it applied (stored as :func:`customshop.domain.promotions.normalize_code` gives it).
+    A guest without details has none of them."""
+
+    guest: str
+    updated_at: datetime
+    email: str | None = None
+    address: CartAddress | None = None
+    shipping_method_id: str | None = None
+    promotion_code: str | None = None

@@ -21,7 +21,22 @@ OPTION_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 OPTIONS_MAX = 200
 LABEL_MAX = 200
 
+#: The tax class of a product that names none, and the class shipping is taxed at (defined here,
+#: with the products that carry it, and re-exported by ``regions``, whose rates name classes).
+STANDARD_TAX_CLASS = "standard"
+#: A tax class: a short lower-case identifier (``standard``, ``reduced``, ``books``) that tax rates
+#: name to apply to the products of that class.
+TAX_CLASS_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+#: A volume tier starts at 2 units at least (1 unit is the plain price) and at most at the largest
+#: quantity one cart line may hold.
+TIER_QUANTITY_MIN, TIER_QUANTITY_MAX = 2, 99
+#: A tier takes 0.01 % to 100 % off the unit price.
+TIER_DISCOUNT_MIN, TIER_DISCOUNT_MAX = 1, 10_000
+#: As many tiers as there are quantities to start one at.
+VOLUME_TIERS_MAX = TIER_QUANTITY_MAX - TIER_QUANTITY_MIN + 1
+
 _SLUG_RE = re.compile(SLUG_PATTERN)
+_TAX_CLASS_RE = re.compile(TAX_CLASS_PATTERN)
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _OPTION_CODE_RE = re.compile(OPTION_CODE_PATTERN)
 
@@ -74,6 +89,96 @@ class VolumeTier:
     discount_bps: int
 
 
+def tax_class_problems(value: object, path: str = "tax_class") -> list[Violation]:
+    """A tax class is a short lower-case identifier (:data:`TAX_CLASS_PATTERN`)."""
+    if not isinstance(value, str) or not _TAX_CLASS_RE.fullmatch(value):
+        return [
+            Violation(
+                path,
+                "invalid_format",
+                "a tax class is 1-32 lower-case letters, digits and '_', starting with a letter",
+            )
+        ]
+    return []
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+def _tier_problems(tiers: Sequence[VolumeTier], path: str, *, ranges: bool) -> list[Violation]:
+    """The tiers' violations in tier order: with ``ranges``, each value's own range; always, the
+    order between tiers. Each value is compared with the earlier tiers' values that are in range and
+    in order (one out of range is reported for its range only, and one out of order once)."""
+    problems: list[Violation] = []
+    quantity: int | None = None
+    discount: int | None = None
+    for index, tier in enumerate(tiers):
+        where = f"{path}[{index}]"
+        if not _whole(tier.min_quantity, TIER_QUANTITY_MIN, TIER_QUANTITY_MAX):
+            if ranges:
+                problems.append(
+                    Violation(
+                        f"{where}.min_quantity",
+                        "out_of_range",
+                        f"min_quantity is a whole number from {TIER_QUANTITY_MIN} to {TIER_QUANTITY_MAX}",
+                    )
+                )
+        elif quantity is not None and tier.min_quantity <= quantity:
+            code, message = (
+                ("duplicate", f"an earlier tier starts at {quantity} units already")
+                if tier.min_quantity == quantity
+                else (
+                    "not_ascending",
+                    f"tiers go from the smallest quantity up; an earlier one starts at {quantity}",
+                )
+            )
+            problems.append(Violation(f"{where}.min_quantity", code, message))
+        else:
+            quantity = tier.min_quantity
+        if not _whole(tier.discount_bps, TIER_DISCOUNT_MIN, TIER_DISCOUNT_MAX):
+            if ranges:
+                problems.append(
+                    Violation(
+                        f"{where}.discount_bps",
+                        "out_of_range",
+                        f"discount_bps is a whole number of basis points from {TIER_DISCOUNT_MIN} "
+                        f"to {TIER_DISCOUNT_MAX}",
+                    )
+                )
+        elif discount is not None and tier.discount_bps < discount:
+            problems.append(
+                Violation(
+                    f"{where}.discount_bps",
+                    "decreasing",
+                    f"a larger quantity takes off at least as much as a smaller one ({discount} bps here)",
+                )
+            )
+        else:
+            discount = tier.discount_bps
+    return problems
+
+
+def volume_pricing_problems(tiers: Sequence[VolumeTier], path: str = "volume_pricing") -> list[Violation]:
+    """Every broken rule of a product's volume tiers, so that buying more never raises the unit price.
+
+    At most :data:`VOLUME_TIERS_MAX` tiers (``too_long`` at ``path``, and nothing else then); each
+    ``min_quantity`` 2..99 and ``discount_bps`` 1..10000 (``out_of_range``); each tier starts at a
+    larger quantity than the one before (``duplicate`` when equal, ``not_ascending`` when smaller)
+    and takes off at least as much (``decreasing``). Paths are ``path[i].min_quantity`` and
+    ``path[i].discount_bps``.
+    """
+    if len(tiers) > VOLUME_TIERS_MAX:
+        return [Violation(path, "too_long", f"at most {VOLUME_TIERS_MAX} volume tiers")]
+    return _tier_problems(tiers, path, ranges=True)
+
+
+def volume_order_problems(tiers: Sequence[VolumeTier], path: str = "volume_pricing") -> list[Violation]:
+    """Only the rules between tiers of :func:`volume_pricing_problems` (for an edge whose types
+    check each value's range already)."""
+    return _tier_problems(tiers, path, ranges=False)
+
+
 @dataclass(frozen=True, slots=True)
 class MediaItem:
     url: str
@@ -109,10 +214,13 @@ def check_media(media: tuple[MediaItem, ...]) -> list[Violation]:
 @dataclass(frozen=True, slots=True)
 class Product:
     """A sellable product. ``base_price`` (minor units of ``currency``) is what it costs before any
-    option or zone is priced in.
+    option or zone is priced in. ``tax_class`` names the tax rates that apply to it (see
+    ``domain/regions.py``); ``volume_pricing`` lists its quantity prices, smallest quantity first,
+    none by default.
 
     Raises:
-        InvalidProduct: with every broken rule (empty or long name, malformed slug, negative price...).
+        InvalidProduct: with every broken rule (empty or long name, malformed slug, negative price,
+            malformed tax class, volume tiers out of range or out of order...).
     """
 
     id: str
@@ -125,6 +233,8 @@ class Product:
     active: bool
     created_at: datetime
     updated_at: datetime
+    tax_class: str = STANDARD_TAX_CLASS
+    volume_pricing: tuple[VolumeTier, ...] = ()
 
     def __post_init__(self) -> None:
         problems = text_problems(self.name, "name", NAME_MAX)
@@ -147,6 +257,8 @@ class Product:
         problems += currency_problems(self.currency)
         if len(self.media) > MEDIA_MAX:
             problems.append(Violation("media", "too_long", f"at most {MEDIA_MAX} media items"))
+        problems += tax_class_problems(self.tax_class)
+        problems += volume_pricing_problems(self.volume_pricing)
         if problems:
             raise InvalidProduct(problems, "The product is invalid.")
 
@@ -168,13 +280,28 @@ class Product:
         active: bool,
         created_at: datetime,
         updated_at: datetime,
+        tax_class: str = STANDARD_TAX_CLASS,
+        volume_pricing: tuple[VolumeTier, ...] = (),
     ) -> Product:
         """Rebuild a product from stored state that passed every check when it was written, without
         checking it again (for repositories reading long lists, where the checks dominated)."""
         product = object.__new__(cls)
         for field_name, value in zip(
             _PRODUCT_FIELDS,
-            (id, slug, name, description, base_price, currency, media, active, created_at, updated_at),
+            (
+                id,
+                slug,
+                name,
+                description,
+                base_price,
+                currency,
+                media,
+                active,
+                created_at,
+                updated_at,
+                tax_class,
+                volume_pricing,
+            ),
             strict=True,
         ):
             object.__setattr__(product, field_name, value)

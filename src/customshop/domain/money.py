@@ -219,6 +219,15 @@ def round_minor(amount: Decimal) -> int:
     return int(amount.to_integral_value(rounding=ROUND_HALF_UP))
 
 
+def rate_of(amount: int, basis_points: int) -> int:
+    """``amount × basis_points / 10 000`` minor units, rounded by :func:`round_minor`.
+
+    ``rate_of(1000, 825) == 83`` (82.5 rounded half away from zero). Tax at a rate, a percentage
+    discount and a volume discount are all this one computation.
+    """
+    return round_minor(Decimal(amount) * basis_points / 10_000)
+
+
 def is_currency(code: object) -> bool:
     """Whether ``code`` is an active ISO 4217 code in upper case."""
     return isinstance(code, str) and code in CURRENCIES
@@ -336,8 +345,8 @@ class Money:
         return self.amount <= other.amount
 
     def apply_rate_bps(self, basis_points: int) -> Money:
-        """This amount times ``basis_points`` / 10 000, rounded by :func:`round_minor`."""
-        return Money(round_minor(Decimal(self.amount) * basis_points / 10_000), self.currency)
+        """This amount times ``basis_points`` / 10 000, rounded by :func:`round_minor` (:func:`rate_of`)."""
+        return Money(rate_of(self.amount, basis_points), self.currency)
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} (minor units)"

@@ -10,6 +10,10 @@ Nothing else. :data:`TRANSITIONS` is that table; every move goes through :meth:`
 checks it, appends ``(status, at)`` to the timeline (never rewriting it) and records the events.
 Money never moves by more than was paid: a refund returns exactly what was paid, once.
 
+An order keeps the whole price it was placed with (:meth:`Order.place` takes the
+:class:`~customshop.domain.quote.Quote` of its cart): every total as :class:`Money`, its discounts,
+tax lines, shipping method and region, and each line's volume discount, discount and tax.
+
 The aggregate changes only through its methods, and each returns what follows from it for the
 caller to carry out: the :class:`StockMovement` of its units (``mark_paid``, ``cancel``,
 ``abandon``, inside :class:`Refund` for ``refund``), never a state the caller compares before and
@@ -22,7 +26,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -41,6 +45,7 @@ from customshop.domain.events import (
 from customshop.domain.inventory import StockKey, demand
 from customshop.domain.money import Money
 from customshop.domain.pricing import PriceComponent, line_total
+from customshop.domain.quote import AppliedDiscount, Quote, ShippingOption, TaxLine
 from customshop.domain.retries import JobStatus
 
 
@@ -147,7 +152,18 @@ class TimelineEntry:
 EMAIL_MAX = 254
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f.]{2,}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-ADDRESS_LIMITS = {"name": 200, "line1": 200, "line2": 200, "city": 100, "postal_code": 20, "country": 2}
+_SUBDIVISION = re.compile(r"^[A-Z0-9]{1,3}$")
+ADDRESS_LIMITS = {
+    "name": 200,
+    "line1": 200,
+    "line2": 200,
+    "city": 100,
+    "postal_code": 20,
+    "country": 2,
+    "subdivision": 3,
+}
+#: The fields of an address that may be left out.
+OPTIONAL_ADDRESS_FIELDS = frozenset({"line2", "subdivision"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +174,8 @@ class ShippingAddress:
     postal_code: str
     country: str
     line2: str | None = None
+    #: The ISO 3166-2 subdivision after the dash (``"CA"`` for US-CA), where tax rates may differ.
+    subdivision: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -167,6 +185,7 @@ class ShippingAddress:
             "city": self.city,
             "postal_code": self.postal_code,
             "country": self.country,
+            "subdivision": self.subdivision,
         }
 
 
@@ -182,7 +201,7 @@ def address_field_problems(name: str, value: str, path: str | None = None) -> li
     :data:`ADDRESS_LIMITS`), at ``path`` (``shipping_address.<name>`` by default): at most one."""
     field_name = path or f"shipping_address.{name}"
     limit = ADDRESS_LIMITS[name]
-    if name != "line2" and not value.strip():
+    if name not in OPTIONAL_ADDRESS_FIELDS and not value.strip():
         return [Violation(field_name, "required", f"{name} must not be blank")]
     if len(value) > limit:
         return [Violation(field_name, "too_long", f"{name} is limited to {limit} characters")]
@@ -194,6 +213,14 @@ def address_field_problems(name: str, value: str, path: str | None = None) -> li
                 field_name,
                 "invalid_format",
                 "country is an ISO 3166-1 alpha-2 code in capitals, like US or DE",
+            )
+        ]
+    if name == "subdivision" and not _SUBDIVISION.fullmatch(value):
+        return [
+            Violation(
+                field_name,
+                "invalid_format",
+                "subdivision is the ISO 3166-2 part after the dash, in capitals, like CA for US-CA",
             )
         ]
     return []
@@ -229,7 +256,13 @@ class PrintFile:
 
 @dataclass(frozen=True, slots=True)
 class OrderLine:
-    """A carted line frozen into the order: the design, its template snapshot and its price."""
+    """A carted line frozen into the order: the design, its template snapshot and its price.
+
+    ``unit_price`` is after the volume discount (``volume_discount`` is what the volume tier took
+    off the whole line), ``line_total = unit_price × quantity``; ``discount`` is the line's share of
+    the order's discounts and ``tax`` its share of the tax (included in ``line_total`` when the
+    order's prices include tax), as the order's quote gave them.
+    """
 
     id: str
     product_id: str
@@ -242,10 +275,19 @@ class OrderLine:
     unit_price: int
     quantity: int
     print_file: PrintFile = PrintFile()
+    volume_discount: int = 0
+    discount: int = 0
+    tax: int = 0
 
     @property
     def line_total(self) -> int:
         return line_total(self.unit_price, self.quantity)
+
+    @property
+    def carted_unit_price(self) -> int:
+        """The unit price before the volume discount (the design's price as it was carted): the
+        quote takes a volume discount off each unit, so it divides the line's exactly."""
+        return (self.line_total + self.volume_discount) // self.quantity
 
     @property
     def option_codes(self) -> tuple[str, ...]:
@@ -269,7 +311,12 @@ def stock_wanted(lines: tuple[OrderLine, ...] | list[OrderLine]) -> dict[StockKe
 @dataclass(eq=False)
 class Order:
     """An order aggregate. Change it only through its methods: each checks the move against
-    :data:`TRANSITIONS`, appends to the timeline and records events in ``events``."""
+    :data:`TRANSITIONS`, appends to the timeline and records events in ``events``.
+
+    Its money is :class:`Money` in the order's currency: ``total = subtotal − discount_total +
+    shipping + tax``, or without ``+ tax`` when ``prices_include_tax`` (then ``tax`` is the part
+    included); ``Σ tax_lines.amount = tax``; ``Σ discounts.amount = discount_total``.
+    """
 
     id: str
     guest: str
@@ -279,11 +326,11 @@ class Order:
     email: str
     shipping_address: ShippingAddress
     lines: tuple[OrderLine, ...]
-    currency: str
-    subtotal: int
-    tax: int
-    shipping: int
-    total: int
+    subtotal: Money
+    discount_total: Money
+    shipping: Money
+    tax: Money
+    total: Money
     status: OrderStatus
     timeline: tuple[TimelineEntry, ...]
     stock: tuple[StockHold, ...]
@@ -293,12 +340,19 @@ class Order:
     payment_provider: str
     #: The payment currently meant to settle the order (a retry replaces it).
     payment_id: str | None
-    paid_amount: int
-    refunded_amount: int
+    paid_amount: Money
+    refunded_amount: Money
     payment_failure: str | None
     tracking_url: str | None
     created_at: datetime
     updated_at: datetime
+    #: The promotions in effect (lines and shipping together).
+    discounts: tuple[AppliedDiscount, ...] = ()
+    tax_lines: tuple[TaxLine, ...] = ()
+    #: The method it ships by (None: the configured flat rates, no region applied).
+    shipping_method: ShippingOption | None = None
+    prices_include_tax: bool = False
+    region_id: str | None = None
     paid_at: datetime | None = None
     events: list[OrderEvent] = field(default_factory=list, repr=False)
 
@@ -311,41 +365,56 @@ class Order:
         email: str,
         shipping_address: ShippingAddress,
         lines: tuple[OrderLine, ...],
-        currency: str,
-        subtotal: int,
-        tax: int,
-        shipping: int,
+        quote: Quote,
         stock: tuple[StockHold, ...],
         reserved_until: datetime,
         payment_provider: str,
         at: datetime,
         payment_id: str | None = None,
     ) -> Order:
-        """A new ``created`` order holding ``stock`` (reserved by the caller), to be settled by
-        ``payment_id``. It is not placed yet: nobody but checkout knows it until
+        """A new ``created`` order of ``lines`` priced by ``quote`` (the quote of those lines, by
+        line id), holding ``stock`` (reserved by the caller), to be settled by ``payment_id``. Each
+        line takes its price, volume discount, discount and tax from the quote, and the order every
+        total and the rest of the breakdown. It is not placed yet: nobody but checkout knows it until
         :meth:`confirm_placement` gives it its token (until then :meth:`abandon` undoes it).
 
         Raises:
-            InvalidInput: no lines, or totals that do not add up.
+            InvalidInput: no lines, or a quote that is not of these lines or does not add up.
         """
         if not lines:
             raise InvalidInput(
                 [Violation("cart", "empty", "the cart is empty")], "There is nothing to order."
             )
-        if subtotal != sum(line.line_total for line in lines) or min(subtotal, tax, shipping) < 0:
-            raise InvalidInput([Violation("total", "inconsistent", "the order's totals do not add up")])
+        quoted = {line.id: line for line in quote.lines}
+        if len(quoted) != len(lines) or any(
+            line.id not in quoted or quoted[line.id].quantity != line.quantity for line in lines
+        ):
+            raise _inconsistent()
+        priced = tuple(
+            replace(
+                line,
+                unit_price=quoted[line.id].unit_price,
+                volume_discount=quoted[line.id].volume_discount,
+                discount=quoted[line.id].discount,
+                tax=quoted[line.id].tax,
+            )
+            for line in lines
+        )
+        if not _adds_up(quote, priced):
+            raise _inconsistent()
+        currency = quote.currency
         return cls(
             id=id,
             guest=guest,
             token_hash=None,
             email=email,
             shipping_address=shipping_address,
-            lines=lines,
-            currency=currency,
-            subtotal=subtotal,
-            tax=tax,
-            shipping=shipping,
-            total=subtotal + tax + shipping,
+            lines=priced,
+            subtotal=Money(quote.subtotal, currency),
+            discount_total=Money(quote.discount_total, currency),
+            shipping=Money(quote.shipping, currency),
+            tax=Money(quote.tax, currency),
+            total=Money(quote.total, currency),
             status=S.CREATED,
             timeline=(TimelineEntry(S.CREATED, at),),
             stock=stock,
@@ -353,13 +422,23 @@ class Order:
             reserved_until=reserved_until,
             payment_provider=payment_provider,
             payment_id=payment_id,
-            paid_amount=0,
-            refunded_amount=0,
+            paid_amount=Money.zero(currency),
+            refunded_amount=Money.zero(currency),
             payment_failure=None,
             tracking_url=None,
             created_at=at,
             updated_at=at,
+            discounts=quote.discounts,
+            tax_lines=quote.tax_lines,
+            shipping_method=quote.shipping_method,
+            prices_include_tax=quote.prices_include_tax,
+            region_id=quote.region_id,
         )
+
+    @property
+    def currency(self) -> str:
+        """The order's one currency (that of every amount)."""
+        return self.total.currency
 
     @property
     def is_placed(self) -> bool:
@@ -368,8 +447,8 @@ class Order:
 
     @property
     def amount_due(self) -> Money:
-        """The order's total, in its currency."""
-        return Money(self.total, self.currency)
+        """What settles the order: its total."""
+        return self.total
 
     @property
     def is_paid(self) -> bool:
@@ -381,9 +460,14 @@ class Order:
         return all(line.print_file.status is PrintStatus.READY for line in self.lines)
 
     @property
-    def refundable(self) -> int:
+    def refundable(self) -> Money:
         """What a refund would return: what was paid and not yet given back."""
         return self.paid_amount - self.refunded_amount
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The promotion codes the order used (automatic promotions have none)."""
+        return tuple(d.code for d in self.discounts if d.code is not None)
 
     # -- payment --------------------------------------------------------------------------------
 
@@ -396,7 +480,7 @@ class Order:
         """
         self._payment_started(payment_id, at)
         self.token_hash = token_hash
-        self.events.append(OrderCreated(self.id, at, self.total, self.currency))
+        self.events.append(OrderCreated(self.id, at, self.total.amount, self.currency))
 
     def restart_payment(self, payment_id: str, provider: str, reserved_until: datetime, at: datetime) -> None:
         """A new payment, ``payment_id`` through ``provider``, replaces the last one (which failed
@@ -439,12 +523,13 @@ class Order:
             PaymentMismatch: the amount or currency is not the order's total.
         """
         check_transition(self.status, S.PAID)
-        if amount != self.total or currency != self.currency:
+        if amount != self.total.amount or currency != self.currency:
             raise PaymentMismatch(
-                f"payment of {amount} {currency} does not settle a total of {self.total} {self.currency}"
+                f"payment of {amount} {currency} does not settle a total of "
+                f"{self.total.amount} {self.currency}"
             )
         self.payment_id = payment_id
-        self.paid_amount = amount
+        self.paid_amount = self.total
         self.payment_failure = None
         self.paid_at = at
         self.reserved_until = None
@@ -524,8 +609,8 @@ class Order:
             stock = StockMovement(StockMove.RESTOCK, self.stock)
         self.refunded_amount += amount
         self._move(S.REFUNDED, at, note=note)
-        self.events.append(OrderRefunded(self.id, at, amount, self.currency))
-        return Refund(Money(amount, self.currency), stock)
+        self.events.append(OrderRefunded(self.id, at, amount.amount, self.currency))
+        return Refund(amount, stock)
 
     def _move(self, target: OrderStatus, at: datetime, note: str | None = None) -> None:
         check_transition(self.status, target)
@@ -534,3 +619,20 @@ class Order:
         self.timeline = (*self.timeline, TimelineEntry(target, at, note))
         self.updated_at = at
         self.events.append(OrderStatusChanged(self.id, at, previous.value, target.value))
+
+
+def _adds_up(quote: Quote, lines: tuple[OrderLine, ...]) -> bool:
+    """Whether ``quote`` holds the identities an order keeps (contract §11), with ``lines`` priced
+    by it, and charges nothing negative."""
+    tax_in_total = 0 if quote.prices_include_tax else quote.tax
+    return (
+        quote.subtotal == sum(line.line_total for line in lines)
+        and quote.tax == sum(t.amount for t in quote.tax_lines)
+        and quote.discount_total == sum(d.amount for d in quote.discounts)
+        and quote.total == quote.subtotal - quote.discount_total + quote.shipping + tax_in_total
+        and min(quote.subtotal, quote.discount_total, quote.shipping, quote.tax, quote.total) >= 0
+    )
+
+
+def _inconsistent() -> InvalidInput:
+    return InvalidInput([Violation("total", "inconsistent", "the order's totals do not add up")])

@@ -1,28 +1,30 @@
-"""Prices: of a design, ``unit_price = base_price + Σ price_delta`` of the filled priced zones and of
-every chosen option; of a cart line, ``line_total = unit_price × quantity``; of a cart,
-``total = subtotal + tax + shipping``. Everything in integer minor units of one currency; the only
-rounding (of tax) is :func:`customshop.domain.money.round_minor`, through ``Money.apply_rate_bps``.
+"""Prices of designs: ``unit_price = base_price + Σ price_delta`` of the filled priced zones and of
+every chosen option; of a cart line, ``line_total = unit_price × quantity``. Everything in integer
+minor units of one currency. A cart's price (volume tiers, promotions, shipping, tax) is
+:func:`customshop.domain.quote.quote`.
 
 A zone counts as filled when the design holds a value for it: non-empty text, an image, a chosen
 colour (a colour zone's default, applied without being chosen, costs nothing), chosen options. A
-unit price never goes below zero, however large the discounts of negative deltas.
+text zone that prices characters (``price_per_character``) adds a second component for its text:
+``price_per_character × max(0, characters other than spaces − free_characters)`` (see
+:meth:`~customshop.domain.templates.TextZone.charged_characters`). A unit price never goes below
+zero, however large the discounts of negative deltas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from customshop.domain.catalog import OptionSet, Product
-from customshop.domain.errors import InvalidMoney
-from customshop.domain.money import Money
-from customshop.domain.templates import OptionZone, TemplateDefinition
-from customshop.domain.validation import Design
+from customshop.domain.templates import OptionZone, TemplateDefinition, TextZone
+from customshop.domain.validation import Design, TextValue
 
 
 @dataclass(frozen=True, slots=True)
 class PriceComponent:
-    """One priced part of a design: a filled zone (``code`` None) or a chosen option."""
+    """One priced part of a design: a filled zone (``code`` None), the characters of a text zone that
+    prices them (``code`` None, after the zone's own component), or a chosen option."""
 
     zone_id: str
     code: str | None
@@ -43,7 +45,9 @@ def quote_design(
 ) -> DesignQuote:
     """The unit price of ``design`` (already checked against ``definition``).
 
-    Zero-priced zones and options are listed too, so a storefront can show every choice.
+    Zero-priced zones and options are listed too, so a storefront can show every choice; so is the
+    per-character charge of a filled text zone that prices characters, even while its text stays
+    within the free characters.
     """
     components: list[PriceComponent] = []
     for zone in definition.zones:
@@ -59,51 +63,20 @@ def quote_design(
                     components.append(PriceComponent(zone.id, option.code, option.label, option.price_delta))
         else:
             components.append(PriceComponent(zone.id, None, zone.label, zone.price_delta))
+            if isinstance(zone, TextZone) and zone.price_per_character and isinstance(value, TextValue):
+                charged = zone.charged_characters(value.text)
+                components.append(
+                    PriceComponent(
+                        zone.id,
+                        None,
+                        f"{zone.label}: {charged} character{'' if charged == 1 else 's'}",
+                        zone.price_per_character * charged,
+                    )
+                )
     total = product.base_price + sum(component.amount for component in components)
     return DesignQuote(product.currency, product.base_price, tuple(components), max(total, 0))
-
-
-@dataclass(frozen=True, slots=True)
-class CartTotals:
-    """``total = subtotal + tax + shipping``, all in ``currency`` minor units."""
-
-    currency: str
-    subtotal: int
-    tax: int
-    shipping: int
-    total: int
 
 
 def line_total(unit_price: int, quantity: int) -> int:
     """``unit_price × quantity``, exactly (integers: nothing to round)."""
     return unit_price * quantity
-
-
-def total_cart(
-    lines: Sequence[tuple[int, int]],
-    currency: str,
-    tax: Callable[[Money], Money],
-    shipping: Callable[[int, str], Money],
-) -> CartTotals:
-    """The totals of a cart of ``(unit_price, quantity)`` lines.
-
-    Args:
-        tax: the tax on a subtotal (a ``TaxPolicy``), in the same currency.
-        shipping: the shipping for a number of units in a currency (a ``ShippingPolicy``).
-
-    An empty cart costs nothing: no tax, no shipping.
-
-    Raises:
-        CurrencyMismatch: a policy answered in another currency.
-        InvalidMoney: a policy answered a negative amount.
-    """
-    if not lines:
-        return CartTotals(currency, 0, 0, 0, 0)
-    subtotal = Money(sum(line_total(price, quantity) for price, quantity in lines), currency)
-    tax_amount = tax(subtotal)
-    shipping_amount = shipping(sum(quantity for _, quantity in lines), currency)
-    for charge in (tax_amount, shipping_amount):
-        if charge.amount < 0:
-            raise InvalidMoney(f"a tax or shipping charge cannot be negative ({charge})")
-    total = subtotal + tax_amount + shipping_amount
-    return CartTotals(currency, subtotal.amount, tax_amount.amount, shipping_amount.amount, total.amount)

@@ -30,6 +30,7 @@ from customshop.domain.templates import (
     OPTIONS_UNKNOWN,
     PALETTE_MAX,
     PHYSICAL_MAX_MM,
+    PRICE_PER_CHARACTER_MAX,
     PRINT_SIDE_MAX,
     PROPORTION_TOLERANCE,
     TEXT_LENGTH_LIMIT,
@@ -61,7 +62,17 @@ T = TypeVar("T")
 _ZONE_KINDS = frozenset(kind.value for kind in ZoneKind)
 _COMMON_KEYS = frozenset({"id", "type", "label", "required"})
 _KEYS_BY_KIND: dict[ZoneKind, frozenset[str]] = {
-    ZoneKind.TEXT: _COMMON_KEYS | {"min_length", "max_length", "fonts", "palette", "price_delta", "area"},
+    ZoneKind.TEXT: _COMMON_KEYS
+    | {
+        "min_length",
+        "max_length",
+        "fonts",
+        "palette",
+        "price_delta",
+        "area",
+        "price_per_character",
+        "free_characters",
+    },
     ZoneKind.IMAGE: _COMMON_KEYS
     | {"allowed_types", "max_bytes", "min_width", "min_height", "price_delta", "area"},
     ZoneKind.COLOR: _COMMON_KEYS | {"palette", "default", "price_delta", "area"},
@@ -280,6 +291,8 @@ def _text_zone(z: _Object, zone_id: str, label: str, required: bool, canvas: Can
         max_length=max_length,
         fonts=z.strings("fonts", _font_checker(z), default=(KNOWN_FONTS[1],)) or (),
         palette=z.strings("palette", _color_checker(z, "palette"), default=None),
+        price_per_character=z.integer("price_per_character", 0, PRICE_PER_CHARACTER_MAX, default=0),
+        free_characters=z.integer("free_characters", 0, TEXT_LENGTH_LIMIT, default=0),
     )
 
 

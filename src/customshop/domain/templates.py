@@ -20,6 +20,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from customshop.domain.money import MAX_AMOUNT
+
 #: The type faces a text zone may name; the renderer ships a font file for each.
 KNOWN_FONTS: tuple[str, ...] = ("Serif", "Sans", "Mono")
 #: Image types an image zone may accept.
@@ -42,6 +44,9 @@ PROPORTION_TOLERANCE = 0.01
 MM_PER_INCH = 25.4
 ZONES_MAX = 50
 TEXT_LENGTH_LIMIT = 1_000
+#: The most a text zone may charge per character: the longest text at that price is still an
+#: amount (``MAX_AMOUNT``).
+PRICE_PER_CHARACTER_MAX = MAX_AMOUNT // TEXT_LENGTH_LIMIT
 IMAGE_BYTES_LIMIT = 50 * 1024 * 1024
 PALETTE_MAX = 100
 DEFAULT_TEXT_MAX_LENGTH = 100
@@ -100,6 +105,10 @@ def print_pixels(millimetres: float, dpi: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class TextZone:
+    """A line of text. Filled, it adds ``price_delta``, and ``price_per_character`` for each
+    character beyond the first ``free_characters`` that is not a space (see
+    :meth:`charged_characters`)."""
+
     id: str
     label: str
     required: bool
@@ -109,7 +118,18 @@ class TextZone:
     max_length: int
     fonts: tuple[str, ...]
     palette: tuple[str, ...] | None
+    price_per_character: int = 0
+    free_characters: int = 0
     kind: ZoneKind = field(default=ZoneKind.TEXT, init=False)
+
+    def charged_characters(self, text: str) -> int:
+        """How many characters of ``text`` are paid for: those that are not spaces, beyond the first
+        ``free_characters``. Spaces are every Unicode white-space character (``str.isspace``: the
+        space, the no-break and ideographic spaces, the line and paragraph separators...), which
+        print nothing; characters are counted as ``max_length`` counts them, code points of the
+        NFC-normalized text that a design stores."""
+        printed = sum(1 for character in text if not character.isspace())
+        return max(0, printed - self.free_characters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +239,13 @@ def _zone_to_dict(zone: Zone) -> dict[str, Any]:
             }
             if zone.palette is not None:
                 out["palette"] = list(zone.palette)
+            # Written only for zones that price characters, so that definitions made before these
+            # fields existed keep their canonical form (and the snapshots of carts and orders theirs).
+            if zone.price_per_character or zone.free_characters:
+                out |= {
+                    "price_per_character": zone.price_per_character,
+                    "free_characters": zone.free_characters,
+                }
         case ImageZone():
             out |= {
                 "allowed_types": list(zone.allowed_types),

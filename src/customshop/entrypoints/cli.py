@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -25,10 +26,14 @@ from customshop.adapters.sqlalchemy.engine import UnsupportedDatabase
 from customshop.application.catalog_csv import ImportRejected
 from customshop.application.catalog_io import ProductExport, ProductImport
 from customshop.application.ports import Unavailable
+from customshop.application.pricing_rules import PromotionInput, PromotionNotFound
 from customshop.application.reports import SalesReport
 from customshop.application.retention import RecordKind
 from customshop.domain.errors import DomainError, InvalidInput, Violation
 from customshop.domain.orders import Order, OrderStatus, PrintStatus
+from customshop.domain.promotions import Promotion, PromotionKind
+from customshop.domain.regions import Region
+from customshop.domain.shipping import ShippingMethod
 from customshop.entrypoints.catalog_files import (
     RichProgress,
     progress_display,
@@ -37,7 +42,7 @@ from customshop.entrypoints.catalog_files import (
     replaced_on_success,
 )
 from customshop.entrypoints.container import Container, build_container, close
-from customshop.entrypoints.demo import seed_demo_catalog, seed_demo_stock
+from customshop.entrypoints.demo import DEMO_CODE, seed_demo_catalog, seed_demo_pricing, seed_demo_stock
 from customshop.entrypoints.logs import granian_log_config
 from customshop.entrypoints.settings import Settings, SettingsError
 from customshop.entrypoints.worker import WorkerNeedsRedis, work
@@ -65,6 +70,12 @@ products_app = typer.Typer(help="The catalog as CSV: products and option sets.",
 app.add_typer(products_app, name="products")
 templates_app = typer.Typer(help="Template versions from JSON files.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
+promotions_app = typer.Typer(help="Promotions: discount codes and automatic discounts.", no_args_is_help=True)
+app.add_typer(promotions_app, name="promotions")
+regions_app = typer.Typer(
+    help="Regions: where the shop ships and the tax that applies.", no_args_is_help=True
+)
+app.add_typer(regions_app, name="regions")
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -170,6 +181,9 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         await seed_demo_stock(container.use_cases.inventory(), created)
         for product in created:
             out.print(f"seeded {product.name} ({product.id})")
+        for region in await seed_demo_pricing(container.use_cases.pricing_rules()):
+            out.print(f"seeded region {region.name} ({region.id})")
+        out.print(f"demo discount code: {DEMO_CODE}")
         _, secret = await container.use_cases.access().create("demo admin", ["admin"])
         return secret
 
@@ -226,8 +240,8 @@ def apikey_create(
     scope: Annotated[
         list[str],
         typer.Option(
-            help="catalog:write, orders:read, orders:write, reports:read, webhooks:manage or admin "
-            "(repeatable)."
+            help="catalog:write, orders:read, orders:write, reports:read, webhooks:manage, pricing:write "
+            "or admin (repeatable)."
         ),
     ],
 ) -> None:
@@ -309,7 +323,7 @@ def orders_list(
         table.add_row(
             order.id,
             order.status.value,
-            _money(order.total, order.currency),
+            _money(order.total.amount, order.currency),
             str(sum(line.quantity for line in order.lines)),
             order.email,
             order.created_at.strftime("%Y-%m-%d %H:%M"),
@@ -339,13 +353,18 @@ def orders_show(order_id: Annotated[str, typer.Argument(help="The order's id.")]
             f"      print file {printed.status.value}{where}"
             + (f": {printed.error}" if printed.error else "")
         )
+    for discount in order.discounts:
+        out.print(f"  discount  {discount.code or discount.description}: -{discount.amount}")
+    method = f" ({order.shipping_method.name})" if order.shipping_method else ""
+    included = " included" if order.prices_include_tax else ""
     out.print(
-        f"  subtotal {order.subtotal}, tax {order.tax}, shipping {order.shipping}, "
-        f"total {_money(order.total, order.currency)}"
+        f"  subtotal {order.subtotal.amount}, discounts {order.discount_total.amount}, "
+        f"shipping{method} {order.shipping.amount}, tax{included} {order.tax.amount}, "
+        f"total {_money(order.total.amount, order.currency)}"
     )
     out.print(
-        f"  payment   {order.payment_provider} {order.payment_id or '-'}: paid {order.paid_amount}, "
-        f"refunded {order.refunded_amount}"
+        f"  payment   {order.payment_provider} {order.payment_id or '-'}: "
+        f"paid {order.paid_amount.amount}, refunded {order.refunded_amount.amount}"
         + (f", last failure: {order.payment_failure}" if order.payment_failure else "")
     )
     if order.tracking_url:
@@ -424,6 +443,10 @@ def report_sales(
     out.print(
         f"sales paid {report.days.start} to {report.days.end} (UTC, both included): "
         f"{report.orders} orders, {report.units} units, {_money(report.total_sales, money)}"
+    )
+    out.print(
+        f"  discounts {_money(report.discounts, money)}, shipping {_money(report.shipping, money)}, "
+        f"tax {_money(report.tax, money)}"
     )
     table = Table(show_footer=True)
     table.add_column("product", "total", no_wrap=True, min_width=36)
@@ -577,6 +600,210 @@ def templates_import(
             f"template {template.id}: version {template.version} of product {template.product_id}{default}"
         )
     out.print(f"imported {path}: {len(created)} template{'' if len(created) == 1 else 's'}")
+
+
+# -- promotions and regions ------------------------------------------------------------------------
+
+KINDS = ", ".join(kind.value for kind in PromotionKind)
+#: A promotion's fields as this command's options name them.
+_PROMOTION_OPTIONS = {"product_ids": "--product"}
+
+
+def _promotion_options(exc: InvalidInput) -> InvalidInput:
+    """The promotion's bad fields named as the command's options (``usage_limit`` → ``--usage-limit``,
+    ``product_ids[1]`` → ``--product``)."""
+
+    def option(field: str) -> str:
+        name = field.split("[", 1)[0]
+        return _PROMOTION_OPTIONS.get(name, "--" + name.replace("_", "-"))
+
+    return InvalidInput([replace(v, field=option(v.field)) for v in exc.violations], exc.message)
+
+
+def _instant(value: str | None, option: str) -> datetime | None:
+    """``YYYY-MM-DD`` (midnight UTC) or an RFC 3339 time with its zone."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise InvalidInput(
+            [Violation(option, "invalid_format", "a day YYYY-MM-DD or a time like 2026-12-01T09:00:00Z")]
+        )
+    return at.astimezone(UTC)
+
+
+def _kind(value: str) -> PromotionKind:
+    try:
+        return PromotionKind(value)
+    except ValueError:
+        raise InvalidInput([Violation("--kind", "invalid_choice", f"a kind is one of {KINDS}")]) from None
+
+
+@promotions_app.command("create")
+def promotions_create(
+    description: Annotated[str, typer.Option(help='What the customer is told ("10 % off").')],
+    kind: Annotated[str, typer.Option(help=f"{KINDS}.")],
+    code: Annotated[
+        str | None, typer.Option(help="The code customers enter (case-insensitive); none: automatic.")
+    ] = None,
+    value: Annotated[
+        int | None, typer.Option(help="percentage: basis points (1000 = 10 %); fixed: minor units.")
+    ] = None,
+    product: Annotated[
+        list[str] | None, typer.Option(help="A product it applies to (repeatable; none: every product).")
+    ] = None,
+    min_subtotal: Annotated[int | None, typer.Option(help="Least eligible subtotal, minor units.")] = None,
+    starts_at: Annotated[str | None, typer.Option(help="From YYYY-MM-DD (UTC) or an RFC 3339 time.")] = None,
+    ends_at: Annotated[str | None, typer.Option(help="Until YYYY-MM-DD (UTC) or an RFC 3339 time.")] = None,
+    usage_limit: Annotated[int | None, typer.Option(help="At most this many placed orders.")] = None,
+    per_email_limit: Annotated[int | None, typer.Option(help="At most this many per customer email.")] = None,
+    buy_quantity: Annotated[int | None, typer.Option(help="buy_x_get_y: units to buy.")] = None,
+    get_quantity: Annotated[int | None, typer.Option(help="buy_x_get_y: units then free.")] = None,
+    combinable: Annotated[
+        bool, typer.Option(help="A code that applies together with automatic promotions.")
+    ] = False,
+    active: Annotated[bool, typer.Option(help="Applies from now on (--inactive: not yet).")] = True,
+) -> None:
+    """Create a promotion; every bad option is named on one line, and nothing is created."""
+    problems: list[Violation] = []
+    instants: dict[str, datetime | None] = {}
+    for name, given in (("--starts-at", starts_at), ("--ends-at", ends_at)):
+        try:
+            instants[name] = _instant(given, name)
+        except InvalidInput as exc:
+            problems += exc.violations
+    try:
+        chosen = _kind(kind)
+    except InvalidInput as exc:
+        raise InvalidInput([*exc.violations, *problems]) from None
+    if problems:
+        raise InvalidInput(problems)
+    data = PromotionInput(
+        description=description,
+        kind=chosen,
+        combinable=combinable,
+        active=active,
+        code=code,
+        value=value,
+        product_ids=tuple(product or ()),
+        min_subtotal=min_subtotal,
+        starts_at=instants["--starts-at"],
+        ends_at=instants["--ends-at"],
+        usage_limit=usage_limit,
+        per_email_limit=per_email_limit,
+        buy_quantity=buy_quantity,
+        get_quantity=get_quantity,
+    )
+
+    async def work(container: Container) -> Promotion:
+        try:
+            return await container.use_cases.pricing_rules().create_promotion(data)
+        except InvalidInput as exc:
+            raise _promotion_options(exc) from None
+
+    promotion = _run(work)
+    out.print(f"created promotion {promotion.id} ({promotion.code or 'automatic'})")
+
+
+def _promotion_value(promotion: Promotion) -> str:
+    match promotion.kind:
+        case PromotionKind.PERCENTAGE:
+            return f"{(promotion.value or 0) / 100:g} %"
+        case PromotionKind.FIXED:
+            return str(promotion.value)
+        case PromotionKind.BUY_X_GET_Y:
+            return f"buy {promotion.buy_quantity} get {promotion.get_quantity}"
+    return "-"
+
+
+@promotions_app.command("list")
+def promotions_list(
+    active: Annotated[bool, typer.Option("--active", help="Only active promotions.")] = False,
+) -> None:
+    """List promotions, oldest first, with their uses."""
+    promotions = _run(lambda c: c.use_cases.pricing_rules().all_promotions(active_only=active))
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=36)
+    for column in ("code", "kind", "value", "used", "active", "from", "until", "description"):
+        table.add_column(column)
+    for promotion in promotions:
+        limit = f" / {promotion.usage_limit}" if promotion.usage_limit is not None else ""
+        table.add_row(
+            promotion.id,
+            promotion.code or "(automatic)",
+            promotion.kind.value,
+            _promotion_value(promotion),
+            f"{promotion.times_used}{limit}",
+            "yes" if promotion.active else "no",
+            promotion.starts_at.strftime("%Y-%m-%d %H:%M") if promotion.starts_at else "",
+            promotion.ends_at.strftime("%Y-%m-%d %H:%M") if promotion.ends_at else "",
+            promotion.description,
+        )
+    _print_table(table)
+
+
+@promotions_app.command("disable")
+def promotions_disable(
+    code_or_id: Annotated[str, typer.Argument(help="The promotion's code (any case) or id.")],
+) -> None:
+    """Deactivate a promotion: it no longer applies to carts; its uses and history stay."""
+
+    async def work(container: Container) -> Promotion:
+        rules = container.use_cases.pricing_rules()
+        try:
+            return await rules.deactivate_promotion_by_code(code_or_id)
+        except PromotionNotFound:
+            pass
+        try:
+            return await rules.deactivate_promotion(code_or_id)
+        except PromotionNotFound:
+            raise CliError(f"no promotion has the code or id {code_or_id!r}") from None
+
+    promotion = _run(work)
+    out.print(f"disabled promotion {promotion.id} ({promotion.code or 'automatic'})")
+
+
+def _rates(region: Region) -> str:
+    return ", ".join(
+        f"{rate.name} {rate.rate_bps / 100:g} %"
+        + (f" in {rate.subdivision}" if rate.subdivision else "")
+        + (f" ({rate.tax_class})" if rate.tax_class != "standard" else "")
+        for rate in region.tax_rates
+    )
+
+
+@regions_app.command("list")
+def regions_list() -> None:
+    """List regions by name: countries, tax rates, how prices carry tax, shipping methods."""
+
+    async def work(container: Container) -> list[tuple[Region, list[ShippingMethod]]]:
+        rules = container.use_cases.pricing_rules()
+        regions = await rules.all_regions()
+        methods = (await rules.list_shipping_methods(region_id=None, after=None, limit=10_000)).items
+        return [
+            (r, sorted((m for m in methods if m.region_id == r.id), key=lambda m: m.name)) for r in regions
+        ]
+
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=36)
+    for column in ("name", "countries", "tax rates", "prices", "shipping taxed", "shipping methods"):
+        table.add_column(column)
+    for region, methods in _run(work):
+        table.add_row(
+            region.id,
+            region.name,
+            " ".join(region.countries),
+            _rates(region) or "-",
+            "include tax" if region.prices_include_tax else "before tax",
+            "yes" if region.tax_shipping else "no",
+            ", ".join(m.name + ("" if m.active else " (inactive)") for m in methods) or "-",
+        )
+    _print_table(table)
 
 
 # -- errors ----------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ from customshop.adapters.mail.smtp import SmtpMailer
 from customshop.adapters.memory import MemoryCache
 from customshop.adapters.metrics.prometheus import PrometheusMetrics
 from customshop.adapters.payments.sandbox import TestPaymentGateway
-from customshop.adapters.pricing import FixedRateTax, FlatShipping
 from customshop.adapters.redis.cache import RedisCache
 from customshop.adapters.redis.client import queue_client
 from customshop.adapters.sqlalchemy.engine import create_engine, ping
@@ -54,10 +53,12 @@ from customshop.application.notifications import Notifications
 from customshop.application.orders import Orders
 from customshop.application.outbox import OutboxRelay
 from customshop.application.ports import Mailer, PaymentGateway, UrlCheck
+from customshop.application.pricing_rules import PricingRules
 from customshop.application.prints import PrintFiles
 from customshop.application.reports import Reports
 from customshop.application.retention import Retention, RetentionPolicy
 from customshop.application.webhooks import FulfillmentTarget, Webhooks
+from customshop.domain.quote import FlatRates
 from customshop.entrypoints.jobs import run_job
 from customshop.entrypoints.settings import Settings
 
@@ -75,6 +76,12 @@ def _minutes(value: int) -> timedelta:
 
 def _url_check(allow_private: bool) -> UrlCheck:
     return partial(check_destination, allow_private=allow_private)
+
+
+def configured_flat_rates(settings: Settings) -> FlatRates:
+    """The configured rates of tax and shipping where no region applies (``CUSTOMSHOP_TAX_RATE_BPS``,
+    ``CUSTOMSHOP_SHIPPING_FLAT``, ``CUSTOMSHOP_SHIPPING_PER_EXTRA_ITEM``)."""
+    return FlatRates(settings.tax_rate_bps, settings.shipping_flat, settings.shipping_per_extra_item)
 
 
 def retention_policy(settings: Settings) -> RetentionPolicy:
@@ -149,7 +156,7 @@ def _fulfillment_target(settings: Settings) -> FulfillmentTarget | None:
 
 class Adapters(containers.DeclarativeContainer):
     """The adapters: clocks, ids, the database, storage, imaging, Redis, the job queue, metrics,
-    pricing, payment gateways, outgoing HTTP and mail, chosen from ``settings``.
+    the flat rates of pricing, payment gateways, outgoing HTTP and mail, chosen from ``settings``.
 
     Each is swappable for tests without touching the use cases: pass an overriding provider when
     making it (``Adapters(settings=settings, engine=engine)``), or override one on a built container
@@ -202,10 +209,8 @@ class Adapters(containers.DeclarativeContainer):
         redis=providers.Singleton(RedisCache, settings.provided.redis_url),
         in_process=providers.Singleton(MemoryCache),
     )
-    tax = providers.Singleton(FixedRateTax, settings.provided.tax_rate_bps)
-    shipping = providers.Singleton(
-        FlatShipping, settings.provided.shipping_flat, settings.provided.shipping_per_extra_item
-    )
+    #: Tax and shipping where no region applies (a cart without an address, or no regions at all).
+    flat_rates = providers.Singleton(configured_flat_rates, settings)
     gateways = providers.Singleton(payment_gateways, settings)
     webhook_sender = providers.Singleton(
         HttpWebhookSender,
@@ -255,8 +260,7 @@ class UseCases(containers.DeclarativeContainer):
         uow=adapters.uow.provider,
         clock=adapters.clock,
         ids=adapters.ids,
-        tax=adapters.tax,
-        shipping=adapters.shipping,
+        flat=adapters.flat_rates,
         currency=settings.provided.currency,
         catalog_cache=catalog_cache,
     )
@@ -265,8 +269,7 @@ class UseCases(containers.DeclarativeContainer):
         uow=adapters.uow.provider,
         clock=adapters.clock,
         ids=adapters.ids,
-        tax=adapters.tax,
-        shipping=adapters.shipping,
+        flat=adapters.flat_rates,
         gateways=adapters.gateways,
         reservation_ttl=providers.Callable(_minutes, settings.provided.reservation_ttl_minutes),
         catalog_cache=catalog_cache,
@@ -305,6 +308,9 @@ class UseCases(containers.DeclarativeContainer):
         metrics=adapters.metrics,
     )
     inventory = providers.Singleton(Inventory, uow=adapters.uow.provider, clock=adapters.clock)
+    pricing_rules = providers.Singleton(
+        PricingRules, uow=adapters.uow.provider, clock=adapters.clock, ids=adapters.ids
+    )
     reports = providers.Singleton(Reports, uow=adapters.uow.provider, currency=settings.provided.currency)
     notifications = providers.Singleton(
         Notifications,

@@ -1,4 +1,5 @@
-"""The demo catalog: a T-shirt, an engraved gift and a build-your-own gift box."""
+"""The demo catalog: a T-shirt, an engraved gift and a build-your-own gift box; and the demo's
+commerce rules: regions with their tax, shipping methods and a welcome code."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ from typing import Any
 
 from customshop.application.catalog import Catalog, OptionSetInput, ProductInput, TemplateInput
 from customshop.application.inventory import Inventory
+from customshop.application.pricing_rules import (
+    PricingRules,
+    PromotionInput,
+    RegionInput,
+    ShippingMethodInput,
+)
 from customshop.domain.catalog import Option, Product
+from customshop.domain.promotions import PromotionKind
+from customshop.domain.regions import COUNTRY_CODES, Region, TaxRate
 
 SLUGS = ("classic-tee", "engraved-keepsake-box", "build-your-own-gift-box")
 
@@ -44,6 +53,80 @@ async def seed_demo_stock(inventory: Inventory, products: list[Product]) -> None
     for product in products:
         for code, on_hand in DEMO_STOCK.get(product.slug, {}).items():
             await inventory.set_level(product.id, code, on_hand)
+
+
+#: The demo's welcome code: 10 % off, once per customer.
+DEMO_CODE = "WELCOME10"
+
+
+async def seed_demo_pricing(rules: PricingRules) -> list[Region]:
+    """The demo's commerce rules, unless some region or the demo code exists already (idempotent):
+
+    - **United States** (prices before tax): California 7.25 % and New York 4 % (state rates,
+      applied only there; other states pay none); standard shipping tiered by subtotal, express flat.
+    - **European Union**: a region has one set of rates for all its countries, so each VAT rate is a
+      region of its own: **EU: Germany** (VAT 19 %) and **EU: France** (VAT 20 %), prices including
+      VAT, shipping taxed; standard shipping free from 150.00, express per item in Germany.
+    - **Rest of world**: every other assigned country, no tax collected; one international method.
+    - The code ``WELCOME10``: 10 % off, once per email.
+
+    Returns:
+        The regions created (none when they existed already).
+    """
+    created: list[Region] = []
+    if not await rules.all_regions():
+        created = await _demo_regions(rules)
+    if not any(p.code == DEMO_CODE for p in await rules.all_promotions()):
+        await rules.create_promotion(
+            PromotionInput(
+                description="10 % off your first order",
+                kind=PromotionKind.PERCENTAGE,
+                code=DEMO_CODE,
+                value=1000,
+                per_email_limit=1,
+            )
+        )
+    return created
+
+
+async def _demo_regions(rules: PricingRules) -> list[Region]:
+    us = await rules.create_region(
+        RegionInput(
+            name="United States",
+            countries=("US",),
+            prices_include_tax=False,
+            tax_shipping=False,
+            tax_rates=(
+                TaxRate("California sales tax", 725, subdivision="CA"),
+                TaxRate("New York sales tax", 400, subdivision="NY"),
+            ),
+        )
+    )
+    germany = await rules.create_region(
+        RegionInput("EU: Germany", ("DE",), True, True, (TaxRate("VAT", 1900),))
+    )
+    france = await rules.create_region(
+        RegionInput("EU: France", ("FR",), True, True, (TaxRate("VAT", 2000),))
+    )
+    taken = {"US", "DE", "FR"}
+    world = await rules.create_region(
+        RegionInput("Rest of world", tuple(sorted(COUNTRY_CODES - taken)), False, False)
+    )
+    tiers = [{"min": 0, "amount": 799}, {"min": 5000, "amount": 499}, {"min": 10000, "amount": 0}]
+    methods = [
+        ShippingMethodInput(us.id, "Standard", {"type": "tiers", "by": "subtotal", "tiers": tiers}, True,
+                            None, 3, 7),
+        ShippingMethodInput(us.id, "Express", {"type": "flat", "amount": 1999}, True, None, 1, 2),
+        ShippingMethodInput(germany.id, "Standard", {"type": "flat", "amount": 1200}, True, 15000, 4, 8),
+        ShippingMethodInput(germany.id, "Express", {"type": "per_item", "first": 2500, "additional": 500},
+                            True, None, 2, 3),
+        ShippingMethodInput(france.id, "Standard", {"type": "flat", "amount": 1200}, True, 15000, 4, 8),
+        ShippingMethodInput(world.id, "International", {"type": "per_item", "first": 2500, "additional": 800},
+                            True, None, 7, 21),
+    ]  # fmt: skip
+    for method in methods:
+        await rules.create_shipping_method(method)
+    return [us, germany, france, world]
 
 
 async def _product(catalog: Catalog, slug: str, name: str, description: str, price: int) -> Product:

@@ -1,11 +1,11 @@
-"""The in-memory cart repository."""
+"""The in-memory cart repositories: lines and details."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from customshop.domain.cart import CartLine
+from customshop.domain.cart import CartDetails, CartLine
 
 if TYPE_CHECKING:
     from customshop.adapters.memory.uow import MemoryStore
@@ -42,3 +42,14 @@ class MemoryCartRepository:
 
     async def delete(self, line_id: str) -> None:
         self._state.cart_items.pop(line_id, None)
+
+
+class MemoryCartDetailsRepository:
+    def __init__(self, state: MemoryStore) -> None:
+        self._state = state
+
+    async def get(self, guest: str) -> CartDetails | None:
+        return self._state.cart_details.get(guest)
+
+    async def save(self, details: CartDetails) -> None:
+        self._state.cart_details[details.guest] = details

@@ -12,6 +12,7 @@ from customshop.application.ports import (
     Granularity,
     PeriodSales,
     ProductSales,
+    PromotionSales,
     SalesFigures,
     SalesWindow,
 )
@@ -73,7 +74,44 @@ class MemoryReportRepository:
             for (product_id, version), tally in groups.items()
         ]
         by_product.sort(key=lambda s: (-s.revenue, s.product_id, s.template_version))
-        return SalesFigures(len(total.orders), total.units, total.revenue, by_product)
+        orders = self._paid_orders(window)
+        return SalesFigures(
+            len(total.orders),
+            total.units,
+            total.revenue,
+            by_product,
+            discounts=sum(o.discount_total.amount for o in orders),
+            tax=sum(o.tax.amount for o in orders),
+            shipping=sum(o.shipping.amount for o in orders),
+        )
+
+    def _paid_orders(self, window: SalesWindow) -> list[Order]:
+        return [
+            order
+            for order in self._state.orders.values()
+            if order.status in PAID_STATES
+            and order.paid_at is not None
+            and window.paid_from <= order.paid_at < window.paid_before
+            and order.currency == window.currency
+        ]
+
+    async def promotions(self, window: SalesWindow) -> list[PromotionSales]:
+        used: dict[str, PromotionSales] = {}
+        for order in self._paid_orders(window):
+            for d in order.discounts:
+                seen = used.get(d.promotion_id)
+                if seen is None:
+                    used[d.promotion_id] = PromotionSales(d.promotion_id, d.code, d.description, 1, d.amount)
+                    continue
+                codes = [c for c in (seen.code, d.code) if c is not None]
+                used[d.promotion_id] = PromotionSales(
+                    d.promotion_id,
+                    max(codes) if codes else None,
+                    max(seen.description, d.description),
+                    seen.uses + 1,
+                    seen.discount + d.amount,
+                )
+        return sorted(used.values(), key=lambda p: (-p.discount, -p.uses, p.promotion_id))
 
     async def sales_by_period(self, window: SalesWindow, granularity: Granularity) -> list[PeriodSales]:
         groups: dict[date, _Tally] = {}

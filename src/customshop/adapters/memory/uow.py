@@ -9,7 +9,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
-from customshop.adapters.memory.cart import MemoryCartRepository
+from customshop.adapters.memory.cart import MemoryCartDetailsRepository, MemoryCartRepository
 from customshop.adapters.memory.catalog_io import MemoryBulkCatalogRepository
 from customshop.adapters.memory.customization import (
     MemoryAssetRepository,
@@ -27,11 +27,17 @@ from customshop.adapters.memory.orders import (
     MemoryWebhookReceipts,
 )
 from customshop.adapters.memory.outbox import MemoryOutbox, MemoryWebhookRepository
+from customshop.adapters.memory.pricing import (
+    MemoryPromotionRepository,
+    MemoryPromotionUses,
+    MemoryRegionRepository,
+    MemoryShippingMethodRepository,
+)
 from customshop.adapters.memory.reports import MemoryReportRepository
 from customshop.application.outbox import stage_events
 from customshop.application.ports import Page
 from customshop.domain.access import ApiKey
-from customshop.domain.cart import CartLine
+from customshop.domain.cart import CartDetails, CartLine
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.customization import Asset, CustomizationSession, PreviewJob
 from customshop.domain.emails import EmailDelivery
@@ -42,6 +48,9 @@ from customshop.domain.orders import Order
 from customshop.domain.outbox import OutboxMessage
 from customshop.domain.payments import Payment
 from customshop.domain.prints import PrintJob
+from customshop.domain.promotions import Promotion
+from customshop.domain.regions import Region
+from customshop.domain.shipping import ShippingMethod
 from customshop.domain.templates import Template
 from customshop.domain.webhooks import WebhookDelivery, WebhookEndpoint, WebhookLog
 
@@ -70,6 +79,7 @@ class MemoryStore:
     assets: dict[str, Asset] = field(default_factory=dict)
     previews: dict[str, PreviewJob] = field(default_factory=dict)
     cart_items: dict[str, CartLine] = field(default_factory=dict)
+    cart_details: dict[str, CartDetails] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
     stock: dict[StockKey, StockLevel] = field(default_factory=dict)
@@ -82,6 +92,11 @@ class MemoryStore:
     webhook_logs: dict[str, WebhookLog] = field(default_factory=dict)
     emails: dict[str, EmailDelivery] = field(default_factory=dict)
     prints: dict[str, PrintJob] = field(default_factory=dict)
+    regions: dict[str, Region] = field(default_factory=dict)
+    shipping_methods: dict[str, ShippingMethod] = field(default_factory=dict)
+    promotions: dict[str, Promotion] = field(default_factory=dict)
+    #: The uses of promotions held by orders: ``(promotion_id, order_id)`` -> the email, lower case.
+    promotion_uses: dict[tuple[str, str], str] = field(default_factory=dict)
     #: A dict like the other collections, so copying and publishing treat it the same way.
     catalog_state: dict[str, int] = field(default_factory=lambda: {"version": 1})
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -97,6 +112,7 @@ class MemoryStore:
         "assets",
         "previews",
         "cart_items",
+        "cart_details",
         "orders",
         "payments",
         "stock",
@@ -109,6 +125,10 @@ class MemoryStore:
         "webhook_logs",
         "emails",
         "prints",
+        "regions",
+        "shipping_methods",
+        "promotions",
+        "promotion_uses",
         "catalog_state",
     )
 
@@ -276,6 +296,7 @@ class MemoryUnitOfWork:
         self.assets = MemoryAssetRepository(self._work)
         self.previews = MemoryPreviewRepository(self._work)
         self.carts = MemoryCartRepository(self._work)
+        self.cart_details = MemoryCartDetailsRepository(self._work)
         self.orders = MemoryOrderRepository(self._work)
         self.payments = MemoryPaymentRepository(self._work)
         self.inventory = MemoryInventoryRepository(self._work)
@@ -288,6 +309,10 @@ class MemoryUnitOfWork:
         self.reports = MemoryReportRepository(self._work)
         self.bulk_catalog = MemoryBulkCatalogRepository(self._work)
         self.prints = MemoryPrintRepository(self._work)
+        self.regions = MemoryRegionRepository(self._work)
+        self.shipping_methods = MemoryShippingMethodRepository(self._work)
+        self.promotions = MemoryPromotionRepository(self._work)
+        self.promotion_uses = MemoryPromotionUses(self._work)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

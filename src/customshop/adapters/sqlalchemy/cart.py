@@ -1,4 +1,4 @@
-"""The cart repository in SQLAlchemy Core."""
+"""The cart repositories (lines and details) in SQLAlchemy Core."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customshop.adapters.sqlalchemy import tables as t
-from customshop.adapters.sqlalchemy.sql import Row
-from customshop.domain.cart import CartLine
+from customshop.adapters.sqlalchemy.sql import Row, dialect_of
+from customshop.domain.cart import CartAddress, CartDetails, CartLine
 from customshop.domain.pricing import PriceComponent
 
 
@@ -112,3 +113,64 @@ class SqlCartRepository:
 
     async def delete(self, line_id: str) -> None:
         await self._conn.execute(_DELETE, {"line_id": line_id})
+
+
+_D = t.cart_details.c
+_ADDRESS_FIELDS = ("country", "subdivision", "postal_code", "name", "line1", "line2", "city")
+
+
+def _address_json(address: CartAddress | None) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    return {name: getattr(address, name) for name in _ADDRESS_FIELDS}
+
+
+def _details(row: Row) -> CartDetails:
+    address = row.address
+    return CartDetails(
+        guest=row.guest,
+        updated_at=row.updated_at,
+        email=row.email,
+        address=None if address is None else CartAddress(**{n: address.get(n) for n in _ADDRESS_FIELDS}),
+        shipping_method_id=row.shipping_method_id,
+        promotion_code=row.promotion_code,
+    )
+
+
+_GET_DETAILS = sa.select(t.cart_details).where(_D.guest == sa.bindparam("guest"))
+_DETAIL_COLUMNS = ("email", "address", "shipping_method_id", "promotion_code", "updated_at")
+
+
+def _upsert(insert: postgresql.Insert | sqlite.Insert) -> sa.Executable:
+    return insert.on_conflict_do_update(
+        index_elements=[_D.guest], set_={name: insert.excluded[name] for name in _DETAIL_COLUMNS}
+    )
+
+
+#: One statement, so two writers racing on a guest's first details never collide on the key.
+_SAVE_DETAILS = {
+    "postgresql": _upsert(postgresql.insert(t.cart_details)),
+    "sqlite": _upsert(sqlite.insert(t.cart_details)),
+}
+
+
+class SqlCartDetailsRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, guest: str) -> CartDetails | None:
+        row = (await self._conn.execute(_GET_DETAILS, {"guest": guest})).first()
+        return None if row is None else _details(row)
+
+    async def save(self, details: CartDetails) -> None:
+        await self._conn.execute(
+            _SAVE_DETAILS[dialect_of(self._conn)],
+            {
+                "guest": details.guest,
+                "email": details.email,
+                "address": _address_json(details.address),
+                "shipping_method_id": details.shipping_method_id,
+                "promotion_code": details.promotion_code,
+                "updated_at": details.updated_at,
+            },
+        )

@@ -99,10 +99,10 @@ class SqlBulkCatalogRepository:
         rows = await self._rows(t.option_sets, t.option_sets.c.product_id, product_ids)
         return sorted((_option_set(row) for row in rows), key=lambda s: (s.product_id, s.id))
 
-    async def _copy(self, table: sa.Table, rows: Sequence[dict[str, Any]], json_column: str) -> None:
+    async def _copy(self, table: sa.Table, rows: Sequence[dict[str, Any]], *json_columns: str) -> None:
         """``COPY`` rows (dicts of one shape) into ``table`` inside the unit of work's transaction,
         begun first if no statement began it yet, so that its commit covers the copy. The
-        ``json_column`` is sent as JSON text, which PostgreSQL reads into ``jsonb``."""
+        ``json_columns`` are sent as JSON text, which PostgreSQL reads into ``jsonb``."""
         if not rows:
             return
         if not self._conn.in_transaction():
@@ -113,13 +113,13 @@ class SqlBulkCatalogRepository:
         statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
         async with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
-                await copy.write_row([_json(row[c]) if c == json_column else row[c] for c in columns])
+                await copy.write_row([_json(row[c]) if c in json_columns else row[c] for c in columns])
 
     async def add_products(self, products: Iterable[Product]) -> None:
         rows = [{"id": p.id, **_product_values(p)} for p in products]
         async with _conflicts("products could not be added", slug=True):
             if self._postgres:
-                await self._copy(t.products, rows, "media")
+                await self._copy(t.products, rows, "media", "volume_pricing")
             elif rows:
                 await self._conn.execute(t.products.insert(), rows)
 

@@ -15,6 +15,7 @@ from customshop.adapters.sqlalchemy.cart import components_json
 from customshop.adapters.sqlalchemy.sql import Row
 from customshop.application.ports import Page
 from customshop.domain.inventory import StockKey
+from customshop.domain.money import Money
 from customshop.domain.orders import (
     Order,
     OrderLine,
@@ -27,6 +28,7 @@ from customshop.domain.orders import (
     TimelineEntry,
 )
 from customshop.domain.pricing import PriceComponent
+from customshop.domain.quote import AppliedDiscount, ShippingOption, TaxLine
 
 _O = t.orders.c
 _L = t.order_lines.c
@@ -45,6 +47,29 @@ def _holds(holds: Iterable[StockHold]) -> list[dict[str, Any]]:
     ]
 
 
+def _discounts(discounts: Iterable[AppliedDiscount]) -> list[dict[str, Any]]:
+    return [
+        {"promotion_id": d.promotion_id, "code": d.code, "description": d.description, "amount": d.amount}
+        for d in discounts
+    ]
+
+
+def _tax_lines(lines: Iterable[TaxLine]) -> list[dict[str, Any]]:
+    return [{"name": t.name, "rate_bps": t.rate_bps, "amount": t.amount} for t in lines]
+
+
+def _shipping_method(method: ShippingOption | None) -> dict[str, Any] | None:
+    if method is None:
+        return None
+    return {
+        "id": method.id,
+        "name": method.name,
+        "amount": method.amount,
+        "min_days": method.min_days,
+        "max_days": method.max_days,
+    }
+
+
 def _order_values(order: Order) -> dict[str, Any]:
     """The columns ``update`` writes: everything that changes after checkout (the aggregate's moves,
     the token set once the payment started, the provider a retry may switch to)."""
@@ -57,8 +82,8 @@ def _order_values(order: Order) -> dict[str, Any]:
         "reserved_until": order.reserved_until,
         "payment_provider": order.payment_provider,
         "payment_id": order.payment_id,
-        "paid_amount": order.paid_amount,
-        "refunded_amount": order.refunded_amount,
+        "paid_amount": order.paid_amount.amount,
+        "refunded_amount": order.refunded_amount.amount,
         "payment_failure": order.payment_failure,
         "tracking_url": order.tracking_url,
         "paid_at": order.paid_at,
@@ -80,6 +105,9 @@ def _line_values(order_id: str, position: int, line: OrderLine) -> dict[str, Any
         "components": components_json(line.components),
         "unit_price": line.unit_price,
         "quantity": line.quantity,
+        "volume_discount": line.volume_discount,
+        "discount": line.discount,
+        "tax": line.tax,
         "print_status": line.print_file.status.value,
         "print_file_id": line.print_file.id,
         "print_error": line.print_file.error,
@@ -99,10 +127,15 @@ def _line(row: Row) -> OrderLine:
         unit_price=row.unit_price,
         quantity=row.quantity,
         print_file=PrintFile(PrintStatus(row.print_status), row.print_file_id, row.print_error),
+        volume_discount=row.volume_discount,
+        discount=row.discount,
+        tax=row.tax,
     )
 
 
 def _order(row: Row, lines: tuple[OrderLine, ...]) -> Order:
+    currency = row.currency
+    method = row.shipping_method
     return Order(
         id=row.id,
         guest=row.guest,
@@ -115,13 +148,14 @@ def _order(row: Row, lines: tuple[OrderLine, ...]) -> Order:
             postal_code=row.shipping_address["postal_code"],
             country=row.shipping_address["country"],
             line2=row.shipping_address.get("line2"),
+            subdivision=row.shipping_address.get("subdivision"),
         ),
         lines=lines,
-        currency=row.currency,
-        subtotal=row.subtotal,
-        tax=row.tax,
-        shipping=row.shipping,
-        total=row.total,
+        subtotal=Money(row.subtotal, currency),
+        discount_total=Money(row.discount_total, currency),
+        shipping=Money(row.shipping, currency),
+        tax=Money(row.tax, currency),
+        total=Money(row.total, currency),
         status=OrderStatus(row.status),
         timeline=tuple(
             TimelineEntry(OrderStatus(e["status"]), datetime.fromisoformat(e["at"]), e.get("note"))
@@ -134,12 +168,17 @@ def _order(row: Row, lines: tuple[OrderLine, ...]) -> Order:
         reserved_until=row.reserved_until,
         payment_provider=row.payment_provider,
         payment_id=row.payment_id,
-        paid_amount=row.paid_amount,
-        refunded_amount=row.refunded_amount,
+        paid_amount=Money(row.paid_amount, currency),
+        refunded_amount=Money(row.refunded_amount, currency),
         payment_failure=row.payment_failure,
         tracking_url=row.tracking_url,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        discounts=tuple(AppliedDiscount(**d) for d in row.discounts),
+        tax_lines=tuple(TaxLine(**t) for t in row.tax_lines),
+        shipping_method=None if method is None else ShippingOption(**method),
+        prices_include_tax=row.prices_include_tax,
+        region_id=row.region_id,
         paid_at=row.paid_at,
     )
 
@@ -156,6 +195,9 @@ _LINE_COLUMNS = (
     _L.components,
     _L.unit_price,
     _L.quantity,
+    _L.volume_discount,
+    _L.discount,
+    _L.tax,
     _L.print_status,
     _L.print_file_id,
     _L.print_error,
@@ -214,10 +256,16 @@ class SqlOrderRepository:
                 "email": order.email,
                 "shipping_address": order.shipping_address.to_dict(),
                 "currency": order.currency,
-                "subtotal": order.subtotal,
-                "tax": order.tax,
-                "shipping": order.shipping,
-                "total": order.total,
+                "subtotal": order.subtotal.amount,
+                "tax": order.tax.amount,
+                "shipping": order.shipping.amount,
+                "total": order.total.amount,
+                "discount_total": order.discount_total.amount,
+                "discounts": _discounts(order.discounts),
+                "tax_lines": _tax_lines(order.tax_lines),
+                "shipping_method": _shipping_method(order.shipping_method),
+                "prices_include_tax": order.prices_include_tax,
+                "region_id": order.region_id,
                 "created_at": order.created_at,
                 **_order_values(order),
             },

@@ -26,9 +26,9 @@ def _product_json_page(active_only: bool, after: bool) -> sa.TextClause:
     id of the page's last product, and how many rows were read (``limit + 1`` when more follow)."""
     conditions = [c for c, wanted in (("active", active_only), ("id > :after", after)) if wanted]
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    # Only the constant fragments above are interpolated; values are bound parameters. Media are
-    # stored as the API shows them, a list of {url, alt} (see ``repositories._product_values``), so
-    # they go as they are.
+    # Only the constant fragments above are interpolated; values are bound parameters. Media and
+    # volume pricing are stored as the API shows them, lists of {url, alt} and of {min_quantity,
+    # discount_bps} (see ``repositories._product_values``), so they go as they are.
     return sa.text(
         f"""
         WITH page AS (
@@ -38,6 +38,7 @@ def _product_json_page(active_only: bool, after: bool) -> sa.TextClause:
         SELECT coalesce(json_agg(json_build_object(
                    'id', id, 'slug', slug, 'name', name, 'description', description,
                    'base_price', base_price, 'currency', currency,
+                   'tax_class', tax_class, 'volume_pricing', volume_pricing,
                    'media', media,
                    'active', active,
                    'created_at', {_utc_text("created_at")},

@@ -1,5 +1,8 @@
 """Sales reports in SQL: every sum and count is a ``GROUP BY`` over ``orders`` joined to ``order_lines``.
 
+The promotions report reads each order's ``discounts`` (JSON) as rows, as the choices report reads
+a line's components.
+
 Two things are written per dialect. The first day of a sale's period: PostgreSQL truncates the UTC
 time (``date_trunc``; its weeks start on Monday, as ISO's do), SQLite applies ``date()`` modifiers to
 the day of the stored UTC text. And reading a line's choices out of its JSON: ``jsonb_array_elements``
@@ -28,6 +31,7 @@ from customshop.application.ports import (
     Granularity,
     PeriodSales,
     ProductSales,
+    PromotionSales,
     SalesFigures,
     SalesWindow,
 )
@@ -82,8 +86,14 @@ _paid_lines = (
     .cte("paid_lines")
 )
 _S = _paid_lines.c
-#: One row per product and template version, then one totals row (its product id NULL): a single
-#: statement, so the totals always add up to the rows.
+#: The orders of the window, for what is summed per order (discounts, tax, shipping).
+_paid_orders = (
+    sa.select(_O.discount_total, _O.tax, _O.shipping).where(*_sold(currency=True)).subquery("paid_orders")
+)
+_PO = _paid_orders.c
+_NONE = sa.cast(sa.null(), sa.BigInteger)
+#: One row per product and template version, then one totals row (its product id NULL, with the
+#: orders' discounts, tax and shipping): a single statement, so the totals always add up to the rows.
 _SALES = sa.union_all(
     sa.select(
         _S.product_id,
@@ -92,6 +102,9 @@ _SALES = sa.union_all(
         sa.func.count(sa.distinct(_S.order_id)).label("orders"),
         _total(_S.quantity).label("units"),
         _total(_S.revenue).label("revenue"),
+        _NONE.label("discounts"),
+        _NONE.label("tax"),
+        _NONE.label("shipping"),
     ).group_by(_S.product_id, _S.template_version),
     sa.select(
         sa.cast(sa.null(), t.ID),
@@ -100,8 +113,58 @@ _SALES = sa.union_all(
         sa.func.count(sa.distinct(_S.order_id)),
         _total(_S.quantity),
         _total(_S.revenue),
+        sa.select(_total(_PO.discount_total)).scalar_subquery(),
+        sa.select(_total(_PO.tax)).scalar_subquery(),
+        sa.select(_total(_PO.shipping)).scalar_subquery(),
     ),
 )
+
+
+# -- promotions ------------------------------------------------------------------------------------
+
+
+@cache
+def _promotions(dialect: Dialect) -> sa.Select[Any]:
+    """One row per promotion the window's orders used: from each order's ``discounts`` (JSON), the
+    orders using it and the sum of what it took off."""
+    if dialect == POSTGRESQL:
+        item = sa.func.jsonb_array_elements(_O.discounts).table_valued("value", joins_implicitly=True)
+
+        def field(name: str) -> sa.ColumnElement[str]:
+            return sa.func.jsonb_extract_path_text(item.c.value, sa.literal_column(f"'{name}'"))
+
+    else:
+        item = sa.func.json_each(_O.discounts).table_valued("value", joins_implicitly=True)
+
+        def field(name: str) -> sa.ColumnElement[str]:
+            return sa.func.json_extract(item.c.value, sa.literal_column(f"'$.{name}'"), type_=sa.Text)
+
+    used = (
+        sa.select(
+            _O.id.label("order_id"),
+            field("promotion_id").label("promotion_id"),
+            field("code").label("code"),
+            field("description").label("description"),
+            sa.cast(field("amount"), sa.BigInteger).label("amount"),
+        )
+        .select_from(t.orders)
+        .join(item, sa.true())
+        .where(*_sold(currency=True))
+        .subquery("used")
+    )
+    discount = _total(used.c.amount)
+    uses = sa.func.count(sa.distinct(used.c.order_id))
+    return (
+        sa.select(
+            used.c.promotion_id,
+            sa.func.max(used.c.code).label("code"),
+            sa.func.max(used.c.description).label("description"),
+            uses.label("uses"),
+            discount.label("discount"),
+        )
+        .group_by(used.c.promotion_id)
+        .order_by(discount.desc(), uses.desc(), _code_point_order(used.c.promotion_id, dialect))
+    )
 
 
 # -- revenue by period -----------------------------------------------------------------------------
@@ -269,11 +332,12 @@ class SqlReportRepository:
 
     async def sales(self, window: SalesWindow) -> SalesFigures:
         rows = await self._conn.execute(_SALES, _window(window))
-        orders = units = revenue = 0
+        orders = units = revenue = discounts = tax = shipping = 0
         by_product: list[ProductSales] = []
         for row in rows:  # named by the union's first SELECT
             if row.product_id is None:
                 orders, units, revenue = row.orders, row.units, row.revenue
+                discounts, tax, shipping = row.discounts, row.tax, row.shipping
             else:
                 by_product.append(
                     ProductSales(
@@ -285,7 +349,20 @@ class SqlReportRepository:
                     )
                 )
         by_product.sort(key=lambda s: (-s.revenue, s.product_id, s.template_version))
-        return SalesFigures(orders, units, revenue, by_product)
+        return SalesFigures(orders, units, revenue, by_product, discounts, tax, shipping)
+
+    async def promotions(self, window: SalesWindow) -> list[PromotionSales]:
+        rows = await self._conn.execute(_promotions(self._dialect), _window(window))
+        return [
+            PromotionSales(
+                promotion_id=row.promotion_id,
+                code=row.code,
+                description=row.description,
+                uses=row.uses,
+                discount=row.discount,
+            )
+            for row in rows
+        ]
 
     async def sales_by_period(self, window: SalesWindow, granularity: Granularity) -> list[PeriodSales]:
         rows = await self._conn.execute(_by_period(self._dialect, granularity), _window(window))

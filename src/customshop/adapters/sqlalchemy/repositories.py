@@ -15,7 +15,7 @@ from customshop.adapters.sqlalchemy import tables as t
 from customshop.adapters.sqlalchemy.sql import Row, guarded
 from customshop.application.ports import Page
 from customshop.domain.access import ApiKey, Scope
-from customshop.domain.catalog import MediaItem, Option, OptionSet, Product
+from customshop.domain.catalog import MediaItem, Option, OptionSet, Product, VolumeTier
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
 from customshop.domain.template_parsing import load_definition
 from customshop.domain.templates import Template
@@ -35,7 +35,20 @@ def _product(row: Sequence[Any]) -> Product:
     # attribute access on a Row is a keyed lookup per field (about 0.5 µs), which dominated reading
     # product lists (docs/performance.md). What was stored was checked
     # when written, so it is restored without checking again.
-    id_, slug, name, description, base_price, currency, media, active, created_at, updated_at = row
+    (
+        id_,
+        slug,
+        name,
+        description,
+        base_price,
+        currency,
+        media,
+        active,
+        created_at,
+        updated_at,
+        tax_class,
+        volume_pricing,
+    ) = row
     return Product.restore(
         id_,
         slug,
@@ -47,6 +60,10 @@ def _product(row: Sequence[Any]) -> Product:
         active,
         created_at,
         updated_at,
+        tax_class,
+        tuple(VolumeTier(t["min_quantity"], t["discount_bps"]) for t in volume_pricing)
+        if volume_pricing
+        else (),
     )
 
 
@@ -76,6 +93,10 @@ def _product_values(product: Product) -> dict[str, Any]:
         "active": product.active,
         "created_at": product.created_at,
         "updated_at": product.updated_at,
+        "tax_class": product.tax_class,
+        "volume_pricing": [
+            {"min_quantity": t.min_quantity, "discount_bps": t.discount_bps} for t in product.volume_pricing
+        ],
     }
 
 

@@ -64,6 +64,9 @@ products = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("tax_class", sa.String(32), nullable=False, server_default="standard"),
+    # As the API shows it: [{min_quantity, discount_bps}], smallest quantity first.
+    sa.Column("volume_pricing", Json, nullable=False, server_default="[]"),
 )
 
 option_sets = sa.Table(
@@ -184,6 +187,19 @@ cart_items = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
 )
 
+#: What a guest told its cart besides the lines. ``address`` is ``{country, subdivision?,
+#: postal_code?, name?, line1?, line2?, city?}``; ``promotion_code`` is stored normalized.
+cart_details = sa.Table(
+    "cart_details",
+    metadata,
+    sa.Column("guest", sa.String(64), primary_key=True),
+    sa.Column("email", sa.String(254), nullable=True),
+    sa.Column("address", Json, nullable=True),
+    sa.Column("shipping_method_id", ID, nullable=True),
+    sa.Column("promotion_code", sa.String(100), nullable=True),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
 #: One row: the catalog's version stamp, bumped by every catalog write (cache invalidation).
 catalog_state = sa.Table(
     "catalog_state",
@@ -209,6 +225,15 @@ orders = sa.Table(
     sa.Column("tax", sa.BigInteger, nullable=False),
     sa.Column("shipping", sa.BigInteger, nullable=False),
     sa.Column("total", sa.BigInteger, nullable=False),
+    #: The price breakdown (revision 0013): Σ ``discounts[].amount``, the promotions in effect
+    #: (``{promotion_id, code, description, amount}``), the tax per rate (``{name, rate_bps,
+    #: amount}``), the shipping method (``{id, name, amount, min_days, max_days}``; NULL: flat rates).
+    sa.Column("discount_total", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("discounts", Json, nullable=False, server_default="[]"),
+    sa.Column("tax_lines", Json, nullable=False, server_default="[]"),
+    sa.Column("shipping_method", Json, nullable=True),
+    sa.Column("prices_include_tax", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("region_id", ID, nullable=True),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("timeline", Json, nullable=False),
     sa.Column("stock", Json, nullable=False),
@@ -242,8 +267,13 @@ order_lines = sa.Table(
     sa.Column("template_snapshot", Json, nullable=False),
     sa.Column("options", Json, nullable=False),
     sa.Column("components", Json, nullable=False),
+    #: After the volume discount; ``volume_discount``, ``discount`` and ``tax`` are the line's
+    #: shares of the order's quote (revision 0013).
     sa.Column("unit_price", sa.BigInteger, nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("volume_discount", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("discount", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("tax", sa.BigInteger, nullable=False, server_default="0"),
     #: The line's print file: its status, current rendering, last error, renderings started and
     #: when the next one is due (NULL: none is wanted).
     sa.Column("print_status", sa.String(16), nullable=False, server_default="pending"),
@@ -421,4 +451,87 @@ emails = sa.Table(
     sa.Index("ix_emails_status_next_attempt_at", "status", "next_attempt_at"),
     #: The retention purge: finished emails by when they finished.
     sa.Index("ix_emails_status_updated_at", "status", "updated_at"),
+)
+
+# -- commerce rules: regions, shipping methods, promotions -----------------------------------------
+
+#: Where the shop ships. ``tax_rates`` is the region's list of rates as JSON
+#: (``[{name, rate_bps, subdivision, tax_class}]``): they are read and written with their region only.
+regions = sa.Table(
+    "regions",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("prices_include_tax", sa.Boolean, nullable=False),
+    sa.Column("tax_shipping", sa.Boolean, nullable=False),
+    sa.Column("tax_rates", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+#: A region's countries, one row each (``position``: their order in the region): the primary key on
+#: ``country`` is what keeps a country in at most one region however many writers race. Deleted with
+#: their region.
+region_countries = sa.Table(
+    "region_countries",
+    metadata,
+    sa.Column("country", sa.String(2), primary_key=True),
+    sa.Column("region_id", ID, sa.ForeignKey("regions.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+#: A region's shipping methods; ``rate`` is the rate's JSON shape (``{"type": "flat", ...}``). The
+#: foreign key refuses to delete a region that still has methods.
+shipping_methods = sa.Table(
+    "shipping_methods",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("region_id", ID, sa.ForeignKey("regions.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("rate", Json, nullable=False),
+    sa.Column("free_over", sa.BigInteger, nullable=True),
+    sa.Column("min_days", sa.Integer, nullable=True),
+    sa.Column("max_days", sa.Integer, nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+#: Discount codes (``code`` normalized, unique; NULL for automatic promotions) and automatic discounts.
+#: ``times_used`` counts the uses held in ``promotion_uses``; claims move it by a conditional UPDATE
+#: of this row, so only claims of the same promotion wait on each other.
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("code", sa.String(32), nullable=True, unique=True),
+    sa.Column("description", sa.String(500), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("value", sa.BigInteger, nullable=True),
+    sa.Column("product_ids", Json, nullable=False),
+    sa.Column("min_subtotal", sa.BigInteger, nullable=True),
+    sa.Column("starts_at", Timestamp, nullable=True),
+    sa.Column("ends_at", Timestamp, nullable=True),
+    sa.Column("usage_limit", sa.Integer, nullable=True),
+    sa.Column("per_email_limit", sa.Integer, nullable=True),
+    sa.Column("buy_quantity", sa.Integer, nullable=True),
+    sa.Column("get_quantity", sa.Integer, nullable=True),
+    sa.Column("combinable", sa.Boolean, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("times_used", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.CheckConstraint("times_used >= 0", name="times_used_not_negative"),
+)
+
+#: The uses of counted promotions by placed orders, with the order's email in lower case. ``order_id``
+#: has no foreign key: ``release`` gives a use back when its order is cancelled or expires.
+promotion_uses = sa.Table(
+    "promotion_uses",
+    metadata,
+    sa.Column("promotion_id", ID, sa.ForeignKey("promotions.id"), primary_key=True),
+    sa.Column("order_id", ID, primary_key=True, index=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    #: The per-email count of a promotion's uses.
+    sa.Index("ix_promotion_uses_promotion_id_email", "promotion_id", "email"),
 )

@@ -8,7 +8,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from customshop.adapters.sqlalchemy.cart import SqlCartRepository
+from customshop.adapters.sqlalchemy.cart import SqlCartDetailsRepository, SqlCartRepository
 from customshop.adapters.sqlalchemy.catalog_io import SqlBulkCatalogRepository
 from customshop.adapters.sqlalchemy.customization import (
     SqlAssetRepository,
@@ -23,6 +23,12 @@ from customshop.adapters.sqlalchemy.inventory import SqlInventoryRepository
 from customshop.adapters.sqlalchemy.orders import SqlOrderRepository
 from customshop.adapters.sqlalchemy.outbox import SqlOutbox, SqlWebhookRepository
 from customshop.adapters.sqlalchemy.payments import SqlPaymentRepository
+from customshop.adapters.sqlalchemy.pricing import (
+    SqlPromotionRepository,
+    SqlPromotionUses,
+    SqlRegionRepository,
+    SqlShippingMethodRepository,
+)
 from customshop.adapters.sqlalchemy.prints import SqlPrintRepository
 from customshop.adapters.sqlalchemy.receipts import SqlWebhookReceipts
 from customshop.adapters.sqlalchemy.reports import SqlReportRepository
@@ -47,6 +53,7 @@ _REPOSITORIES = (
     "assets",
     "previews",
     "carts",
+    "cart_details",
     "orders",
     "payments",
     "inventory",
@@ -59,6 +66,10 @@ _REPOSITORIES = (
     "emails",
     "reports",
     "prints",
+    "regions",
+    "shipping_methods",
+    "promotions",
+    "promotion_uses",
 )
 
 
@@ -134,6 +145,10 @@ class SqlUnitOfWork:
         return SqlCartRepository(self._connection())
 
     @cached_property
+    def cart_details(self) -> SqlCartDetailsRepository:
+        return SqlCartDetailsRepository(self._connection())
+
+    @cached_property
     def orders(self) -> SqlOrderRepository:
         return SqlOrderRepository(self._connection())
 
@@ -180,6 +195,22 @@ class SqlUnitOfWork:
     @cached_property
     def prints(self) -> SqlPrintRepository:
         return SqlPrintRepository(self._connection())
+
+    @cached_property
+    def regions(self) -> SqlRegionRepository:
+        return SqlRegionRepository(self._connection())
+
+    @cached_property
+    def shipping_methods(self) -> SqlShippingMethodRepository:
+        return SqlShippingMethodRepository(self._connection())
+
+    @cached_property
+    def promotions(self) -> SqlPromotionRepository:
+        return SqlPromotionRepository(self._connection())
+
+    @cached_property
+    def promotion_uses(self) -> SqlPromotionUses:
+        return SqlPromotionUses(self._connection())
 
     @property
     def connection(self) -> AsyncConnection:

@@ -62,6 +62,7 @@ from customshop.application.ports.operations import (
     WebhookTarget,
 )
 from customshop.application.ports.orders import (
+    CartDetailsRepository,
     CartRepository,
     IdempotencyRepository,
     InventoryRepository,
@@ -78,8 +79,6 @@ from customshop.application.ports.payments import (
     PaymentRejected,
     PaymentRequest,
     PaymentUnavailable,
-    ShippingPolicy,
-    TaxPolicy,
 )
 from customshop.application.ports.pricing import (
     PromotionRepository,
@@ -92,6 +91,7 @@ from customshop.application.ports.reports import (
     Granularity,
     PeriodSales,
     ProductSales,
+    PromotionSales,
     ReportRepository,
     SalesFigures,
     SalesWindow,
@@ -112,6 +112,7 @@ __all__ = [
     "BulkCatalogUnitOfWorkFactory",
     "Cache",
     "CacheUnavailable",
+    "CartDetailsRepository",
     "CartRepository",
     "CatalogVersion",
     "ChoiceCount",
@@ -160,6 +161,7 @@ __all__ = [
     "ProductSales",
     "Progress",
     "PromotionRepository",
+    "PromotionSales",
     "PromotionUses",
     "QueueUnavailable",
     "RegionRepository",
@@ -173,9 +175,7 @@ __all__ = [
     "SanitizedImage",
     "SessionRepository",
     "ShippingMethodRepository",
-    "ShippingPolicy",
     "StorageUnavailable",
-    "TaxPolicy",
     "TemplateRepository",
     "Unavailable",
     "UnitOfWork",

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from customshop.application.ports.basics import Page
-from customshop.domain.cart import CartLine
+from customshop.domain.cart import CartDetails, CartLine
 from customshop.domain.idempotency import IdempotencyRecord
 from customshop.domain.inventory import StockKey, StockLevel
 from customshop.domain.orders import Order, OrderStatus, StockHold
@@ -34,6 +34,17 @@ class CartRepository(Protocol):
         ...
 
     async def delete(self, line_id: str) -> None: ...
+
+
+class CartDetailsRepository(Protocol):
+    """What guests told their carts besides the lines (address, shipping method, email, promotion
+    code), one record per guest. Never commits."""
+
+    async def get(self, guest: str) -> CartDetails | None: ...
+
+    async def save(self, details: CartDetails) -> None:
+        """Store the guest's details, replacing any it had (however many writers race)."""
+        ...
 
 
 class OrderRepository(Protocol):

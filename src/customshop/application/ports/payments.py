@@ -1,4 +1,4 @@
-"""Payment providers, and the tax and shipping policies prices are made with."""
+"""Payment providers."""
 
 from __future__ import annotations
 
@@ -7,19 +7,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from customshop.application.ports.unavailable import Unavailable
-from customshop.domain.money import Money
-
-
-class TaxPolicy(Protocol):
-    """The tax due on a cart's subtotal, in its currency; never negative."""
-
-    def tax_on(self, subtotal: Money) -> Money: ...
-
-
-class ShippingPolicy(Protocol):
-    """The shipping charged for a cart of ``units`` items in ``currency``; never negative."""
-
-    def shipping_for(self, units: int, currency: str) -> Money: ...
 
 
 @dataclass(frozen=True, slots=True)

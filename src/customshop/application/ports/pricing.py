@@ -14,7 +14,10 @@ class RegionRepository(Protocol):
     """Regions with their tax rates. Never commits.
 
     ``add`` and ``update`` raise ``Conflict`` naming the country when another region already holds
-    one of the region's countries (a country belongs to at most one region), however many writers race.
+    one of the region's countries (a country belongs to at most one region), however many writers race:
+    :class:`~customshop.domain.regions.CountryTaken`, whose violation names ``countries[i]``.
+    ``delete`` raises :class:`~customshop.domain.regions.RegionInUse` (a ``Conflict``) while shipping
+    methods belong to the region: they are not deleted with it.
     """
 
     async def add(self, region: Region) -> None: ...
@@ -58,8 +61,11 @@ class PromotionRepository(Protocol):
     """Promotions. Never commits.
 
     ``add`` and ``update`` raise ``Conflict`` when another promotion holds the code (compared as
-    :func:`customshop.domain.promotions.normalize_code` gives it). ``times_used`` on the promotions
-    read here is the number of uses currently held (see :class:`PromotionUses`).
+    :func:`customshop.domain.promotions.normalize_code` gives it):
+    :class:`~customshop.domain.promotions.DuplicatePromotionCode`; the code is stored normalized.
+    ``times_used`` on the promotions read here is the number of uses currently held (see
+    :class:`PromotionUses`); ``add`` stores 0 and ``update`` leaves it as it is (only claims and
+    releases move it).
     """
 
     async def add(self, promotion: Promotion) -> None: ...
@@ -86,14 +92,25 @@ class PromotionUses(Protocol):
 
     Claiming is atomic per promotion: two transactions claiming the last use of the same promotion
     cannot both succeed, while claims on different promotions never wait on each other (there is no
-    shop-wide counter row).
+    shop-wide counter row). A claim holds the promotion's row until the transaction ends, so the
+    checkouts using the same counted promotion wait on each other: claim last, just before commit.
+
+    Which uses are counted is :func:`customshop.domain.promotions.counts_uses`: every code, and
+    automatic promotions with a ``usage_limit`` or ``per_email_limit``. The caller may claim every
+    promotion an order applies: claiming an unlimited automatic promotion records nothing, touches
+    no row and answers True (such a promotion fits every cart; counting it would serialize every
+    checkout of the shop on its row).
     """
 
     async def claim(self, promotion: Promotion, *, order_id: str, email: str) -> bool:
         """Record that ``order_id`` uses ``promotion``; False, recording nothing, when its
-        ``usage_limit`` or its ``per_email_limit`` for ``email`` (case-insensitive) is reached."""
+        ``usage_limit`` or its ``per_email_limit`` for ``email`` (case-insensitive) is reached, or
+        when the promotion no longer exists. The limits are those stored when the claim runs (an
+        admin's change made meanwhile counts), not those of the ``promotion`` passed. Claiming again
+        a use the order already holds answers True and counts nothing more."""
         ...
 
     async def release(self, order_id: str) -> None:
-        """Give back every use ``order_id`` holds (its unpaid order was cancelled or expired)."""
+        """Give back every use ``order_id`` holds (its unpaid order was cancelled or expired); an
+        order holding none changes nothing, so releasing twice is harmless."""
         ...

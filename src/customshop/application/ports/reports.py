@@ -44,12 +44,30 @@ class ProductSales:
 @dataclass(frozen=True, slots=True)
 class SalesFigures:
     """A window's sales, all read at once: ``revenue`` and ``units`` equal the sums over
-    ``by_product``; ``orders`` counts the orders (an order may hold several products)."""
+    ``by_product``; ``orders`` counts the orders (an order may hold several products). ``discounts``,
+    ``tax`` and ``shipping`` are the sums of those orders' ``discount_total``, ``tax`` and
+    ``shipping``."""
 
     orders: int
     units: int
     revenue: int
     by_product: list[ProductSales]
+    discounts: int = 0
+    tax: int = 0
+    shipping: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionSales:
+    """What one promotion did in a window's sales: the orders that used it (``uses``) and the sum
+    of what it took off them (``discount``). ``code`` and ``description`` are those it was sold
+    under (the greatest in code-point order, should they have changed)."""
+
+    promotion_id: str
+    code: str | None
+    description: str
+    uses: int
+    discount: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +108,11 @@ class ReportRepository(Protocol):
     async def sales(self, window: SalesWindow) -> SalesFigures:
         """The window's totals and its sales per ``(product_id, template_version)``, by revenue,
         highest first (ties by product id, then version)."""
+        ...
+
+    async def promotions(self, window: SalesWindow) -> list[PromotionSales]:
+        """The promotions the window's orders used (their ``discounts``), most discount first (ties
+        by uses, then promotion id)."""
         ...
 
     async def sales_by_period(self, window: SalesWindow, granularity: Granularity) -> list[PeriodSales]:

@@ -20,6 +20,7 @@ from customshop.application.ports.customization import (
 )
 from customshop.application.ports.events import EmailRepository, Outbox, WebhookRepository
 from customshop.application.ports.orders import (
+    CartDetailsRepository,
     CartRepository,
     IdempotencyRepository,
     InventoryRepository,
@@ -27,6 +28,12 @@ from customshop.application.ports.orders import (
     PaymentRepository,
     PrintRepository,
     WebhookReceipts,
+)
+from customshop.application.ports.pricing import (
+    PromotionRepository,
+    PromotionUses,
+    RegionRepository,
+    ShippingMethodRepository,
 )
 from customshop.application.ports.reports import ReportRepository
 
@@ -67,6 +74,9 @@ class UnitOfWork(Protocol):
     def carts(self) -> CartRepository: ...
 
     @property
+    def cart_details(self) -> CartDetailsRepository: ...
+
+    @property
     def orders(self) -> OrderRepository: ...
 
     @property
@@ -98,6 +108,18 @@ class UnitOfWork(Protocol):
 
     @property
     def prints(self) -> PrintRepository: ...
+
+    @property
+    def regions(self) -> RegionRepository: ...
+
+    @property
+    def shipping_methods(self) -> ShippingMethodRepository: ...
+
+    @property
+    def promotions(self) -> PromotionRepository: ...
+
+    @property
+    def promotion_uses(self) -> PromotionUses: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -27,6 +27,11 @@ from customshop.entrypoints.http.controllers.optionsets import OptionSetControll
 from customshop.entrypoints.http.controllers.orders import OrderController
 from customshop.entrypoints.http.controllers.payments import PaymentWebhookController, TestPaymentController
 from customshop.entrypoints.http.controllers.previews import PreviewController
+from customshop.entrypoints.http.controllers.pricing import (
+    PromotionController,
+    RegionController,
+    ShippingMethodController,
+)
 from customshop.entrypoints.http.controllers.prints import PrintFileController
 from customshop.entrypoints.http.controllers.products import ProductController
 from customshop.entrypoints.http.controllers.reports import ReportController
@@ -128,6 +133,9 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             CheckoutController,
             OrderController,
             InventoryController,
+            RegionController,
+            ShippingMethodController,
+            PromotionController,
             ReportController,
             PaymentWebhookController,
             FulfillmentWebhookController,
@@ -147,6 +155,7 @@ def create_app(container: Container | None = None, *, readiness_probes: bool = T
             "orders": _bridge(use_cases.orders),
             "print_files": _bridge(use_cases.print_files),
             "inventory": _bridge(use_cases.inventory),
+            "pricing_rules": _bridge(use_cases.pricing_rules),
             "reports": _bridge(use_cases.reports),
             "webhooks": _bridge(use_cases.webhooks),
             "catalog_cache": _bridge(use_cases.catalog_cache),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
@@ -18,7 +18,13 @@ from customshop.entrypoints.http.controllers.sessions import (
     session_cookie,
 )
 from customshop.entrypoints.http.errors import problems
-from customshop.entrypoints.http.schemas import CartItemCreate, CartItemUpdate, CartRead
+from customshop.entrypoints.http.schemas import (
+    CartDetailsWrite,
+    CartItemCreate,
+    CartItemUpdate,
+    CartRead,
+    PromotionCodeIn,
+)
 
 
 class CartController(Controller):
@@ -72,6 +78,50 @@ class CartController(Controller):
     ) -> CartRead:
         """Take a line out and answer the updated cart."""
         return CartRead.of(await carts.remove(session_key, item_id))
+
+    @put("/details", operation_id="setCartDetails", responses=problems(400, 404, 415))
+    async def details(
+        self,
+        request: Request[Any, Any, Any],
+        carts: NamedDependency[Carts],
+        session_key: NamedDependency[str | None],
+        data: JSONBody[Unchecked[CartDetailsWrite]],
+    ) -> Response[CartRead]:
+        """Tell the cart where it goes (`shipping_address`: at least `country`, with `subdivision`
+        and `postal_code` where tax depends on them), by which shipping method (`shipping_method_id`;
+        left out: the cheapest) and the guest's `email`, and answer the cart priced for it: its
+        region's tax and shipping options. Replaces all three; the promotion code stays. Once regions
+        exist, a country in none is 400 `shipping_address.country` `not_shippable`; a method that is
+        not an active one of the country's region is 400 `shipping_method_id` `unknown`. A guest
+        without a session key gets one."""
+        # A body with a wrong field still has its country and method checked, for one 400.
+        details = await data.decode(carts.details_problems)
+        return _answer(request, await carts.set_details(session_key, details.to_input()))
+
+    @post(
+        "/promotions", operation_id="applyPromotionCode", status_code=200, responses=problems(400, 404, 415)
+    )
+    async def apply_code(
+        self,
+        carts: NamedDependency[Carts],
+        session_key: NamedDependency[str | None],
+        data: JSONBody[PromotionCodeIn],
+    ) -> CartRead:
+        """Apply a promotion code (case-insensitive) and answer the cart with its discount. One code
+        per cart: a new code replaces the one applied before. A code that cannot be used is 400 on
+        `code`: `unknown` (no such code, or inactive), `expired`, `exhausted`, `not_applicable`
+        (nothing in the cart it applies to) or `min_subtotal`."""
+        return CartRead.of(await carts.apply_code(session_key, data.code))
+
+    @delete(
+        "/promotions/{code:str}", operation_id="removePromotionCode", status_code=200, responses=problems(404)
+    )
+    async def remove_code(
+        self, carts: NamedDependency[Carts], session_key: NamedDependency[str | None], code: FromPath[str]
+    ) -> CartRead:
+        """Take the promotion code off the cart and answer the cart; 404 when the cart has not this
+        code applied."""
+        return CartRead.of(await carts.remove_code(session_key, code))
 
 
 def _answer(request: Request[Any, Any, Any], view: CartView) -> Response[CartRead]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, Request, post
@@ -11,7 +10,7 @@ from litestar.params import HeaderParameter, JSONBody
 
 from customshop.application.checkout import Checkout
 from customshop.domain.errors import InvalidInput, Violation
-from customshop.entrypoints.http.body import StoredRules, Unchecked
+from customshop.entrypoints.http.body import Unchecked
 from customshop.entrypoints.http.controllers.sessions import presented_session_key
 from customshop.entrypoints.http.errors import problems
 from customshop.entrypoints.http.rate_limits import CHECKOUT, RATE_LIMIT
@@ -72,22 +71,17 @@ class CheckoutController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> CheckoutRead:
         """Place an order for the guest's cart: re-price and re-check every line (a changed price is
-        a 409 naming `items[i].unit_price`, and the cart then shows the new price), reserve the stock
-        of the whole cart (short: 409), create the order and start its payment, all or nothing. The
-        cart is emptied once the order exists. An empty cart is a 400 naming `cart`; a session key
-        this server did not issue, or one that expired, is 404."""
-        # A body with a wrong field still has its payment provider checked against those enabled.
-        details = await data.decode(_provider_problems(checkout))
+        a 409 naming `items[i].unit_price`, and the cart then shows the new price), quote it as the
+        cart does (the address's region, `shipping_method_id` or the cart's choice or the cheapest,
+        the cart's promotion code and the automatic promotions), reserve the stock of the whole cart
+        (short: 409), create the order and start its payment, all or nothing. The cart is emptied
+        once the order exists. An empty cart is a 400 naming `cart`; once regions exist a country in
+        none is 400 `shipping_address.country` `not_shippable`; a promotion code that can no longer
+        be used is 409 naming it (`code`, with the reason); a session key this server did not
+        issue, or one that expired, is 404."""
+        # A body with a wrong field still has its provider, country and method checked.
+        details = await data.decode(checkout.body_problems)
         placed = await checkout.place(
             session_key, details.to_request(), checked_idempotency_key(idempotency_key)
         )
         return CheckoutRead.of(placed, str(request.base_url))
-
-
-def _provider_problems(checkout: Checkout) -> StoredRules:
-    """The check of a checkout body's payment provider, for :meth:`Unchecked.decode`."""
-
-    async def check(given: Mapping[str, Any]) -> list[Violation]:
-        return checkout.provider_problems(given.get("payment_provider"))
-
-    return check

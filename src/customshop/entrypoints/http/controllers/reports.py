@@ -1,5 +1,5 @@
 """Sales reports for admin keys with ``reports:read``: sales by product, revenue per period, popular
-choices. The rules (what counts as a sale, revenue, dates, currency) are those of
+choices, promotions. The rules (what counts as a sale, revenue, dates, currency) are those of
 ``application/reports.py``; the dates are read there too, so every bad parameter is named at once."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from customshop.application.reports import (
     CHOICES_DEFAULT,
     CHOICES_MAX,
     ChoicesReport,
+    PromotionsReport,
     Reports,
     RevenueReport,
     SalesReport,
@@ -59,7 +60,8 @@ class ProductSalesRead(msgspec.Struct):
 
 class SalesReportRead(msgspec.Struct):
     """Sales of paid orders (not refunded) paid from `start` to `end`: `total_sales` is the goods'
-    revenue (order subtotals; no tax or shipping), the sum of `by_product[].revenue`."""
+    revenue (order subtotals; no tax or shipping), the sum of `by_product[].revenue`; `discounts`,
+    `tax` and `shipping` are the sums of those orders' discount totals, tax and shipping."""
 
     start: date
     end: date
@@ -68,6 +70,9 @@ class SalesReportRead(msgspec.Struct):
     orders: int
     units: int
     by_product: list[ProductSalesRead]
+    discounts: int
+    tax: int
+    shipping: int
 
     @classmethod
     def of(cls, report: SalesReport) -> SalesReportRead:
@@ -81,6 +86,44 @@ class SalesReportRead(msgspec.Struct):
             by_product=[
                 ProductSalesRead(s.product_id, s.product_name, s.template_version, s.units, s.revenue)
                 for s in report.by_product
+            ],
+            discounts=report.discounts,
+            tax=report.tax,
+            shipping=report.shipping,
+        )
+
+
+class PromotionUsageRead(msgspec.Struct):
+    """One promotion in sold orders: `uses` orders used it, and it took `discount` off them
+    (`code` null for an automatic promotion)."""
+
+    promotion_id: str
+    code: str | None
+    description: str
+    uses: int
+    discount: int
+
+
+class PromotionsReportRead(msgspec.Struct):
+    """The promotions of paid orders (not refunded), most discount first; `discounts` is the sum of
+    their `discount`. `start`/`end` null when not given."""
+
+    start: date | None
+    end: date | None
+    currency: str
+    discounts: int
+    promotions: list[PromotionUsageRead]
+
+    @classmethod
+    def of(cls, report: PromotionsReport) -> PromotionsReportRead:
+        return cls(
+            start=report.start,
+            end=report.end,
+            currency=report.currency,
+            discounts=report.discounts,
+            promotions=[
+                PromotionUsageRead(p.promotion_id, p.code, p.description, p.uses, p.discount)
+                for p in report.promotions
             ],
         )
 
@@ -217,3 +260,17 @@ class ReportController(Controller):
         many sold lines made them, then by units. Text and images are the guests' own and not
         counted."""
         return OptionsReportRead.of(await reports.choices(product_id, start, end, limit))
+
+    @get("/promotions", operation_id="promotionsReport", responses=problems(400, 403))
+    async def promotions(
+        self,
+        reports: NamedDependency[Reports],
+        start: Start = None,
+        end: End = None,
+        currency: Currency = None,
+    ) -> PromotionsReportRead:
+        """Uses and discount totals per promotion (codes and automatic ones) of the orders that are
+        paid, in production, fulfilled, shipped or delivered (refunded ones left out), optionally
+        paid from `start` and/or to `end`; most discount first. A bad date or currency, or `end`
+        before `start`, is a 400 naming each bad field."""
+        return PromotionsReportRead.of(await reports.promotions(start, end, currency))
