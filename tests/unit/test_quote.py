@@ -151,6 +151,25 @@ def test_nothing_is_negative_and_no_discount_exceeds_what_it_applies_to(cart: di
         assert all(quoted.tax <= quoted.line_total - quoted.discount for quoted in q.lines)
 
 
+@given(carts)
+def test_the_chosen_method_or_else_the_cheapest_is_charged(cart: dict[str, object]) -> None:
+    q = quote_of(cart)
+    if not q.shipping_options:
+        assert q.shipping_method is None
+        return
+    amounts = [option.amount for option in q.shipping_options]
+    assert amounts == sorted(amounts)
+    assert q.shipping_method in q.shipping_options
+    assert q.shipping == q.shipping_method.amount  # type: ignore[union-attr]
+    chosen = cart["shipping_method_id"]
+    if chosen in {option.id for option in q.shipping_options}:
+        assert q.shipping_method.id == chosen  # type: ignore[union-attr]
+    else:
+        assert q.shipping == amounts[0]
+    active = {m.id for m in cart["methods"] if m.active}  # type: ignore[attr-defined]
+    assert {option.id for option in q.shipping_options} == active
+
+
 @given(carts, st.randoms(use_true_random=False))
 def test_permuting_lines_changes_nothing(cart: dict[str, object], rnd: random.Random) -> None:
     shuffled = list(cart["lines"])  # type: ignore[call-overload]
