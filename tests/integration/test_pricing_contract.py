@@ -132,6 +132,34 @@ async def test_racing_regions_never_share_a_country(uow_factory: UnitOfWorkFacto
         assert len(await uow.regions.list()) == 1
 
 
+async def test_a_region_that_lost_a_race_for_a_country_leaves_nothing(uow_factory: UnitOfWorkFactory) -> None:
+    """The second writer of DE does not see the first one's region before it commits (its check
+    finds the country free), then loses at the country's key: that unit of work goes on."""
+    first = make_region("DE", name="First")
+    kept = make_region("IT", name="Kept")
+    first_wrote = asyncio.Event()
+
+    async def take_first() -> None:
+        async with uow_factory() as uow:
+            await uow.regions.add(first)
+            first_wrote.set()
+            await asyncio.sleep(0.2)
+            await uow.commit()
+
+    async def take_second() -> None:
+        await first_wrote.wait()
+        async with uow_factory() as uow:
+            with pytest.raises(CountryTaken):
+                await uow.regions.add(make_region("FR", "DE", name="Second"))
+            await uow.regions.add(kept)
+            await uow.commit()
+
+    await asyncio.gather(take_first(), take_second())
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.regions.list() == [first, kept]
+        assert await uow.regions.for_country("FR") is None
+
+
 async def test_a_region_with_shipping_methods_is_not_deleted(uow_factory: UnitOfWorkFactory) -> None:
     region = make_region("DE")
     method = make_shipping_method(region)

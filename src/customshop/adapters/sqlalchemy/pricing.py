@@ -99,36 +99,59 @@ class SqlRegionRepository:
                 return CountryTaken(country, index)
         return None
 
-    async def _insert_countries(self, region: Region) -> None:
-        if not region.countries:
+    async def _insert_countries(self, region: Region, countries: list[tuple[int, str]]) -> None:
+        """Insert ``(position, country)`` rows of ``region``.
+
+        Raises:
+            CountryTaken: another writer took one of them since :meth:`_taken` looked (the failed
+                statement is undone; nothing else was written by it).
+        """
+        if not countries:
             return
-        rows = [
-            {"country": country, "region_id": region.id, "position": position}
-            for position, country in enumerate(region.countries)
-        ]
+        rows = [{"country": country, "region_id": region.id, "position": n} for n, country in countries]
         try:
             async with guarded(self._conn):
                 await self._conn.execute(t.region_countries.insert(), rows)
         except IntegrityError:
-            # Another writer took one of the countries since the check (or the region vanished).
             raise await self._taken(region) or Conflict("the region changed meanwhile") from None
 
     async def add(self, region: Region) -> None:
         if taken := await self._taken(region):
             raise taken
         await self._conn.execute(t.regions.insert().values(id=region.id, **_region_values(region)))
-        await self._insert_countries(region)
+        try:
+            await self._insert_countries(region, list(enumerate(region.countries)))
+        except Conflict:
+            # Lost a race for a country: the unit of work goes on without the region.
+            await self._conn.execute(t.regions.delete().where(_R.id == region.id))
+            raise
 
     async def update(self, region: Region) -> None:
+        """Written in an order that changes nothing until the new countries are taken: a race lost
+        for one of them leaves the region as it was, and the unit of work goes on."""
         if taken := await self._taken(region):
             raise taken
-        changed = await self._conn.execute(
+        if await self._conn.scalar(sa.select(_R.id).where(_R.id == region.id)) is None:
+            return  # like every UPDATE: an unknown id changes nothing
+        held = set((await self._countries([region.id])).get(region.id, ()))
+        wanted = list(enumerate(region.countries))
+        await self._insert_countries(region, [(n, c) for n, c in wanted if c not in held])
+        await self._conn.execute(
+            t.region_countries.delete().where(
+                _RC.region_id == region.id, _RC.country.not_in(region.countries)
+            )
+        )
+        kept = [{"at": c, "at_position": n} for n, c in wanted if c in held]
+        if kept:
+            await self._conn.execute(
+                t.region_countries.update()
+                .where(_RC.country == sa.bindparam("at"))
+                .values(position=sa.bindparam("at_position")),
+                kept,
+            )
+        await self._conn.execute(
             t.regions.update().where(_R.id == region.id).values(**_region_values(region))
         )
-        if changed.rowcount == 0:  # like every UPDATE: an unknown id changes nothing
-            return
-        await self._conn.execute(t.region_countries.delete().where(_RC.region_id == region.id))
-        await self._insert_countries(region)
 
     async def delete(self, region_id: str) -> None:
         in_use = RegionInUse("the region has shipping methods; delete them first")
