@@ -473,3 +473,42 @@ async def test_orders_placed_before_0013_keep_their_totals_and_get_their_tax_lin
     async with SqlUnitOfWork(empty_engine, read_only=True) as uow:
         again = await uow.orders.get("order-1")
     assert again is not None and again.tax_lines == kept.tax_lines and again.total == kept.total
+
+
+async def test_0011_keeps_a_country_in_one_region_and_counts_uses_from_zero(
+    empty_engine: AsyncEngine,
+) -> None:
+    """Revision 0011 adds the commerce rules' tables: the country is the key of ``region_countries``
+    (one region each), ``times_used`` starts at 0 and never goes below it; down to 0010 they go."""
+    await migrate.upgrade(empty_engine, "0011")
+    at = sa.bindparam("at", datetime(2026, 12, 5, tzinfo=UTC), type_=sa.DateTime(timezone=True))
+    async with empty_engine.begin() as conn:
+        for region in ("r1", "r2"):
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO regions (id, name, prices_include_tax, tax_shipping, tax_rates, created_at, "
+                    "updated_at) VALUES (:id, 'R', false, false, '[]', :at, :at)"
+                ).bindparams(at, id=region)
+            )
+        await conn.execute(sa.text("INSERT INTO region_countries VALUES ('DE', 'r1', 0)"))
+        await conn.execute(
+            sa.text(
+                "INSERT INTO promotions (id, code, description, kind, product_ids, combinable, active, "
+                "created_at, updated_at) VALUES ('p1', 'SUMMER', 'd', 'fixed', '[]', false, true, :at, :at)"
+            ).bindparams(at)
+        )
+        assert await conn.scalar(sa.text("SELECT times_used FROM promotions")) == 0
+    for statement in (
+        "INSERT INTO region_countries VALUES ('DE', 'r2', 0)",
+        "UPDATE promotions SET times_used = times_used - 1",
+        "INSERT INTO promotions (id, code, description, kind, product_ids, combinable, active, created_at, "
+        "updated_at) SELECT 'p2', code, description, kind, product_ids, combinable, active, created_at, "
+        "updated_at FROM promotions",
+    ):
+        with pytest.raises(sa.exc.IntegrityError):
+            async with empty_engine.begin() as conn:
+                await conn.execute(sa.text(statement))
+    await migrate.downgrade(empty_engine, "0010")
+    assert not {"regions", "region_countries", "shipping_methods", "promotions", "promotion_uses"} & (
+        await table_names(empty_engine)
+    )

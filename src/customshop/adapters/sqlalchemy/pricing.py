@@ -82,6 +82,22 @@ def _region_values(region: Region) -> dict[str, Any]:
     }
 
 
+# Built once: the reads a cart's quote and a checkout make (building a statement costs more than
+# running it).
+_REGION = sa.select(t.regions).where(_R.id == sa.bindparam("region_id"))
+_REGION_OF_COUNTRY = (
+    sa.select(t.regions)
+    .join(t.region_countries, _RC.region_id == _R.id)
+    .where(_RC.country == sa.bindparam("country"))
+)
+_COUNTRIES_OF = (
+    sa.select(_RC.region_id, _RC.country)
+    .where(_RC.region_id == sa.bindparam("region_id"))
+    .order_by(_RC.position)
+)
+_ANY_REGION = sa.select(sa.literal(1)).select_from(t.regions).limit(1)
+
+
 class SqlRegionRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -99,36 +115,59 @@ class SqlRegionRepository:
                 return CountryTaken(country, index)
         return None
 
-    async def _insert_countries(self, region: Region) -> None:
-        if not region.countries:
+    async def _insert_countries(self, region: Region, countries: list[tuple[int, str]]) -> None:
+        """Insert ``(position, country)`` rows of ``region``.
+
+        Raises:
+            CountryTaken: another writer took one of them since :meth:`_taken` looked (the failed
+                statement is undone; nothing else was written by it).
+        """
+        if not countries:
             return
-        rows = [
-            {"country": country, "region_id": region.id, "position": position}
-            for position, country in enumerate(region.countries)
-        ]
+        rows = [{"country": country, "region_id": region.id, "position": n} for n, country in countries]
         try:
             async with guarded(self._conn):
                 await self._conn.execute(t.region_countries.insert(), rows)
         except IntegrityError:
-            # Another writer took one of the countries since the check (or the region vanished).
             raise await self._taken(region) or Conflict("the region changed meanwhile") from None
 
     async def add(self, region: Region) -> None:
         if taken := await self._taken(region):
             raise taken
         await self._conn.execute(t.regions.insert().values(id=region.id, **_region_values(region)))
-        await self._insert_countries(region)
+        try:
+            await self._insert_countries(region, list(enumerate(region.countries)))
+        except Conflict:
+            # Lost a race for a country: the unit of work goes on without the region.
+            await self._conn.execute(t.regions.delete().where(_R.id == region.id))
+            raise
 
     async def update(self, region: Region) -> None:
+        """Written in an order that changes nothing until the new countries are taken: a race lost
+        for one of them leaves the region as it was, and the unit of work goes on."""
         if taken := await self._taken(region):
             raise taken
-        changed = await self._conn.execute(
+        if await self._conn.scalar(sa.select(_R.id).where(_R.id == region.id)) is None:
+            return  # like every UPDATE: an unknown id changes nothing
+        held = set((await self._countries([region.id])).get(region.id, ()))
+        wanted = list(enumerate(region.countries))
+        await self._insert_countries(region, [(n, c) for n, c in wanted if c not in held])
+        await self._conn.execute(
+            t.region_countries.delete().where(
+                _RC.region_id == region.id, _RC.country.not_in(region.countries)
+            )
+        )
+        kept = [{"at": c, "at_position": n} for n, c in wanted if c in held]
+        if kept:
+            await self._conn.execute(
+                t.region_countries.update()
+                .where(_RC.country == sa.bindparam("at"))
+                .values(position=sa.bindparam("at_position")),
+                kept,
+            )
+        await self._conn.execute(
             t.regions.update().where(_R.id == region.id).values(**_region_values(region))
         )
-        if changed.rowcount == 0:  # like every UPDATE: an unknown id changes nothing
-            return
-        await self._conn.execute(t.region_countries.delete().where(_RC.region_id == region.id))
-        await self._insert_countries(region)
 
     async def delete(self, region_id: str) -> None:
         in_use = RegionInUse("the region has shipping methods; delete them first")
@@ -147,22 +186,28 @@ class SqlRegionRepository:
     async def _countries(self, region_ids: list[str]) -> dict[str, tuple[str, ...]]:
         if not region_ids:
             return {}
-        rows = await self._conn.execute(
-            sa.select(_RC.region_id, _RC.country)
-            .where(_RC.region_id.in_(region_ids))
-            .order_by(_RC.region_id, _RC.position)
-        )
+        if len(region_ids) == 1:
+            rows = await self._conn.execute(_COUNTRIES_OF, {"region_id": region_ids[0]})
+        else:
+            rows = await self._conn.execute(
+                sa.select(_RC.region_id, _RC.country)
+                .where(_RC.region_id.in_(region_ids))
+                .order_by(_RC.region_id, _RC.position)
+            )
         countries: defaultdict[str, list[str]] = defaultdict(list)
         for row in rows:
             countries[row.region_id].append(row.country)
         return {region_id: tuple(codes) for region_id, codes in countries.items()}
 
     async def get(self, region_id: str) -> Region | None:
-        row = (await self._conn.execute(sa.select(t.regions).where(_R.id == region_id))).first()
+        return await self._with_countries(await self._conn.execute(_REGION, {"region_id": region_id}))
+
+    async def _with_countries(self, result: sa.Result[Any]) -> Region | None:
+        row = result.first()
         if row is None:
             return None
-        countries = await self._countries([region_id])
-        return _region(row, countries.get(region_id, ()))
+        countries = await self._countries([row.id])
+        return _region(row, countries.get(row.id, ()))
 
     async def list(self) -> list[Region]:
         rows = list(await self._conn.execute(sa.select(t.regions).order_by(_R.name, _R.id)))
@@ -170,11 +215,10 @@ class SqlRegionRepository:
         return [_region(row, countries.get(row.id, ())) for row in rows]
 
     async def for_country(self, country: str) -> Region | None:
-        region_id = await self._conn.scalar(sa.select(_RC.region_id).where(_RC.country == country))
-        return None if region_id is None else await self.get(region_id)
+        return await self._with_countries(await self._conn.execute(_REGION_OF_COUNTRY, {"country": country}))
 
     async def any(self) -> bool:
-        return bool(await self._conn.scalar(sa.select(sa.literal(1)).select_from(t.regions).limit(1)))
+        return bool(await self._conn.scalar(_ANY_REGION))
 
 
 # -- shipping methods ------------------------------------------------------------------------------
@@ -211,6 +255,21 @@ def _method_values(method: ShippingMethod) -> dict[str, Any]:
     }
 
 
+def _methods(of_region: bool, active_only: bool) -> sa.Select[Any]:
+    query = sa.select(t.shipping_methods).order_by(_S.name, _S.id)
+    if of_region:
+        query = query.where(_S.region_id == sa.bindparam("region_id"))
+    if active_only:
+        query = query.where(_S.active)
+    return query
+
+
+#: The four shapes of a method listing, built once.
+_METHODS = {
+    (region, active): _methods(region, active) for region in (True, False) for active in (True, False)
+}
+
+
 class SqlShippingMethodRepository:
     """Shipping methods. ``add`` and ``update`` raise ``Conflict`` when the region was deleted
     meanwhile (the use case checks that it exists first)."""
@@ -244,12 +303,9 @@ class SqlShippingMethodRepository:
         return _method(row) if row else None
 
     async def list(self, *, region_id: str | None = None, active_only: bool = False) -> list[ShippingMethod]:
-        query = sa.select(t.shipping_methods).order_by(_S.name, _S.id)
-        if region_id is not None:
-            query = query.where(_S.region_id == region_id)
-        if active_only:
-            query = query.where(_S.active)
-        return [_method(row) for row in await self._conn.execute(query)]
+        query = _METHODS[(region_id is not None, active_only)]
+        params = {} if region_id is None else {"region_id": region_id}
+        return [_method(row) for row in await self._conn.execute(query, params)]
 
 
 # -- promotions ------------------------------------------------------------------------------------
@@ -302,6 +358,10 @@ def _promotion_values(promotion: Promotion) -> dict[str, Any]:
     }
 
 
+_BY_CODE = sa.select(t.promotions).where(_P.code == sa.bindparam("code"))
+_AUTOMATIC = sa.select(t.promotions).where(_P.code.is_(None), _P.active).order_by(_P.created_at, _P.id)
+
+
 class SqlPromotionRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -335,9 +395,7 @@ class SqlPromotionRepository:
         return _promotion(row) if row else None
 
     async def by_code(self, code: str) -> Promotion | None:
-        row = (
-            await self._conn.execute(sa.select(t.promotions).where(_P.code == normalize_code(code)))
-        ).first()
+        row = (await self._conn.execute(_BY_CODE, {"code": normalize_code(code)})).first()
         return _promotion(row) if row else None
 
     async def list(self, *, active_only: bool = False) -> list[Promotion]:
@@ -347,8 +405,7 @@ class SqlPromotionRepository:
         return [_promotion(row) for row in await self._conn.execute(query)]
 
     async def automatic(self) -> builtins.list[Promotion]:
-        query = sa.select(t.promotions).where(_P.code.is_(None), _P.active).order_by(_P.created_at, _P.id)
-        return [_promotion(row) for row in await self._conn.execute(query)]
+        return [_promotion(row) for row in await self._conn.execute(_AUTOMATIC)]
 
 
 # -- promotion uses --------------------------------------------------------------------------------

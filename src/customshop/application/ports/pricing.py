@@ -93,7 +93,9 @@ class PromotionUses(Protocol):
     Claiming is atomic per promotion: two transactions claiming the last use of the same promotion
     cannot both succeed, while claims on different promotions never wait on each other (there is no
     shop-wide counter row). A claim holds the promotion's row until the transaction ends, so the
-    checkouts using the same counted promotion wait on each other: claim last, just before commit.
+    checkouts using the same counted promotion wait on each other: claim last, just before commit,
+    and an order's promotions in the order of their ids (two checkouts claiming the same two
+    promotions in opposite orders could deadlock).
 
     Which uses are counted is :func:`customshop.domain.promotions.counts_uses`: every code, and
     automatic promotions with a ``usage_limit`` or ``per_email_limit``. The caller may claim every
