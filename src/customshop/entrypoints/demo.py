@@ -1,4 +1,5 @@
-"""The demo catalog: a T-shirt, an engraved gift and a build-your-own gift box."""
+"""The demo catalog: a T-shirt (10 or more 15 % off, 25 or more 20 %), an engraved gift (its second
+line priced per character) and a build-your-own gift box."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from customshop.application.catalog import Catalog, OptionSetInput, ProductInput, TemplateInput
 from customshop.application.inventory import Inventory
-from customshop.domain.catalog import Option, Product
+from customshop.domain.catalog import Option, Product, VolumeTier
 
 SLUGS = ("classic-tee", "engraved-keepsake-box", "build-your-own-gift-box")
 
@@ -46,9 +47,22 @@ async def seed_demo_stock(inventory: Inventory, products: list[Product]) -> None
             await inventory.set_level(product.id, code, on_hand)
 
 
-async def _product(catalog: Catalog, slug: str, name: str, description: str, price: int) -> Product:
+#: The T-shirt's quantity prices: 10 or more, 15 % off each; 25 or more, 20 %.
+TEE_VOLUME_PRICING = (VolumeTier(10, 1500), VolumeTier(25, 2000))
+
+
+async def _product(
+    catalog: Catalog,
+    slug: str,
+    name: str,
+    description: str,
+    price: int,
+    volume_pricing: tuple[VolumeTier, ...] = (),
+) -> Product:
     return await catalog.create_product(
-        ProductInput(name=name, slug=slug, description=description, base_price=price)
+        ProductInput(
+            name=name, slug=slug, description=description, base_price=price, volume_pricing=volume_pricing
+        )
     )
 
 
@@ -70,6 +84,7 @@ async def _tee(catalog: Catalog) -> Product:
         "Classic T-shirt",
         "Heavyweight cotton tee: your words on the chest, your photo below, in the colour you like.",
         1900,
+        TEE_VOLUME_PRICING,
     )
     sizes = await _options(
         catalog,
@@ -163,6 +178,9 @@ async def _keepsake_box(catalog: Catalog) -> Product:
                     "label": "Second line",
                     "max_length": 40,
                     "price_delta": 400,
+                    # Ten letters come with the line; each further one (spaces are free) is 0.50.
+                    "price_per_character": 50,
+                    "free_characters": 10,
                     "area": {"x": 80, "y": 320, "width": 640, "height": 70},
                     **engraving,
                 },
