@@ -19,7 +19,12 @@ Scenarios:
 * ``product``: ``GET /products/{id}`` (cached);
 * ``add to cart``: ``POST /cart/items`` (a design given directly), 1000 guests in turn, each issued
   its session key (and carted once) over HTTP before the timed run;
-* ``cart``: ``GET /cart`` of those guests;
+* ``add to cart, volume pricing``: the same, of a product alike but for its volume tiers (the demo
+  tee's: 10 or more 15 % off, 25 or more 20 %), with 1000 guests of its own; for both add-to-cart
+  scenarios the CPU per request of customshop's processes and of the PostgreSQL backends serving
+  them is read too, and, in process (``bench/cart_cpu.py``), the CPU of one add-to-cart of each
+  product, measured in alternating rounds: their ratio is the figure to judge volume pricing by;
+* ``cart``: ``GET /cart`` of the first guests;
 * ``checkout unlimited`` / ``checkout stocked``: ``POST /checkout`` with the ``test`` payment
   provider, each request as a new guest with one design in its cart (prepared over HTTP before the
   timed run), of a product with no stock level (made to order) and of one with a large stock level
@@ -67,6 +72,7 @@ from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.application.catalog import OptionSetInput, ProductInput, TemplateInput
 from customshop.domain.catalog import Option
 from customshop.entrypoints.container import build_container, close
+from customshop.entrypoints.demo import TEE_VOLUME_PRICING
 from customshop.entrypoints.settings import Settings
 
 HERE = Path(__file__).parent
@@ -122,6 +128,9 @@ class Result:
     #: Checkout only: CPU milliseconds per order during the timed run, of customshop's processes, of
     #: the PostgreSQL backends serving it, and of the whole machine (other work included).
     cpu_ms_per_order: dict[str, float] = field(default_factory=dict)
+    #: Add-to-cart only: CPU milliseconds per request during the timed run, of customshop's
+    #: processes and of the PostgreSQL backends serving them.
+    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -137,8 +146,13 @@ def database_url() -> str:
     return ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
 
 
+#: The product with volume pricing among those ``prepare`` seeds (the others have none).
+TIERED = 3
+
+
 async def prepare(url: str) -> tuple[list[str], str]:
-    """Migrate and seed 50 products with a template each; their ids, and an admin API key's secret."""
+    """Migrate and seed 50 products with a template each (the one at :data:`TIERED` with the demo
+    tee's volume tiers); their ids, and an admin API key's secret."""
     engine = create_engine(url)
     await migrate.upgrade(engine)
     await engine.dispose()
@@ -151,6 +165,7 @@ async def prepare(url: str) -> tuple[list[str], str]:
                 name=f"Product {n}",
                 description="A customizable product for the benchmark, with an ordinary description.",
                 base_price=1000 + n,
+                volume_pricing=TEE_VOLUME_PRICING if n == TIERED else (),
             )
         )
         sizes = await catalog.create_option_set(
@@ -234,10 +249,27 @@ def run_wrk(
     return figures
 
 
-def wrk(name: str, url: str, script: str, env: dict[str, str] | None = None) -> Result:
-    """Warm up for WARMUP seconds, then measure for DURATION seconds."""
+def wrk(
+    name: str,
+    url: str,
+    script: str,
+    env: dict[str, str] | None = None,
+    cpu_of: tuple[Server, str] | None = None,
+) -> Result:
+    """Warm up for WARMUP seconds, then measure for DURATION seconds. With ``cpu_of`` (a customshop
+    server and its database URL), also the CPU per request of the server's processes and of the
+    PostgreSQL backends serving them during the timed run."""
     run_wrk(url, script, WARMUP, env)
+    if cpu_of is not None:
+        server, database = cpu_of
+        shop_before, db_before = cpu_seconds(group_pids(server)), cpu_seconds(backend_pids(database))
     figures = run_wrk(url, script, DURATION, env)
+    cpu: dict[str, float] = {}
+    if cpu_of is not None:
+        shop = sum(t - shop_before.get(pid, 0.0) for pid, t in cpu_seconds(group_pids(server)).items())
+        db = sum(t - db_before.get(pid, 0.0) for pid, t in cpu_seconds(backend_pids(database)).items())
+        requests = max(int(figures["requests"]), 1)
+        cpu = {"customshop": round(1000 * shop / requests, 3), "postgresql": round(1000 * db / requests, 3)}
     result = Result(
         name,
         figures["rps"],
@@ -247,8 +279,15 @@ def wrk(name: str, url: str, script: str, env: dict[str, str] | None = None) -> 
         figures["requests"],
         figures["errors"],
         figures["non_2xx"],
+        cpu_ms_per_request=cpu,
     )
     show(result)
+    if cpu:
+        print(
+            f"  {'':<22} CPU per request: customshop {cpu['customshop']:.2f} ms, "
+            f"PostgreSQL {cpu['postgresql']:.2f} ms",
+            flush=True,
+        )
     return result
 
 
@@ -294,6 +333,21 @@ def observation_costs() -> dict[str, float]:
         timeout=300,
     ).stdout
     figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return figures
+
+
+def volume_pricing_costs() -> dict[str, Any]:
+    """What volume pricing costs an add-to-cart in process (``bench/cart_cpu.py``): CPU microseconds
+    per request of a product with tiers and of one without, and their ratio."""
+    out = subprocess.run(
+        [sys.executable, str(HERE / "cart_cpu.py")],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    ).stdout
+    figures: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return figures
 
 
@@ -585,6 +639,8 @@ def main() -> None:
     data_dir = tempfile.mkdtemp()
     results: list[Result] = []
     ratios: dict[str, dict[str, float]] = {}
+    #: Figures beside the scenarios' (what volume pricing costs), written to latest.json too.
+    extras: dict[str, Any] = {}
     print(
         f"{WORKERS} granian workers, wrk -t{THREADS} -c{CONNECTIONS}, {DURATION} s per scenario "
         f"({', '.join(g for g in GROUPS if g in ONLY)})",
@@ -622,19 +678,44 @@ def main() -> None:
             keys = asyncio.run(cart_guests(base, product, GUESTS))
             keys_file.write_text("\n".join(keys) + "\n")
             guests = {"KEYS": str(keys_file)}
-            results.append(
-                wrk(
-                    "add to cart",
-                    base,
-                    "guests.lua",
-                    guests | {"METHOD": "POST", "PATH_": "/cart/items", "BODY": body},
-                )
+            plain = wrk(
+                "add to cart",
+                base,
+                "guests.lua",
+                guests | {"METHOD": "POST", "PATH_": "/cart/items", "BODY": body},
+                cpu_of=(server, url),
+            )
+            results.append(plain)
+            # The same of a product with volume tiers, by guests of its own carted with it.
+            tiered_file = Path(data_dir) / "tiered-guests.keys"
+            tiered_file.write_text("\n".join(asyncio.run(cart_guests(base, products[TIERED], GUESTS))) + "\n")
+            tiered_body = body.replace(product, products[TIERED])
+            tiered = wrk(
+                "add to cart, volume",
+                base,
+                "guests.lua",
+                {"KEYS": str(tiered_file), "METHOD": "POST", "PATH_": "/cart/items", "BODY": tiered_body},
+                cpu_of=(server, url),
+            )
+            results.append(tiered)
+            shop_ratio = tiered.cpu_ms_per_request["customshop"] / plain.cpu_ms_per_request["customshop"]
+            print(
+                f"  {'':<22} volume pricing / plain, customshop's CPU per request: {shop_ratio:.3f}",
+                flush=True,
             )
             results.append(
                 wrk("cart", base, "guests.lua", guests | {"METHOD": "GET", "PATH_": "/cart", "BODY": ""})
             )
         finally:
             server.stop()
+        volume = volume_pricing_costs()
+        print(
+            f"  in process, CPU per add-to-cart: {volume['plain_us']['median']:.0f} µs plain, "
+            f"{volume['volume_pricing_us']['median']:.0f} µs with volume pricing: "
+            f"{volume['ratio']:.3f} (median of {volume['rounds']} alternating rounds' ratios)",
+            flush=True,
+        )
+        extras["volume_pricing"] = {"http_cpu_ratio": round(shop_ratio, 3), "in_process": volume}
     if "pieces" in ONLY:
         for name, settings in (
             ("products, no access log", {"log_level": "WARNING"}),
@@ -710,6 +791,7 @@ def main() -> None:
         "seconds": DURATION,
         "results": [asdict(r) for r in results],
         "ratios": ratios,
+        **extras,
     }
     (HERE / "results" / "latest.json").write_text(json.dumps(payload, indent=2) + "\n")
     invalid = [f"{r.scenario}: {problem}" for r in results for problem in r.problems]

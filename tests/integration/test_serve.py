@@ -75,8 +75,19 @@ def test_demo_serves_a_seeded_catalog_once(cli_env: dict[str, str], tmp_path: Pa
 
             tee = zone_types(details["classic-tee"])
             assert {zone["type"] for zone in tee.values()} == {"text", "image", "color", "option"}
+            assert details["classic-tee"]["volume_pricing"] == [
+                {"min_quantity": 10, "discount_bps": 1500},
+                {"min_quantity": 25, "discount_bps": 2000},
+            ]
             keepsake = zone_types(details["engraved-keepsake-box"])
             assert any(z["type"] == "text" and len(z.get("fonts", [])) > 1 for z in keepsake.values())
+            assert (
+                keepsake["second_line"]["price_per_character"],
+                keepsake["second_line"]["free_characters"],
+            ) == (
+                50,
+                10,
+            )
             gift_box = zone_types(details["build-your-own-gift-box"])
             assert any(z["type"] == "option" and z.get("multiple") is True for z in gift_box.values())
 

@@ -17,6 +17,7 @@ from customshop.adapters.memory import ManualClock, MemoryStore, MemoryUnitOfWor
 from customshop.application.catalog import Catalog, OptionSetInput, ProductInput, TemplateInput
 from customshop.application.catalog_csv import (
     COLUMNS,
+    LATER_COLUMNS,
     CatalogCsvWriter,
     CatalogFile,
     ImportRejected,
@@ -29,10 +30,12 @@ from customshop.domain.catalog import (
     DESCRIPTION_MAX,
     LABEL_MAX,
     NAME_MAX,
+    TAX_CLASS_PATTERN,
     MediaItem,
     Option,
     OptionSet,
     Product,
+    VolumeTier,
 )
 from customshop.domain.money import CURRENCIES, MAX_AMOUNT
 from tests.builders import IDS
@@ -130,7 +133,8 @@ def test_line_numbers_count_physical_lines_and_skip_blank_rows() -> None:
 
 def test_the_header_may_list_the_columns_in_any_order_with_a_byte_order_mark() -> None:
     header = "\ufeff" + ",".join(reversed(COLUMNS)).upper()
-    line = ",".join(reversed(["product", "", "", "Mug", "", "100", "", "", "", "", "", "", ""])) + "\n"
+    cells = {"kind": "product", "name": "Mug", "base_price": "100"}
+    line = ",".join(reversed([cells.get(column, "") for column in COLUMNS])) + "\n"
     (mug,) = csv_file(line, header=header).products
     assert (mug.name, mug.base_price) == ("Mug", 100)
 
@@ -169,8 +173,8 @@ def test_cell_problems_name_line_and_column() -> None:
         "line 3: active: must be true or false, not 'maybe'",
         "line 4: kind: an option row belongs to an option_set row above it",
         "line 6: price_delta: must be a whole number of minor units (2500 for 25.00), not '1,5'",
-        "line 7: kind: must be one of product, media, option_set, option",
-        "line 8: the row has 2 cells; the header has 13",
+        "line 7: kind: must be one of product, media, volume_tier, option_set, option",
+        f"line 8: the row has 2 cells; the header has {len(COLUMNS)}",
         "line 9: base_price: is required",
     ]
 
@@ -327,6 +331,98 @@ async def test_every_bad_row_is_reported_and_nothing_is_imported(
     assert changes.count == 1  # the first import's
 
 
+def tier(min_quantity: str, discount_bps: str) -> str:
+    return row("volume_tier", min_quantity=min_quantity, discount_bps=discount_bps)
+
+
+async def test_volume_tiers_and_tax_classes_import_and_replace(
+    transfer: CatalogTransfer, store: MemoryStore
+) -> None:
+    tiered = row("product", slug="tee", name="Tee", base_price="1900", tax_class="clothing")
+    await transfer.import_products(csv_file(tiered, TEE_MEDIA, tier("10", "1500"), tier("50", "2500"), MUG))
+    products = {p.slug: p for p in store.products.values()}
+    assert (products["tee"].tax_class, products["tee"].volume_pricing) == (
+        "clothing",
+        (VolumeTier(10, 1500), VolumeTier(50, 2500)),
+    )
+    assert (products["mug"].tax_class, products["mug"].volume_pricing) == ("standard", ())
+    # Matched rows replace the tiers as they do the media; an empty tax_class cell keeps the class.
+    plain = row("product", slug="tee", name="Tee", base_price="1900")
+    done = await transfer.import_products(csv_file(plain, tier("5", "500")))
+    assert done.updated == 1
+    tee = store.products[products["tee"].id]
+    assert (tee.tax_class, tee.volume_pricing, tee.media) == ("clothing", (VolumeTier(5, 500),), ())
+    await transfer.import_products(csv_file(plain))
+    assert store.products[tee.id].volume_pricing == ()
+
+
+async def test_a_file_from_before_tax_classes_and_tiers_keeps_them(
+    transfer: CatalogTransfer, store: MemoryStore
+) -> None:
+    await transfer.import_products(
+        csv_file(
+            row("product", slug="tee", name="Tee", base_price="1900", tax_class="clothing"),
+            tier("10", "1500"),
+        )
+    )
+    (tee,) = store.products.values()
+    older = [c for c in COLUMNS if c not in LATER_COLUMNS]
+    header = ",".join(older)
+    done = await transfer.import_products(
+        csv_file("product,,tee,Tee shirt,,2000,,true,,,,,\n", "product,,cap,Cap,,900,,,,,,,\n", header=header)
+    )
+    assert (done.created, done.updated) == (1, 1)
+    kept = store.products[tee.id]
+    assert (kept.name, kept.base_price, kept.tax_class, kept.volume_pricing) == (
+        "Tee shirt",
+        2000,
+        "clothing",
+        (VolumeTier(10, 1500),),
+    )
+    cap = next(p for p in store.products.values() if p.slug == "cap")
+    assert (cap.tax_class, cap.volume_pricing) == ("standard", ())
+    # A tier without the columns for it, and half of a tier's columns, are refused.
+    no_columns = csv_file("product,,mug,Mug,,900,,,,,,,\n", "volume_tier,,,,,,,,,,,,\n", header=header)
+    assert [str(p) for p in no_columns.problems] == [
+        "line 3: kind: a volume_tier row needs the min_quantity and discount_bps columns"
+    ]
+    with pytest.raises(MalformedFile) as caught:
+        csv_file(header=header + ",min_quantity")
+    assert "names min_quantity without discount_bps" in caught.value.message
+
+
+async def test_bad_tiers_and_tax_classes_are_reported_on_their_lines(
+    transfer: CatalogTransfer, store: MemoryStore
+) -> None:
+    file = csv_file(
+        row("product", slug="tee", name="Tee", base_price="1900", tax_class="Clothing"),
+        tier("10", "1500"),
+        tier("ten", "1,5"),  # unreadable: reported as such, left out of the checks between tiers
+        tier("5", "2000"),
+        tier("20", "1000"),
+        tier("100", "0"),
+        tier("", ""),
+        row("product", slug="mug", name="Mug", base_price="900"),
+        row("volume_tier", min_quantity="30", discount_bps="500", code="S"),
+    )
+    with pytest.raises(ImportRejected) as caught:
+        await transfer.import_products(file)
+    assert lines_of(caught.value) == [
+        "line 2: tax_class: a tax class is 1-32 lower-case letters, digits and '_', starting with a letter",
+        "line 4: min_quantity: must be a whole number of units, not 'ten'",
+        "line 4: discount_bps: must be a whole number of basis points (1500 for 15 %), not '1,5'",
+        "line 5: min_quantity: tiers go from the smallest quantity up; an earlier one starts at 10",
+        "line 6: discount_bps: a larger quantity takes off at least as much; "
+        "an earlier tier takes off 2000 bps",
+        "line 7: min_quantity: is a whole number from 2 to 99",
+        "line 7: discount_bps: is a whole number of basis points from 1 to 10000",
+        "line 8: min_quantity: is required",
+        "line 8: discount_bps: is required",
+        "line 10: code: a volume_tier row leaves code empty",
+    ]
+    assert store.products == {}
+
+
 async def test_a_slug_held_by_a_product_outside_the_file_is_refused(
     transfer: CatalogTransfer, store: MemoryStore
 ) -> None:
@@ -374,6 +470,8 @@ async def test_export_then_import_into_an_empty_catalog_gives_the_same_file(
             'Two lines,\r\nquoted "words"; and a trailing space ',
             1900,
             media=(MediaItem("https://cdn.example.com/a.png", "Front, left"), MediaItem("/media/b.png")),
+            tax_class="clothing",
+            volume_pricing=(VolumeTier(10, 1500), VolumeTier(50, 2500)),
         )
     )
     await catalog.create_product(ProductInput("Mug", "", 0, active=False, currency="JPY"))
@@ -393,6 +491,10 @@ async def test_export_then_import_into_an_empty_catalog_gives_the_same_file(
     await elsewhere.export_products(second)
     assert second.getvalue() == first.getvalue()
     assert first.getvalue().startswith(HEADER + "\r\n")
+    assert ",clothing," in first.getvalue()
+    assert "\r\nvolume_tier,,,,,,,,,,,,,,10,1500\r\nvolume_tier,,,,,,,,,,,,,,50,2500\r\n" in first.getvalue()
+    (copied,) = [p for p in empty.products.values() if p.slug == tee.slug]
+    assert (copied.tax_class, copied.volume_pricing) == (tee.tax_class, tee.volume_pricing)
 
 
 # -- the CSV encoding, as a property ---------------------------------------------------------------
@@ -404,6 +506,18 @@ NAMES = st.text(TEXT, min_size=1, max_size=NAME_MAX).filter(str.strip)
 SLUGS = st.from_regex(r"\A[a-z0-9]{1,10}(-[a-z0-9]{1,10}){0,3}\Z")
 CODES = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,20}\Z")
 URLS = st.from_regex(r"\A(https?://|/)[!-~]{1,40}\Z")
+
+
+#: Volume tiers as a product holds them: quantities ascending, discounts never smaller.
+TIERS = st.lists(st.integers(2, 99), unique=True, max_size=4).flatmap(
+    lambda quantities: st.lists(
+        st.integers(1, 10_000), min_size=len(quantities), max_size=len(quantities)
+    ).map(
+        lambda discounts: tuple(
+            VolumeTier(q, d) for q, d in zip(sorted(quantities), sorted(discounts), strict=True)
+        )
+    )
+)
 
 
 @st.composite
@@ -435,6 +549,8 @@ def products(draw: st.DrawFn) -> tuple[Product, list[OptionSet]]:
         active=draw(st.booleans()),
         created_at=AT,
         updated_at=AT,
+        tax_class=draw(st.from_regex(TAX_CLASS_PATTERN, fullmatch=True)),
+        volume_pricing=draw(TIERS),
     )
     return product, draw(st.lists(option_sets(product.id), max_size=3))
 
@@ -448,7 +564,9 @@ def as_read(product: Product, sets: list[OptionSet]) -> dict[str, Any]:
         "base_price": product.base_price,
         "currency": product.currency,
         "active": product.active,
+        "tax_class": product.tax_class,
         "media": [(m.url, m.alt) for m in product.media],
+        "volume_pricing": [(t.min_quantity, t.discount_bps) for t in product.volume_pricing],
         "option_sets": [(s.id, s.name, [(o.code, o.label, o.price_delta) for o in s.options]) for s in sets],
     }
 
@@ -462,7 +580,9 @@ def read_back(rows: ProductRows) -> dict[str, Any]:
         "base_price": rows.base_price,
         "currency": rows.currency,
         "active": rows.active,
+        "tax_class": rows.tax_class,
         "media": [(m.url, m.alt) for m in rows.media],
+        "volume_pricing": [(t.min_quantity, t.discount_bps) for t in rows.volume_pricing or ()],
         "option_sets": [
             (s.id, s.name, [(o.code, o.label, o.price_delta) for o in s.options]) for s in rows.option_sets
         ],
@@ -535,6 +655,27 @@ async def test_templates_import_one_and_many(
     defaults = {(t.product_id, t.version) for t in store.templates.values() if t.is_default}
     assert defaults == {(tee.id, 3), (mug.id, 1)}
     assert changes.count == 2
+
+
+async def test_templates_import_takes_per_character_prices(
+    catalog: Catalog, transfer: CatalogTransfer, store: MemoryStore
+) -> None:
+    await catalog.create_product(ProductInput("Tee", "", 100, slug="tee"))
+    priced = definition()
+    priced["zones"][0] |= {"price_per_character": 40, "free_characters": 3}
+    (template,) = await transfer.import_templates(
+        [{"product_slug": "tee", "version": 1, "definition": priced}]
+    )
+    (zone,) = template.definition.to_dict()["zones"]
+    assert (zone["price_per_character"], zone["free_characters"]) == (40, 3)
+    broken = definition()
+    broken["zones"][0] |= {"price_per_character": -40, "free_characters": 1001}
+    with pytest.raises(ImportRejected) as caught:
+        await transfer.import_templates([{"product_slug": "tee", "version": 2, "definition": broken}])
+    assert [(p.field, p.code) for p in caught.value.problems] == [
+        ("definition.zones[0].price_per_character", "out_of_range"),
+        ("definition.zones[0].free_characters", "out_of_range"),
+    ]
 
 
 async def test_a_bad_templates_file_imports_nothing(

@@ -3,16 +3,23 @@ the problems an import file can have.
 
 **The catalog CSV** has one row per thing, its ``kind`` column saying which:
 
-* ``product``: a product's fields (``id, slug, name, description, base_price, currency, active``);
+* ``product``: a product's fields (``id, slug, name, description, base_price, currency, active,
+  tax_class``);
 * ``media``: one media item (``url, alt``) of the nearest product row above it;
+* ``volume_tier``: one volume tier (``min_quantity, discount_bps``) of the nearest product row above
+  it, in the product's order (smallest quantity first);
 * ``option_set``: an option set (``id, name``) of the nearest product row above it;
 * ``option``: one option (``code, label, price_delta``) of the nearest option set row above it.
 
-The header names all of :data:`COLUMNS`, in any order; a row fills only its kind's cells. Product and
+The header names all of :data:`COLUMNS`, in any order; a row fills only its kind's cells. Files
+written before products had a tax class and volume pricing may leave out :data:`LATER_COLUMNS`:
+``tax_class``, or ``min_quantity`` and ``discount_bps`` together. Their products then keep what is
+stored (new ones get the defaults), as an empty ``tax_class`` or ``currency`` cell does. Product and
 option-set rows are matched to the stored catalog by ``id``; a product row without one by its slug
 (given, or made from the name), an option-set row without one by its name among the product's sets.
-Matched rows replace what is stored; the others are created (with the given id, which must then be
-a UUID, or a new one). Nothing is ever deleted.
+Matched rows replace what is stored (their media and, when the file has its columns, their volume
+tiers included); the others are created (with the given id, which must then be a UUID, or a new
+one). Nothing is ever deleted.
 """
 
 from __future__ import annotations
@@ -38,12 +45,19 @@ COLUMNS: tuple[str, ...] = (
     "base_price",
     "currency",
     "active",
+    "tax_class",
     "url",
     "alt",
     "code",
     "label",
     "price_delta",
+    "min_quantity",
+    "discount_bps",
 )
+#: Columns a header may leave out: files from before products had a tax class and volume tiers.
+#: The two columns of a tier come together or not at all.
+LATER_COLUMNS: tuple[str, ...] = ("tax_class", "min_quantity", "discount_bps")
+_TIER_COLUMNS = ("min_quantity", "discount_bps")
 
 _INTEGER_RE = re.compile(r"^[+-]?[0-9]{1,30}$")
 _TRUE = frozenset({"true", "yes", "1"})
@@ -53,14 +67,16 @@ _FALSE = frozenset({"false", "no", "0"})
 class RowKind(StrEnum):
     PRODUCT = "product"
     MEDIA = "media"
+    VOLUME_TIER = "volume_tier"
     OPTION_SET = "option_set"
     OPTION = "option"
 
 
 #: The cells each kind of row fills (``kind`` aside); the others stay empty.
 CELLS: dict[RowKind, tuple[str, ...]] = {
-    RowKind.PRODUCT: ("id", "slug", "name", "description", "base_price", "currency", "active"),
+    RowKind.PRODUCT: ("id", "slug", "name", "description", "base_price", "currency", "active", "tax_class"),
     RowKind.MEDIA: ("url", "alt"),
+    RowKind.VOLUME_TIER: _TIER_COLUMNS,
     RowKind.OPTION_SET: ("id", "name"),
     RowKind.OPTION: ("code", "label", "price_delta"),
 }
@@ -131,6 +147,13 @@ class MediaRow:
 
 
 @dataclass(frozen=True, slots=True)
+class TierRow:
+    line: int
+    min_quantity: int
+    discount_bps: int
+
+
+@dataclass(frozen=True, slots=True)
 class OptionRow:
     line: int
     code: str
@@ -150,9 +173,10 @@ class OptionSetRows:
 
 @dataclass(slots=True)
 class ProductRows:
-    """A ``product`` row and the ``media`` and ``option_set`` rows under it. ``None`` stands for an
-    empty optional cell; a cell that could not be read holds a harmless stand-in (its problem is
-    recorded in :class:`CatalogFile`)."""
+    """A ``product`` row and the ``media``, ``volume_tier`` and ``option_set`` rows under it.
+    ``None`` stands for an empty optional cell, or a column the file does not have (``tax_class``;
+    ``volume_pricing`` is None only then); a cell that could not be read holds a harmless stand-in
+    (its problem is recorded in :class:`CatalogFile`)."""
 
     line: int
     id: str | None
@@ -162,7 +186,9 @@ class ProductRows:
     base_price: int
     currency: str | None
     active: bool
+    tax_class: str | None = None
     media: list[MediaRow] = field(default_factory=list)
+    volume_pricing: list[TierRow] | None = None
     option_sets: list[OptionSetRows] = field(default_factory=list)
 
 
@@ -181,9 +207,13 @@ class _Layout:
     def __init__(self, header: list[str]) -> None:
         names = [cell.strip().lstrip("\ufeff").strip().lower() for cell in header]
         faults: list[str] = []
-        missing = [c for c in COLUMNS if c not in names]
+        missing = [c for c in COLUMNS if c not in names and c not in LATER_COLUMNS]
         if missing:
             faults.append(f"lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        tier_columns = [c for c in _TIER_COLUMNS if c in names]
+        if len(tier_columns) == 1:
+            other = next(c for c in _TIER_COLUMNS if c not in names)
+            faults.append(f"names {tier_columns[0]} without {other} (a volume tier needs both)")
         unknown = sorted({n for n in names if n not in COLUMNS})
         if unknown:
             faults.append(f"names unknown columns {', '.join(repr(n) for n in unknown)}")
@@ -195,10 +225,13 @@ class _Layout:
                 f"the header row {'; '.join(faults)} (the columns are {', '.join(COLUMNS)}, in any order)"
             )
         self.width = len(names)
-        self.at = {name: names.index(name) for name in COLUMNS}
+        #: Where each column of the file sits (those of :data:`LATER_COLUMNS` it has not are absent).
+        self.at = {name: names.index(name) for name in COLUMNS if name in names}
+        self.tax_class = "tax_class" in self.at
+        self.tiers = len(tier_columns) == len(_TIER_COLUMNS)
         #: Per kind, the columns its rows leave empty, and a getter of those cells all at once.
         self.unused = {
-            kind: [(c, self.at[c]) for c in COLUMNS if c != "kind" and c not in CELLS[kind]]
+            kind: [(c, i) for c, i in self.at.items() if c != "kind" and c not in CELLS[kind]]
             for kind in RowKind
         }
         self.unused_cells = {kind: itemgetter(*(i for _, i in self.unused[kind])) for kind in RowKind}
@@ -223,22 +256,21 @@ class _Row:
         """An identifier or code: surrounding spaces dropped; ``None`` when empty."""
         return self.cells[self.at[column]].strip() or None
 
-    def integer(self, column: str, required: bool) -> int:
+    def integer(
+        self, column: str, required: bool, what: str = "a whole number of minor units (2500 for 25.00)"
+    ) -> int | None:
+        """The cell's whole number; ``None`` when it is empty or unreadable (the latter, and an empty
+        required cell, recorded as problems)."""
         value = self.cells[self.at[column]].strip()
         if not value:
             if required:
                 self.problems.append(at_line(self.line, column, "required", f"{column} is required"))
-            return 0
+            return None
         if not _INTEGER_RE.fullmatch(value):
             self.problems.append(
-                at_line(
-                    self.line,
-                    column,
-                    "invalid_type",
-                    f"{column} must be a whole number of minor units (2500 for 25.00), not {value!r}",
-                )
+                at_line(self.line, column, "invalid_type", f"{column} must be {what}, not {value!r}")
             )
-            return 0
+            return None
         return int(value)
 
     def boolean(self, column: str, default: bool) -> bool:
@@ -323,9 +355,11 @@ def _read_row(
                 slug=row.key("slug"),
                 name=row.text("name"),
                 description=row.text("description"),
-                base_price=row.integer("base_price", required=True),
+                base_price=row.integer("base_price", required=True) or 0,
                 currency=row.key("currency"),
                 active=row.boolean("active", default=True),
+                tax_class=row.key("tax_class") if layout.tax_class else None,
+                volume_pricing=[] if layout.tiers else None,
             )
         )
         return None
@@ -338,6 +372,22 @@ def _read_row(
     if kind is RowKind.MEDIA:
         product.media.append(MediaRow(line, row.key("url") or "", row.text("alt")))
         return option_set
+    if kind is RowKind.VOLUME_TIER:
+        if product.volume_pricing is None:
+            problems.append(
+                at_line(
+                    line,
+                    "kind",
+                    "no_columns",
+                    "a volume_tier row needs the min_quantity and discount_bps columns",
+                )
+            )
+            return option_set
+        quantity = row.integer("min_quantity", True, "a whole number of units")
+        discount = row.integer("discount_bps", True, "a whole number of basis points (1500 for 15 %)")
+        if quantity is not None and discount is not None:  # an unreadable tier is left out of the checks
+            product.volume_pricing.append(TierRow(line, quantity, discount))
+        return option_set
     if kind is RowKind.OPTION_SET:
         option_set = OptionSetRows(line, row.key("id"), row.text("name"))
         product.option_sets.append(option_set)
@@ -348,7 +398,7 @@ def _read_row(
         )
         return None
     option_set.options.append(
-        OptionRow(line, row.key("code") or "", row.text("label"), row.integer("price_delta", False))
+        OptionRow(line, row.key("code") or "", row.text("label"), row.integer("price_delta", False) or 0)
     )
     return option_set
 
@@ -371,8 +421,8 @@ def _row(kind: RowKind, **cells: str) -> list[str]:
 
 
 def catalog_rows(product: Product, option_sets: Iterable[OptionSet]) -> Iterator[list[str]]:
-    """The CSV rows of a product: its own, one per media item, then each option set followed by its
-    options. Cells in :data:`COLUMNS` order."""
+    """The CSV rows of a product: its own, one per media item, one per volume tier, then each option
+    set followed by its options. Cells in :data:`COLUMNS` order."""
     yield _row(
         RowKind.PRODUCT,
         id=product.id,
@@ -382,9 +432,14 @@ def catalog_rows(product: Product, option_sets: Iterable[OptionSet]) -> Iterator
         base_price=str(product.base_price),
         currency=product.currency,
         active="true" if product.active else "false",
+        tax_class=product.tax_class,
     )
     for item in product.media:
         yield _row(RowKind.MEDIA, url=item.url, alt=item.alt)
+    for tier in product.volume_pricing:
+        yield _row(
+            RowKind.VOLUME_TIER, min_quantity=str(tier.min_quantity), discount_bps=str(tier.discount_bps)
+        )
     for option_set in option_sets:
         yield _row(RowKind.OPTION_SET, id=option_set.id, name=option_set.name)
         for option in option_set.options:

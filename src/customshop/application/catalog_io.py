@@ -31,6 +31,7 @@ from customshop.application.catalog_csv import (
     OptionRow,
     Problem,
     ProductRows,
+    TierRow,
     at_line,
 )
 from customshop.application.ports import (
@@ -46,6 +47,7 @@ from customshop.domain.catalog import (
     Option,
     OptionSet,
     Product,
+    VolumeTier,
     check_media,
     slugify,
 )
@@ -54,6 +56,7 @@ from customshop.domain.errors import (
     InvalidProduct,
     Violation,
 )
+from customshop.domain.regions import STANDARD_TAX_CLASS
 from customshop.domain.template_parsing import check_definition
 from customshop.domain.templates import VERSION_MAX, Template, TemplateDefinition
 
@@ -65,7 +68,7 @@ TEMPLATE_VERSION_MAX = VERSION_MAX
 WRITE_BATCH = 5_000
 
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_ITEM_FIELD = re.compile(r"^(?:media|options)\[(\d+)\]\.(\w+)$")
+_ITEM_FIELD = re.compile(r"^(media|volume_pricing|options)\[(\d+)\]\.(\w+)$")
 _TEMPLATE_KEYS = frozenset({"product_id", "product_slug", "version", "definition", "is_default"})
 
 
@@ -159,7 +162,17 @@ def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 def _same_product(a: Product, b: Product) -> bool:
-    return (a.slug, a.name, a.description, a.base_price, a.currency, a.media, a.active) == (
+    return (
+        a.slug,
+        a.name,
+        a.description,
+        a.base_price,
+        a.currency,
+        a.media,
+        a.active,
+        a.tax_class,
+        a.volume_pricing,
+    ) == (
         b.slug,
         b.name,
         b.description,
@@ -167,14 +180,21 @@ def _same_product(a: Product, b: Product) -> bool:
         b.currency,
         b.media,
         b.active,
+        b.tax_class,
+        b.volume_pricing,
     )
 
 
-def _item_problem(owner_line: int, items: Sequence[MediaRow] | Sequence[OptionRow], v: Violation) -> Problem:
-    """A violation of ``media[i].url`` or ``options[i].code`` placed on the line of item ``i``."""
+ItemRows = Sequence[MediaRow] | Sequence[TierRow] | Sequence[OptionRow]
+
+
+def _item_problem(owner_line: int, items: Mapping[str, ItemRows], v: Violation) -> Problem:
+    """A violation of ``media[i].url``, ``volume_pricing[i].min_quantity`` or ``options[i].code``
+    placed on the line of item ``i`` of ``items[name]``; any other on the owner's line."""
     match = _ITEM_FIELD.fullmatch(v.field)
-    if match is not None and int(match[1]) < len(items):
-        return at_line(items[int(match[1])].line, match[2], v.code, v.message)
+    rows = items.get(match[1], ()) if match is not None else ()
+    if match is not None and int(match[2]) < len(rows):
+        return at_line(rows[int(match[2])].line, match[3], v.code, v.message)
     return at_line(owner_line, v.field, v.code, v.message)
 
 
@@ -310,7 +330,13 @@ class CatalogTransfer:
         problems: list[Problem],
     ) -> Product | None:
         media = tuple(MediaItem(m.url, m.alt) for m in row.media)
-        found = [_item_problem(row.line, row.media, v) for v in check_media(media)]
+        items: dict[str, ItemRows] = {"media": row.media, "volume_pricing": row.volume_pricing or []}
+        found = [_item_problem(row.line, items, v) for v in check_media(media)]
+        # A column the file lacks, or an empty tax_class cell, keeps what is stored.
+        if row.volume_pricing is not None:
+            tiers = tuple(VolumeTier(t.min_quantity, t.discount_bps) for t in row.volume_pricing)
+        else:
+            tiers = current.volume_pricing if current else ()
         try:
             product = Product(
                 id=product_id,
@@ -323,9 +349,11 @@ class CatalogTransfer:
                 active=row.active,
                 created_at=current.created_at if current else now,
                 updated_at=now,
+                tax_class=row.tax_class or (current.tax_class if current else STANDARD_TAX_CLASS),
+                volume_pricing=tiers,
             )
         except InvalidProduct as exc:
-            found += [_item_problem(row.line, row.media, v) for v in exc.violations]
+            found += [_item_problem(row.line, items, v) for v in exc.violations]
             product = None
         problems.extend(found)
         return None if found else product
@@ -448,7 +476,9 @@ class CatalogTransfer:
                     updated_at=now,
                 )
             except InvalidOptionSet as exc:
-                problems.extend(_item_problem(line, rows_of_set.options, v) for v in exc.violations)
+                problems.extend(
+                    _item_problem(line, {"options": rows_of_set.options}, v) for v in exc.violations
+                )
             else:
                 if current is None:
                     plan.new_sets.append(option_set)

@@ -151,7 +151,7 @@ def _tier_problems(tiers: Sequence[VolumeTier], path: str, *, ranges: bool) -> l
                 Violation(
                     f"{where}.discount_bps",
                     "decreasing",
-                    f"a larger quantity takes off at least as much as a smaller one ({discount} bps here)",
+                    f"a larger quantity takes off at least as much; an earlier tier takes off {discount} bps",
                 )
             )
         else:

@@ -1,5 +1,6 @@
-"""The demo catalog: a T-shirt, an engraved gift and a build-your-own gift box; and the demo's
-commerce rules: regions with their tax, shipping methods and a welcome code."""
+"""The demo catalog: a T-shirt (10 or more 15 % off, 25 or more 20 %), an engraved gift (its second
+line priced per character) and a build-your-own gift box; and the demo's commerce rules: regions
+with their tax, shipping methods and a welcome code."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from customshop.application.pricing_rules import (
     RegionInput,
     ShippingMethodInput,
 )
-from customshop.domain.catalog import Option, Product
+from customshop.domain.catalog import Option, Product, VolumeTier
 from customshop.domain.promotions import PromotionKind
 from customshop.domain.regions import COUNTRY_CODES, Region, TaxRate
 
@@ -129,9 +130,22 @@ async def _demo_regions(rules: PricingRules) -> list[Region]:
     return [us, germany, france, world]
 
 
-async def _product(catalog: Catalog, slug: str, name: str, description: str, price: int) -> Product:
+#: The T-shirt's quantity prices: 10 or more, 15 % off each; 25 or more, 20 %.
+TEE_VOLUME_PRICING = (VolumeTier(10, 1500), VolumeTier(25, 2000))
+
+
+async def _product(
+    catalog: Catalog,
+    slug: str,
+    name: str,
+    description: str,
+    price: int,
+    volume_pricing: tuple[VolumeTier, ...] = (),
+) -> Product:
     return await catalog.create_product(
-        ProductInput(name=name, slug=slug, description=description, base_price=price)
+        ProductInput(
+            name=name, slug=slug, description=description, base_price=price, volume_pricing=volume_pricing
+        )
     )
 
 
@@ -153,6 +167,7 @@ async def _tee(catalog: Catalog) -> Product:
         "Classic T-shirt",
         "Heavyweight cotton tee: your words on the chest, your photo below, in the colour you like.",
         1900,
+        TEE_VOLUME_PRICING,
     )
     sizes = await _options(
         catalog,
@@ -246,6 +261,9 @@ async def _keepsake_box(catalog: Catalog) -> Product:
                     "label": "Second line",
                     "max_length": 40,
                     "price_delta": 400,
+                    # Ten letters come with the line; each further one (spaces are free) is 0.50.
+                    "price_per_character": 50,
+                    "free_characters": 10,
                     "area": {"x": 80, "y": 320, "width": 640, "height": 70},
                     **engraving,
                 },
