@@ -257,8 +257,11 @@ class Customization:
             if design is None:
                 raise InvalidInput(problems, "Some values do not fit the template.")
             now = self._clock.now()
-            session = replace(
-                ctx.session, options=design.to_dict(), updated_at=now, expires_at=now + self._session_ttl
+            session = replace(  # hidden zones' values are kept, for when they show again
+                ctx.session,
+                options=design.to_dict(keep_hidden=True),
+                updated_at=now,
+                expires_at=now + self._session_ttl,
             )
             await uow.sessions.update(session)
             await uow.commit()
@@ -348,7 +351,12 @@ class Customization:
         async with self._uow() as uow:
             ctx = await self._context(uow, session_id, session_key)
             digests = {asset.id: asset.sha256 for asset in ctx.assets.values()}
-            key = design_hash(ctx.template.id, ctx.session.options, digests, f"preview:{self._preview_side}")
+            # What is drawn: the shown zones (designs that differ in hidden zones only share a preview).
+            shown, _ = check_design(
+                ctx.template.definition, ctx.option_sets, ctx.session.options, assets=ctx.asset_infos
+            )
+            drawn = shown.to_dict() if shown is not None else ctx.session.options
+            key = design_hash(ctx.template.id, drawn, digests, f"preview:{self._preview_side}")
             now = self._clock.now()
             existing = await uow.previews.latest_for_design(key)
             if existing is not None and await self._reusable(existing, now):

@@ -18,6 +18,7 @@ from customshop.domain.errors import InvalidMoney
 from customshop.domain.money import Money
 from customshop.domain.templates import OptionZone, TemplateDefinition
 from customshop.domain.validation import Design
+from customshop.domain.visibility import shown_zones
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +47,10 @@ def quote_design(
     Zero-priced zones and options are listed too, so a storefront can show every choice.
     """
     components: list[PriceComponent] = []
+    shown = shown_zones(definition, design.values)  # a hidden zone is never priced
     for zone in definition.zones:
         value = design.values.get(zone.id)
-        if value is None:
+        if value is None or zone.id not in shown:
             continue
         if isinstance(zone, OptionZone):
             option_set = option_sets.get(zone.option_set_id)

@@ -11,6 +11,9 @@ Zone kinds (``type``):
 * ``color`` — one colour of ``palette`` (the product's body colour, say);
 * ``option`` — one code (or, with ``multiple``, between ``min`` and ``max`` codes) of an option set of
   the same product.
+
+Any zone may be conditional (``visible_when``): it shows only while an option zone of the template
+has one of the given codes chosen (see ``domain/visibility.py``).
 """
 
 from __future__ import annotations
@@ -99,6 +102,15 @@ def print_pixels(millimetres: float, dpi: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class VisibleWhen:
+    """The condition of a conditional zone: it shows only while the option zone ``zone`` shows and
+    has one of ``codes`` chosen (JSON: ``{"zone": "gift_wrap", "in": ["yes"]}``)."""
+
+    zone: str
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TextZone:
     id: str
     label: str
@@ -110,6 +122,7 @@ class TextZone:
     fonts: tuple[str, ...]
     palette: tuple[str, ...] | None
     kind: ZoneKind = field(default=ZoneKind.TEXT, init=False)
+    visible_when: VisibleWhen | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +137,7 @@ class ImageZone:
     min_width: int
     min_height: int
     kind: ZoneKind = field(default=ZoneKind.IMAGE, init=False)
+    visible_when: VisibleWhen | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +150,7 @@ class ColorZone:
     default: str | None
     area: Area | None
     kind: ZoneKind = field(default=ZoneKind.COLOR, init=False)
+    visible_when: VisibleWhen | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +165,7 @@ class OptionZone:
     min: int
     max: int
     kind: ZoneKind = field(default=ZoneKind.OPTION, init=False)
+    visible_when: VisibleWhen | None = None
 
 
 Zone = TextZone | ImageZone | ColorZone | OptionZone
@@ -238,4 +254,8 @@ def _zone_to_dict(zone: Zone) -> dict[str, Any]:
             out |= {"option_set_id": zone.option_set_id, "multiple": zone.multiple}
             if zone.multiple:
                 out |= {"min": zone.min, "max": zone.max}
+    # Written only for conditional zones: the other zones keep the canonical form they had before
+    # conditions existed (and the snapshots of carts and orders theirs).
+    if zone.visible_when is not None:
+        out["visible_when"] = {"zone": zone.visible_when.zone, "in": list(zone.visible_when.codes)}
     return out
