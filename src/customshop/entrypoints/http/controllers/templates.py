@@ -34,6 +34,24 @@ class TemplateController(Controller):
     path = "/templates"
     tags = ("catalog",)
 
+    # Litestar serves /templates/{template_id} (this edit) and /templates/{product_id} (the listing)
+    # as one node of its router, parsing each method's parameters by its own path, and labels it
+    # with the path of the route it meets last, in the order of its handlers' names: this one's name
+    # sorts before list_templates, so metrics and logs keep the listing's /templates/{product_id}.
+    @patch(
+        "/{template_id:str}",
+        operation_id="reviseTemplate",
+        opt=requires(Scope.CATALOG_WRITE),
+        security=ADMIN_SECURITY,
+        responses=problems(400, 403, 404, 409, 415),
+    )
+    async def edit_template(
+        self, catalog: NamedDependency[Catalog], template_id: FromPath[str], data: JSONBody[TemplateRevision]
+    ) -> TemplateRead:
+        """Replace a draft's definition, checked like a new version's (400 naming every problem). A
+        published or retired version is 409: its definition is fixed; create a new version."""
+        return TemplateRead.of(await catalog.revise_template(template_id, data.definition))
+
     @get(
         "/{product_id:str}",
         operation_id="listTemplates",
@@ -82,20 +100,6 @@ class TemplateController(Controller):
         version becomes the default when the product has none, unless `is_default` is false;
         `is_default: true` (of a published version only) makes it the default."""
         return TemplateRead.of(await catalog.create_template(data.to_input()))
-
-    @patch(
-        "/{template_id:str}",
-        operation_id="reviseTemplate",
-        opt=requires(Scope.CATALOG_WRITE),
-        security=ADMIN_SECURITY,
-        responses=problems(400, 403, 404, 409, 415),
-    )
-    async def revise_template(
-        self, catalog: NamedDependency[Catalog], template_id: FromPath[str], data: JSONBody[TemplateRevision]
-    ) -> TemplateRead:
-        """Replace a draft's definition, checked like a new version's (400 naming every problem). A
-        published or retired version is 409: its definition is fixed; create a new version."""
-        return TemplateRead.of(await catalog.revise_template(template_id, data.definition))
 
     @post(
         "/{template_id:str}/publish",
