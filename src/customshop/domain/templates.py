@@ -183,6 +183,13 @@ Zone = TextZone | ImageZone | ColorZone | OptionZone
 class TemplateDefinition:
     canvas: Canvas
     zones: tuple[Zone, ...]
+    #: The zones, each after the zone its condition names, otherwise in template order (``zones``
+    #: itself when no zone is conditional): the order in which a design's visibility is decided
+    #: (``domain/visibility.py``), worked out once per definition rather than on every check.
+    controllers_first: tuple[Zone, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "controllers_first", _controllers_first(self.zones))
 
     def zone(self, zone_id: str) -> Zone | None:
         return next((z for z in self.zones if z.id == zone_id), None)
@@ -202,6 +209,30 @@ class TemplateDefinition:
         if self.canvas.width_mm is not None and self.canvas.height_mm is not None:
             canvas |= {"width_mm": _plain(self.canvas.width_mm), "height_mm": _plain(self.canvas.height_mm)}
         return {"canvas": canvas, "zones": [_zone_to_dict(zone) for zone in self.zones]}
+
+
+def _controllers_first(zones: tuple[Zone, ...]) -> tuple[Zone, ...]:
+    """``zones``, each after the zone its condition names (a cycle, which a checked definition does
+    not have, is cut where it is met), otherwise in their order; ``zones`` itself without conditions."""
+    if all(zone.visible_when is None for zone in zones):
+        return zones
+    by_id = {zone.id: zone for zone in zones}
+    placed: dict[str, Zone] = {}
+    visiting: set[str] = set()
+
+    def place(zone: Zone) -> None:
+        if zone.id in placed or zone.id in visiting:
+            return
+        visiting.add(zone.id)
+        controller = by_id.get(zone.visible_when.zone) if zone.visible_when is not None else None
+        if controller is not None:
+            place(controller)
+        visiting.discard(zone.id)
+        placed[zone.id] = zone
+
+    for zone in zones:
+        place(zone)
+    return tuple(placed.values())
 
 
 def _plain(number: float) -> float | int:

@@ -41,7 +41,10 @@ def condition_met(
         return True
     if condition.zone not in shown:
         return False
-    return any(code in condition.codes for code in chosen_codes(values.get(condition.zone)))
+    chosen = values.get(condition.zone)
+    if isinstance(chosen, str):  # the common case, spared building a tuple
+        return chosen in condition.codes
+    return any(code in condition.codes for code in chosen_codes(chosen))
 
 
 def is_conditional(definition: TemplateDefinition) -> bool:
@@ -51,26 +54,9 @@ def is_conditional(definition: TemplateDefinition) -> bool:
 
 def controllers_first(definition: TemplateDefinition) -> Sequence[Zone]:
     """The zones, each after the zone its condition names, otherwise in template order (the
-    definition's own tuple when no zone is conditional)."""
-    if not is_conditional(definition):
-        return definition.zones
-    by_id = {zone.id: zone for zone in definition.zones}
-    placed: dict[str, Zone] = {}
-    visiting: set[str] = set()
-
-    def place(zone: Zone) -> None:
-        if zone.id in placed or zone.id in visiting:  # placed already, or a cycle: stop
-            return
-        visiting.add(zone.id)
-        controller = by_id.get(zone.visible_when.zone) if zone.visible_when is not None else None
-        if controller is not None:
-            place(controller)
-        visiting.discard(zone.id)
-        placed[zone.id] = zone
-
-    for zone in definition.zones:
-        place(zone)
-    return tuple(placed.values())
+    definition's own tuple when no zone is conditional): worked out once, when the definition is made
+    (``TemplateDefinition.controllers_first``)."""
+    return definition.controllers_first
 
 
 def shown_zones(definition: TemplateDefinition, values: Mapping[str, object]) -> frozenset[str]:
