@@ -30,11 +30,12 @@ from customshop.adapters.sqlalchemy.engine import create_engine
 from customshop.adapters.sqlalchemy.tables import metadata
 from customshop.adapters.sqlalchemy.uow import SqlUnitOfWork
 from customshop.adapters.system import UuidV7Ids
-from customshop.application.catalog import Catalog, ProductInput, TemplateInput
+from customshop.application.catalog import Catalog, OptionSetInput, ProductInput, TemplateInput
 from customshop.application.customization import Customization
-from customshop.domain.catalog import VolumeTier
+from customshop.domain.catalog import Option, VolumeTier
 from customshop.domain.money import Money
 from customshop.domain.quote import TaxLine
+from customshop.domain.templates import TemplateStatus
 from tests.builders import IDS
 from tests.integration.conftest import CUSTOMSHOP
 
@@ -512,3 +513,47 @@ async def test_0011_keeps_a_country_in_one_region_and_counts_uses_from_zero(
     assert not {"regions", "region_countries", "shipping_methods", "promotions", "promotion_uses"} & (
         await table_names(empty_engine)
     )
+
+
+async def test_templates_stored_before_0014_are_published_and_drafts_leave_going_down(
+    empty_engine: AsyncEngine,
+) -> None:
+    """Revision 0014 gives template versions a status: a version stored before it is published.
+    Going down, drafts (which no session, cart or order can be on) are deleted with their option
+    set links; the other versions stay, with the sessions on them."""
+    await migrate.upgrade(empty_engine)
+    clock, uow = ManualClock(), partial(SqlUnitOfWork, empty_engine)
+    catalog = Catalog(uow, clock, UuidV7Ids(), "USD")
+    product = await catalog.create_product(ProductInput(name="Mug", description="", base_price=900))
+    sizes = await catalog.create_option_set(OptionSetInput(product.id, "Size", (Option("L", "Large"),)))
+    canvas = {"width": 10, "height": 10}
+    published = await catalog.create_template(TemplateInput(product.id, 1, {"canvas": canvas, "zones": []}))
+    sized = {"canvas": canvas, "zones": [{"id": "size", "type": "option", "option_set_id": sizes.id}]}
+    draft = await catalog.create_template(TemplateInput(product.id, 2, sized, status=TemplateStatus.DRAFT))
+    customization = Customization(
+        uow,
+        clock,
+        UuidV7Ids(),
+        MemoryFileStorage(),
+        PillowImageProcessor(),
+        PillowRenderer(),
+        InProcessJobQueue(no_jobs),
+        session_ttl=timedelta(days=7),
+        render_timeout=timedelta(seconds=30),
+    )
+    started = await customization.start(product.id, None, None)
+
+    await migrate.downgrade(empty_engine, previous_revision("0014") or "base")
+    async with empty_engine.connect() as conn:
+        columns = await conn.run_sync(lambda sync: sa.inspect(sync).get_columns("templates"))
+        stored = (await conn.execute(sa.text("SELECT id FROM templates"))).scalars().all()
+        links = (await conn.execute(sa.text("SELECT template_id FROM template_option_sets"))).scalars().all()
+    assert "status" not in {column["name"] for column in columns}
+    assert stored == [published.id]
+    assert links == []
+    assert draft.id not in stored
+
+    await migrate.upgrade(empty_engine)
+    listed = await catalog.list_templates(product.id, include_inactive=True, before_version=None, limit=10)
+    assert [(t.id, t.status) for t in listed.items] == [(published.id, TemplateStatus.PUBLISHED)]
+    assert (await customization.view(started.session.id, started.session_key)).session == started.session

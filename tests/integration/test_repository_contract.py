@@ -46,7 +46,7 @@ from customshop.domain.pricing import PriceComponent
 from customshop.domain.prints import PrintJob
 from customshop.domain.quote import AppliedDiscount, ShippingOption, TaxLine
 from customshop.domain.template_parsing import parse_definition
-from customshop.domain.templates import Template
+from customshop.domain.templates import Template, TemplateStatus
 from tests.builders import ADDRESS, IDS, make_delivery, make_email, make_endpoint, make_log, make_record, now
 
 # Memory once, SQLite once, PostgreSQL once: ``backend`` (conftest) is given the value directly, and
@@ -119,7 +119,12 @@ def raw_definition(option_set_ids: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 def make_template(
-    product_id: str, version: int, *, is_default: bool, option_sets: tuple[OptionSet, ...] = ()
+    product_id: str,
+    version: int,
+    *,
+    is_default: bool,
+    option_sets: tuple[OptionSet, ...] = (),
+    status: TemplateStatus = TemplateStatus.PUBLISHED,
 ) -> Template:
     definition = parse_definition(
         raw_definition(tuple(s.id for s in option_sets)),
@@ -133,7 +138,12 @@ def make_template(
         definition=definition,
         is_default=is_default,
         created_at=now(),
+        status=status,
     )
+
+
+async def count_templates(uow: UnitOfWork, product_id: str) -> int:
+    return len((await uow.templates.list_for_product(product_id, before_version=None, limit=200)).items)
 
 
 def make_api_key(name: str = "ci", *scopes: Scope) -> ApiKey:
@@ -387,7 +397,7 @@ async def test_template_add_default_count(uow_factory: UnitOfWorkFactory) -> Non
     async with uow_factory() as uow:
         await uow.option_sets.add(sizes)
         assert await uow.templates.get_default(product.id) is None
-        assert await uow.templates.count_for_product(product.id) == 0
+        assert await count_templates(uow, product.id) == 0
         first = make_template(product.id, 1, is_default=True, option_sets=(sizes,))
         await uow.templates.add(first)
         assert await uow.templates.get_default(product.id) == first
@@ -401,13 +411,13 @@ async def test_template_add_default_count(uow_factory: UnitOfWorkFactory) -> Non
         assert got.definition.to_dict() == first.definition.to_dict()
         draft = make_template(product.id, 2, is_default=False)
         await uow.templates.add(draft)
-        assert await uow.templates.count_for_product(product.id) == 2
+        assert await count_templates(uow, product.id) == 2
         assert await uow.templates.get_default(product.id) == first
         await uow.commit()
 
     async with uow_factory() as uow:
-        assert await uow.templates.count_for_product(product.id) == 2
-        assert await uow.templates.count_for_product(IDS.new_id()) == 0
+        assert await count_templates(uow, product.id) == 2
+        assert await count_templates(uow, IDS.new_id()) == 0
         assert await uow.templates.get_default(IDS.new_id()) is None
 
 
@@ -438,7 +448,7 @@ async def test_clear_default_then_a_new_default(uow_factory: UnitOfWorkFactory) 
 
     async with uow_factory() as uow:
         assert await uow.templates.get_default(product.id) is None
-        assert await uow.templates.count_for_product(product.id) == 2
+        assert await count_templates(uow, product.id) == 2
         assert await uow.templates.get_default(other.id) == elsewhere
 
 
@@ -455,7 +465,7 @@ async def test_a_second_default_is_a_conflict(uow_factory: UnitOfWorkFactory) ->
             await uow.templates.add(v2)
     async with uow_factory() as uow:
         assert await uow.templates.get_default(product.id) == v1
-        assert await uow.templates.count_for_product(product.id) == 1
+        assert await count_templates(uow, product.id) == 1
 
     # Within one unit of work too, before anything is committed.
     fresh = await stored_product(uow_factory)
@@ -470,7 +480,7 @@ async def test_a_second_default_is_a_conflict(uow_factory: UnitOfWorkFactory) ->
         await uow.templates.add(make_template(product.id, 3, is_default=False))
         await uow.commit()
     async with uow_factory() as uow:
-        assert await uow.templates.count_for_product(product.id) == 3
+        assert await count_templates(uow, product.id) == 3
         assert await uow.templates.get_default(product.id) == v1
 
 
@@ -495,7 +505,7 @@ async def test_the_unit_of_work_goes_on_after_a_conflict(uow_factory: UnitOfWork
     async with uow_factory() as uow:
         assert await uow.products.get(before.id) == before
         assert await uow.products.get(after.id) == after
-        assert await uow.templates.count_for_product(product.id) == 1
+        assert await count_templates(uow, product.id) == 1
         assert await uow.templates.get_default(product.id) == v1
 
 
@@ -515,7 +525,7 @@ async def test_duplicate_template_version(uow_factory: UnitOfWorkFactory) -> Non
         with pytest.raises(DuplicateTemplateVersion):
             await uow.templates.add(make_template(product.id, 1, is_default=True))
     async with uow_factory() as uow:
-        assert await uow.templates.count_for_product(product.id) == 1
+        assert await count_templates(uow, product.id) == 1
         assert await uow.templates.get_default(product.id) == v1
         # Versions are per product.
         same_number = make_template(other.id, 1, is_default=True)
@@ -557,6 +567,99 @@ async def test_templates_are_listed_newest_first_in_pages(uow_factory: UnitOfWor
         none = await uow.templates.list_for_product(IDS.new_id(), before_version=None, limit=10)
         assert none.items == []
         assert none.next_after is None
+
+
+async def test_drafts_are_listed_only_when_asked_for(uow_factory: UnitOfWorkFactory) -> None:
+    product = await stored_product(uow_factory)
+    v1 = make_template(product.id, 1, is_default=True)
+    v2 = make_template(product.id, 2, is_default=False, status=TemplateStatus.DRAFT)
+    v3 = make_template(product.id, 3, is_default=False, status=TemplateStatus.RETIRED)
+    v4 = make_template(product.id, 4, is_default=False, status=TemplateStatus.DRAFT)
+    async with uow_factory() as uow:
+        for template in (v1, v2, v3, v4):
+            await uow.templates.add(template)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.templates.get(v2.id) == v2
+        everything = await uow.templates.list_for_product(product.id, before_version=None, limit=10)
+        assert everything.items == [v4, v3, v2, v1]
+        public = await uow.templates.list_for_product(
+            product.id, before_version=None, limit=1, include_drafts=False
+        )
+        assert public.items == [v3]
+        assert public.next_after == "3"
+        rest = await uow.templates.list_for_product(
+            product.id, before_version=3, limit=1, include_drafts=False
+        )
+        assert rest.items == [v1]
+        assert rest.next_after is None
+
+
+async def test_a_template_update_stores_its_definition_status_and_default(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    product = await stored_product(uow_factory)
+    sizes = make_option_set(product.id, name="Size")
+    boxes = make_option_set(product.id, name="Gift box")
+    v1 = make_template(product.id, 1, is_default=True)
+    draft = make_template(product.id, 2, is_default=False, option_sets=(sizes,), status=TemplateStatus.DRAFT)
+    async with uow_factory() as uow:
+        await uow.option_sets.add(sizes)
+        await uow.option_sets.add(boxes)
+        await uow.templates.add(v1)
+        await uow.templates.add(draft)
+        await uow.commit()
+
+    revised = replace(
+        draft, definition=make_template(product.id, 9, is_default=False, option_sets=(boxes,)).definition
+    )
+    async with uow_factory() as uow:
+        assert await uow.templates.get(draft.id, for_update=True) == draft
+        await uow.templates.update(revised)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.templates.get(draft.id) == revised
+        assert not await uow.templates.uses_option_set(sizes.id)  # the links follow the definition
+        assert await uow.templates.uses_option_set(boxes.id)
+
+    published = replace(revised, status=TemplateStatus.PUBLISHED)
+    async with uow_factory() as uow:
+        await uow.templates.update(published)
+        await uow.templates.clear_default(product.id)
+        await uow.templates.update(replace(published, is_default=True))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.templates.get_default(product.id) == replace(published, is_default=True)
+        assert await uow.templates.get(v1.id) == replace(v1, is_default=False)
+        # What never changes is kept, whatever the update says.
+        await uow.templates.update(
+            replace(v1, is_default=False, version=7, created_at=now(), product_id=IDS.new_id())
+        )
+        assert await uow.templates.get(v1.id) == replace(v1, is_default=False)
+        # An unknown version stores nothing.
+        ghost = make_template(product.id, 8, is_default=False)
+        await uow.templates.update(ghost)
+        assert await uow.templates.get(ghost.id) is None
+        assert await count_templates(uow, product.id) == 2
+
+
+async def test_a_second_default_by_update_is_a_conflict(uow_factory: UnitOfWorkFactory) -> None:
+    product = await stored_product(uow_factory)
+    v1 = make_template(product.id, 1, is_default=True)
+    v2 = make_template(product.id, 2, is_default=False)
+    async with uow_factory() as uow:
+        await uow.templates.add(v1)
+        await uow.templates.add(v2)
+        await uow.commit()
+    async with uow_factory() as uow:
+        with pytest.raises(Conflict):
+            await uow.templates.update(replace(v2, is_default=True))
+        assert await uow.templates.get_default(product.id) == v1
+        await uow.templates.update(replace(v1, status=TemplateStatus.PUBLISHED))  # the unit of work goes on
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.templates.get(v2.id) == v2
 
 
 async def test_uses_option_set(uow_factory: UnitOfWorkFactory) -> None:
@@ -654,7 +757,7 @@ async def nothing_stored(uow_factory: UnitOfWorkFactory, product: Product, optio
         assert (await uow.products.list(active_only=False, after=None, limit=10)).items == []
         assert await uow.option_sets.get(option_set.id) is None
         assert await uow.templates.get_default(product.id) is None
-        assert await uow.templates.count_for_product(product.id) == 0
+        assert await count_templates(uow, product.id) == 0
         assert not await uow.templates.uses_option_set(option_set.id)
         assert await uow.api_keys.list() == []
 

@@ -717,3 +717,49 @@ async def test_a_bad_templates_file_imports_nothing(
     ]
     assert (dict(store.templates), store.catalog_state["version"]) == before
     assert changes.count == 0
+
+
+async def test_templates_import_takes_each_versions_status(
+    catalog: Catalog, transfer: CatalogTransfer, store: MemoryStore
+) -> None:
+    tee = await catalog.create_product(ProductInput("Tee", "", 100, slug="tee"))
+    created = await transfer.import_templates(
+        [
+            {"product_slug": "tee", "version": 1, "definition": definition(), "status": "draft"},
+            {"product_slug": "tee", "version": 2, "definition": definition(), "status": "retired"},
+            {"product_slug": "tee", "version": 3, "definition": definition()},
+            {"product_slug": "tee", "version": 4, "definition": definition(), "status": "published"},
+        ]
+    )
+    # The first published version, not the first version, becomes the default.
+    assert [(t.version, t.status, t.is_default) for t in created] == [
+        (1, "draft", False),
+        (2, "retired", False),
+        (3, "published", True),
+        (4, "published", False),
+    ]
+    assert {t.version: t.status for t in store.templates.values()} == {
+        1: "draft",
+        2: "retired",
+        3: "published",
+        4: "published",
+    }
+    with pytest.raises(ImportRejected) as caught:
+        await transfer.import_templates(
+            [
+                {"product_id": tee.id, "version": 5, "definition": definition(), "status": "archived"},
+                {"product_id": tee.id, "version": 6, "definition": definition(), "status": 1},
+                {
+                    "product_id": tee.id,
+                    "version": 7,
+                    "definition": definition(),
+                    "status": "draft",
+                    "is_default": True,
+                },
+            ]
+        )
+    assert lines_of(caught.value) == [
+        "templates[0]: status: must be one of draft, published, retired",
+        "templates[1]: status: must be one of draft, published, retired",
+        "templates[2]: is_default: a draft version cannot be the default; only a published one can",
+    ]

@@ -19,7 +19,13 @@ from customshop.domain.errors import (
 )
 from customshop.domain.regions import STANDARD_TAX_CLASS
 from customshop.domain.template_parsing import check_definition
-from customshop.domain.templates import Template
+from customshop.domain.templates import (
+    DefinitionOutOfDate,
+    Template,
+    TemplateNotFound,
+    TemplateStatus,
+    can_be_default,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,20 @@ class TemplateInput:
     version: int
     definition: Mapping[str, Any]
     is_default: bool | None = None
+    status: TemplateStatus = TemplateStatus.PUBLISHED
+
+
+def default_problems(status: TemplateStatus, is_default: bool | None, path: str = "") -> list[Violation]:
+    """``is_default: true`` asked of a version that cannot be the default (a draft, a retired one)."""
+    if is_default and not can_be_default(status):
+        return [
+            Violation(
+                f"{path}is_default",
+                "not_published",
+                f"a {status} version cannot be the default; only a published one can",
+            )
+        ]
+    return []
 
 
 def referenced_option_sets(raw: object) -> set[str]:
@@ -175,16 +195,19 @@ class Catalog:
     # -- templates -----------------------------------------------------------------------------
 
     async def create_template(self, data: TemplateInput) -> Template:
-        """Add a template version; the first version of a product becomes its default unless
-        ``is_default`` is false, and a new default replaces the old one.
+        """Add a template version, ``published`` unless ``status`` says otherwise. A published
+        version becomes the product's default when the product has none (its first one) unless
+        ``is_default`` is false; ``is_default: true`` makes it the default in place of the old one.
 
         Raises:
-            InvalidDefinition: every problem of the definition (nothing is stored).
-            InvalidInput: the product does not exist.
+            InvalidDefinition: every problem of the definition (nothing is stored), with the others.
+            InvalidInput: the product does not exist, or ``is_default`` is true of a version that is
+                not published.
             DuplicateTemplateVersion: the product already has this version.
         """
         async with self._uow() as uow:
             unknown = await self._product_problems(uow, data.product_id)
+            unknown += default_problems(data.status, data.is_default)
             option_sets = await uow.option_sets.get_many(referenced_option_sets(data.definition))
             definition, wrong = check_definition(
                 data.definition, product_id=data.product_id, option_sets=option_sets
@@ -192,10 +215,12 @@ class Catalog:
             if definition is None:  # every problem at once, the product's too
                 raise InvalidDefinition([*unknown, *wrong], "The template definition is invalid.")
             if unknown:
-                raise InvalidInput(unknown, "The request names an unknown product.")
+                raise InvalidInput(unknown, "The request is invalid.")
             is_default = data.is_default
             if is_default is None:
-                is_default = await uow.templates.count_for_product(data.product_id) == 0
+                is_default = (
+                    can_be_default(data.status) and await uow.templates.get_default(data.product_id) is None
+                )
             template = Template(
                 id=self._ids.new_id(),
                 product_id=data.product_id,
@@ -203,12 +228,94 @@ class Catalog:
                 definition=definition,
                 is_default=is_default,
                 created_at=self._clock.now(),
+                status=data.status,
             )
             if is_default:
                 await uow.templates.clear_default(data.product_id)
             await uow.templates.add(template)
             await self._commit(uow)
         return template
+
+    async def revise_template(self, template_id: str, definition: Mapping[str, Any]) -> Template:
+        """Replace a draft's definition (checked like a new version's).
+
+        Raises:
+            TemplateNotFound.
+            TemplateNotDraft: the version is published or retired (checked before the definition).
+            InvalidDefinition: every problem of the definition (nothing is stored).
+        """
+        async with self._uow() as uow:
+            current = await self._template(uow, template_id)
+            current.require_draft()  # a 409 before any 400: the definition of a published one is moot
+            option_sets = await uow.option_sets.get_many(referenced_option_sets(definition))
+            checked, wrong = check_definition(
+                definition, product_id=current.product_id, option_sets=option_sets
+            )
+            if checked is None:
+                raise InvalidDefinition(wrong, "The template definition is invalid.")
+            revised = current.revise(checked)
+            await uow.templates.update(revised)
+            await self._commit(uow)
+        return revised
+
+    async def publish_template(self, template_id: str) -> Template:
+        """Publish a draft, or a retired version again. Its definition is checked once more against
+        the option sets as they are now. A product without a default gets this version as its
+        default.
+
+        Raises:
+            TemplateNotFound.
+            IllegalTemplateMove: it is published already.
+            DefinitionOutOfDate: an option set it names changed so that it no longer fits.
+        """
+        async with self._uow() as uow:
+            current = await self._template(uow, template_id)
+            published = current.publish()
+            raw = current.definition.to_dict()
+            option_sets = await uow.option_sets.get_many(current.definition.option_set_ids)
+            _, wrong = check_definition(raw, product_id=current.product_id, option_sets=option_sets)
+            if wrong:
+                raise DefinitionOutOfDate(
+                    f"version {current.version} no longer fits the product's option sets", wrong
+                )
+            if await uow.templates.get_default(current.product_id) is None:
+                published = published.make_default()
+            await uow.templates.update(published)
+            await self._commit(uow)
+        return published
+
+    async def retire_template(self, template_id: str) -> Template:
+        """Retire a published version: it starts no new session, while the sessions, carts and
+        orders on it go on. The default cannot be retired (make another version the default first).
+
+        Raises:
+            TemplateNotFound.
+            DefaultTemplateRetirement: it is the product's default.
+            IllegalTemplateMove: it is a draft, or retired already.
+        """
+        async with self._uow() as uow:
+            retired = (await self._template(uow, template_id)).retire()
+            await uow.templates.update(retired)
+            await self._commit(uow)
+        return retired
+
+    async def make_default_template(self, template_id: str) -> Template:
+        """Make a published version its product's default (new sessions and designs carted without
+        a session start on it). Idempotent: the default stays the default, and nothing is written.
+
+        Raises:
+            TemplateNotFound.
+            IllegalTemplateMove: it is a draft or retired.
+        """
+        async with self._uow() as uow:
+            current = await self._template(uow, template_id)
+            if current.is_default:
+                return current
+            made = current.make_default()
+            await uow.templates.clear_default(current.product_id)
+            await uow.templates.update(made)
+            await self._commit(uow)
+        return made
 
     async def list_templates(
         self, product_id: str, *, include_inactive: bool, before_version: int | None, limit: int
@@ -221,7 +328,7 @@ class Catalog:
         async with self._uow(read_only=True) as uow:
             await self._product(uow, product_id, active_only=not include_inactive)
             return await uow.templates.list_for_product(
-                product_id, before_version=before_version, limit=limit
+                product_id, before_version=before_version, limit=limit, include_drafts=include_inactive
             )
 
     # -- option sets ---------------------------------------------------------------------------
@@ -315,6 +422,14 @@ class Catalog:
         if product is None or (active_only and not product.active):
             raise ProductNotFound(f"there is no product {product_id!r}")
         return product
+
+    @staticmethod
+    async def _template(uow: UnitOfWork, template_id: str) -> Template:
+        """The version, locked until the transaction ends (its moves happen one after the other)."""
+        template = await uow.templates.get(template_id, for_update=True)
+        if template is None:
+            raise TemplateNotFound(f"there is no template {template_id!r}")
+        return template
 
     @staticmethod
     async def _product_problems(uow: UnitOfWork, product_id: str) -> list[Violation]:

@@ -3,7 +3,8 @@ versions as JSON (``customshop products import|export``, ``customshop templates 
 format itself, its rows and their problems are ``catalog_csv.py``'s.
 
 **A templates file** holds one template object ``{product_id | product_slug, version, definition,
-is_default?}`` or a list of them.
+is_default?, status?}`` (``status``: ``draft``, ``published``, the default, or ``retired``) or a list
+of them.
 
 An import is all or nothing. Every row (template) is checked against the domain's rules and the
 stored catalog before anything is written, every problem is reported with its line (template index)
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, TypeVar
 
-from customshop.application.catalog import referenced_option_sets
+from customshop.application.catalog import default_problems, referenced_option_sets
 from customshop.application.catalog_csv import (
     CatalogCsvWriter,
     CatalogFile,
@@ -58,7 +59,13 @@ from customshop.domain.errors import (
 )
 from customshop.domain.regions import STANDARD_TAX_CLASS
 from customshop.domain.template_parsing import check_definition
-from customshop.domain.templates import VERSION_MAX, Template, TemplateDefinition
+from customshop.domain.templates import (
+    VERSION_MAX,
+    Template,
+    TemplateDefinition,
+    TemplateStatus,
+    can_be_default,
+)
 
 T = TypeVar("T")
 
@@ -69,7 +76,8 @@ WRITE_BATCH = 5_000
 
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ITEM_FIELD = re.compile(r"^(media|volume_pricing|options)\[(\d+)\]\.(\w+)$")
-_TEMPLATE_KEYS = frozenset({"product_id", "product_slug", "version", "definition", "is_default"})
+_STATUSES = tuple(status.value for status in TemplateStatus)
+_TEMPLATE_KEYS = frozenset({"product_id", "product_slug", "version", "definition", "is_default", "status"})
 
 
 class _Silent:
@@ -154,6 +162,7 @@ class _TemplateEntry:
     version: int
     definition: TemplateDefinition
     is_default: bool | None
+    status: TemplateStatus
 
 
 def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -532,8 +541,9 @@ class CatalogTransfer:
 
     async def import_templates(self, items: Sequence[object], progress: Progress = SILENT) -> list[Template]:
         """Add the template versions ``items`` describes (see :func:`read_templates_json`), in order,
-        all or nothing. As through the API, a product's first version becomes its default unless
-        ``is_default`` is false, and a new default replaces the previous one.
+        all or nothing. As through the API, a version is ``published`` unless ``status`` says
+        otherwise, a published version becomes its product's default when the product has none
+        unless ``is_default`` is false, and a new default replaces the previous one.
 
         Raises:
             ImportRejected: every problem of every template (nothing stored).
@@ -559,28 +569,29 @@ class CatalogTransfer:
                 raise ImportRejected(problems)
             progress.start("Writing templates", len(entries))
             created: list[Template] = []
-            has_templates: dict[str, bool] = {}
+            has_default: dict[str, bool] = {}
             now = self._clock.now()
             for entry in entries:
                 is_default = entry.is_default
-                if is_default is None:
-                    if entry.product_id not in has_templates:
-                        has_templates[entry.product_id] = (
-                            await uow.templates.count_for_product(entry.product_id) > 0
+                if is_default is None and can_be_default(entry.status):
+                    if entry.product_id not in has_default:
+                        has_default[entry.product_id] = (
+                            await uow.templates.get_default(entry.product_id) is not None
                         )
-                    is_default = not has_templates[entry.product_id]
+                    is_default = not has_default[entry.product_id]
                 template = Template(
                     id=self._ids.new_id(),
                     product_id=entry.product_id,
                     version=entry.version,
                     definition=entry.definition,
-                    is_default=is_default,
+                    is_default=bool(is_default),
                     created_at=now,
+                    status=entry.status,
                 )
-                if is_default:
+                if template.is_default:
                     await uow.templates.clear_default(entry.product_id)
+                    has_default[entry.product_id] = True
                 await uow.templates.add(template)
-                has_templates[entry.product_id] = True
                 created.append(template)
                 progress.advance()
             if created:
@@ -630,6 +641,13 @@ class CatalogTransfer:
         is_default = raw.get("is_default")
         if is_default is not None and type(is_default) is not bool:
             fail("is_default", "invalid_type", "is_default must be true, false or null")
+            is_default = None
+        status = raw.get("status", TemplateStatus.PUBLISHED.value)
+        if status not in _STATUSES:
+            fail("status", "invalid_choice", f"status must be one of {', '.join(_STATUSES)}")
+            status = TemplateStatus.PUBLISHED.value
+        for v in default_problems(TemplateStatus(status), is_default):
+            fail(v.field, v.code, v.message)
         definition: TemplateDefinition | None = None
         if "definition" not in raw:
             fail("definition", "required", "definition is required")
@@ -644,7 +662,7 @@ class CatalogTransfer:
                     fail(v.field, v.code, v.message)
         if len(problems) > before or product is None or definition is None or type(version) is not int:
             return None
-        return _TemplateEntry(product.id, version, definition, is_default)
+        return _TemplateEntry(product.id, version, definition, is_default, TemplateStatus(status))
 
     @staticmethod
     def _template_product(

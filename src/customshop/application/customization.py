@@ -176,7 +176,8 @@ class Customization:
     async def start(
         self, product_id: str, template_version: int | None, session_key: str | None
     ) -> SessionView:
-        """Start designing an active product on its default template, or on ``template_version``.
+        """Start designing an active product on its default template, or on ``template_version``
+        (a published one: a draft is as unknown, a retired version starts no new session).
 
         A guest presenting a live session key keeps it (and the key lives another
         ``GUEST_KEY_LIFETIME``); otherwise, whatever it presented (nothing, or a key that was never
@@ -184,7 +185,8 @@ class Customization:
         only time it is ever shown).
 
         Raises:
-            InvalidInput: unknown or inactive product, or unknown template version.
+            InvalidInput: unknown or inactive product, unknown (or draft) template version
+                (``template_version: not_found``), retired version (``template_version: retired``).
         """
         async with self._uow() as uow:
             now = self._clock.now()
@@ -210,8 +212,18 @@ class Customization:
                 missing = Violation(
                     "template_version", "not_found", f"there is no version {template_version}"
                 )
-            if template is None:
+            if template is None or not template.is_public:  # a draft is as if it were not there
                 raise InvalidInput([missing])
+            if not template.starts_sessions:
+                raise InvalidInput(
+                    [
+                        Violation(
+                            "template_version",
+                            "retired",
+                            f"version {template.version} is retired: it starts no new session",
+                        )
+                    ]
+                )
             session = CustomizationSession(
                 id=self._ids.new_id(),
                 guest=guest,
@@ -257,8 +269,11 @@ class Customization:
             if design is None:
                 raise InvalidInput(problems, "Some values do not fit the template.")
             now = self._clock.now()
-            session = replace(
-                ctx.session, options=design.to_dict(), updated_at=now, expires_at=now + self._session_ttl
+            session = replace(  # hidden zones' values are kept, for when they show again
+                ctx.session,
+                options=design.to_dict(keep_hidden=True),
+                updated_at=now,
+                expires_at=now + self._session_ttl,
             )
             await uow.sessions.update(session)
             await uow.commit()
@@ -348,7 +363,12 @@ class Customization:
         async with self._uow() as uow:
             ctx = await self._context(uow, session_id, session_key)
             digests = {asset.id: asset.sha256 for asset in ctx.assets.values()}
-            key = design_hash(ctx.template.id, ctx.session.options, digests, f"preview:{self._preview_side}")
+            # What is drawn: the shown zones (designs that differ in hidden zones only share a preview).
+            shown, _ = check_design(
+                ctx.template.definition, ctx.option_sets, ctx.session.options, assets=ctx.asset_infos
+            )
+            drawn = shown.to_dict() if shown is not None else ctx.session.options
+            key = design_hash(ctx.template.id, drawn, digests, f"preview:{self._preview_side}")
             now = self._clock.now()
             existing = await uow.previews.latest_for_design(key)
             if existing is not None and await self._reusable(existing, now):

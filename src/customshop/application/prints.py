@@ -67,6 +67,7 @@ from customshop.domain.retries import GiveUp, JobStatus, RetryPolicy
 from customshop.domain.template_parsing import load_definition
 from customshop.domain.templates import OptionZone, TemplateDefinition
 from customshop.domain.validation import AssetInfo, Design, check_design
+from customshop.domain.visibility import resolve
 from customshop.domain.webhooks import WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -230,8 +231,7 @@ class PrintFiles:
         return file
 
     async def _draw(self, line: OrderLine, assets: Mapping[str, Asset]) -> tuple[bytes, bytes]:
-        definition = load_definition(line.template_snapshot)
-        design = _artwork(definition, line.options, assets)
+        definition, design = _artwork(load_definition(line.template_snapshot), line.options, assets)
         images = {asset_id: await self._storage.get(asset.storage_key) for asset_id, asset in assets.items()}
         width, height = definition.canvas.print_size
         printed = RenderRequest(definition, design, images, {}, max(width, height), dpi=definition.canvas.dpi)
@@ -440,13 +440,19 @@ def _line_assets(order: Order | None, line_id: str) -> list[str]:
 
 
 def _artwork(
-    definition: TemplateDefinition, options: Mapping[str, Any], assets: Mapping[str, Asset]
-) -> Design:
-    """The line's design as the renderer draws it. Option zones draw nothing, so their codes are
-    left out: the option sets may have changed since the order, the snapshot's artwork has not."""
-    artwork = {k: v for k, v in options.items() if not isinstance(definition.zone(k), OptionZone)}
+    snapshot: TemplateDefinition, options: Mapping[str, Any], assets: Mapping[str, Asset]
+) -> tuple[TemplateDefinition, Design]:
+    """The line's design as the renderer draws it, and the definition to draw it on. Option zones
+    draw nothing, so their codes are left out: the option sets may have changed since the order, the
+    snapshot's artwork has not. The codes only decide, first, which conditional zones the line
+    shows: the snapshot is resolved with them (hidden zones left out, conditions dropped)."""
+    definition = resolve(snapshot, options)
+    hidden = {zone.id for zone in snapshot.zones} - {zone.id for zone in definition.zones}
+    artwork = {
+        k: v for k, v in options.items() if k not in hidden and not isinstance(definition.zone(k), OptionZone)
+    }
     infos = {a.id: AssetInfo(a.id, a.content_type, a.width, a.height, a.bytes) for a in assets.values()}
     design, problems = check_design(definition, {}, artwork, assets=infos)
     if design is None:
         raise ValueError(f"the design no longer fits its snapshot: {problems[0].message}")
-    return design
+    return definition, design

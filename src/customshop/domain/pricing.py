@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from customshop.domain.catalog import OptionSet, Product
 from customshop.domain.templates import OptionZone, TemplateDefinition, TextZone
 from customshop.domain.validation import Design, TextValue
+from customshop.domain.visibility import shown_zones
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +51,10 @@ def quote_design(
     within the free characters.
     """
     components: list[PriceComponent] = []
+    shown = shown_zones(definition, design.values)  # a hidden zone is never priced
     for zone in definition.zones:
         value = design.values.get(zone.id)
-        if value is None:
+        if value is None or zone.id not in shown:
             continue
         if isinstance(zone, OptionZone):
             option_set = option_sets.get(zone.option_set_id)

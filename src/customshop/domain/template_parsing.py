@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from customshop.domain.catalog import LABEL_MAX, OptionSet
+from customshop.domain.catalog import LABEL_MAX, OPTIONS_MAX, OptionSet
 from customshop.domain.errors import InvalidDefinition, Violation
 from customshop.domain.money import MAX_AMOUNT
 from customshop.domain.templates import (
@@ -43,10 +44,12 @@ from customshop.domain.templates import (
     OptionZone,
     TemplateDefinition,
     TextZone,
+    VisibleWhen,
     Zone,
     ZoneKind,
     print_pixels,
 )
+from customshop.domain.visibility import condition_cycles
 
 _ZONE_ID_RE = re.compile(ZONE_ID_PATTERN)
 _COLOR_RE = re.compile(COLOR_PATTERN)
@@ -60,7 +63,7 @@ _MISSING = _Missing()
 T = TypeVar("T")
 
 _ZONE_KINDS = frozenset(kind.value for kind in ZoneKind)
-_COMMON_KEYS = frozenset({"id", "type", "label", "required"})
+_COMMON_KEYS = frozenset({"id", "type", "label", "required", "visible_when"})
 _KEYS_BY_KIND: dict[ZoneKind, frozenset[str]] = {
     ZoneKind.TEXT: _COMMON_KEYS
     | {
@@ -408,15 +411,39 @@ def _zone(
     label = z.text("label", LABEL_MAX, default=named or "zone")
     required = z.boolean("required", default=False)
     zid = named or ""
+    zone: Zone
     match kind:
         case ZoneKind.TEXT:
-            return _text_zone(z, zid, label, required, canvas)
+            zone = _text_zone(z, zid, label, required, canvas)
         case ZoneKind.IMAGE:
-            return _image_zone(z, zid, label, required, canvas)
+            zone = _image_zone(z, zid, label, required, canvas)
         case ZoneKind.COLOR:
-            return _color_zone(z, zid, label, required, canvas)
+            zone = _color_zone(z, zid, label, required, canvas)
         case ZoneKind.OPTION:
-            return _option_zone(z, zid, label, required, product_id, option_sets)
+            zone = _option_zone(z, zid, label, required, product_id, option_sets)
+    condition = _condition(z)
+    return zone if condition is None else replace(zone, visible_when=condition)
+
+
+_CONDITION_KEYS = frozenset({"zone", "in"})
+
+
+def _condition(z: _Object) -> VisibleWhen | None:
+    """The zone's ``visible_when``, its own shape checked; what it names is checked once every
+    zone is read (:func:`_condition_problems`)."""
+    reader = z.obj("visible_when", _CONDITION_KEYS, required=False)
+    if reader is None:
+        return None
+    before = len(z.problems)
+    controller = reader.raw.get("zone")
+    if "zone" not in reader.raw:
+        reader.fail("zone", "required", "zone is required: the id of the option zone the condition reads")
+    elif not isinstance(controller, str):
+        reader.fail("zone", "invalid_type", "zone must be the id of an option zone")
+    codes = reader.strings("in", lambda code: code, max_items=OPTIONS_MAX)
+    if len(z.problems) > before or not isinstance(controller, str) or codes is None:
+        return None
+    return VisibleWhen(controller, codes)
 
 
 def check_definition(
@@ -474,13 +501,76 @@ def _check(
         root.fail("zones", "too_long", f"a template has at most {ZONES_MAX} zones")
     else:
         seen: set[str] = set()
+        indices: list[int] = []
         for index, raw_zone in enumerate(raw_zones):
             zone = _zone(raw_zone, index, seen, canvas, product_id, option_sets, problems, path)
             if zone is not None:
                 zones.append(zone)
+                indices.append(index)
+        problems.extend(_condition_problems(zones, indices, product_id, option_sets, path))
     if problems or canvas is None:
         return None, problems
     return TemplateDefinition(canvas=canvas, zones=tuple(zones)), []
+
+
+def _condition_problems(
+    zones: Sequence[Zone],
+    indices: Sequence[int],
+    product_id: str,
+    option_sets: Mapping[str, OptionSet] | None,
+    path: str,
+) -> list[Violation]:
+    """What the zones' conditions name: an option zone of this definition, and codes of its option
+    set (when the set is known: not while a stored definition is reloaded, nor one of another
+    product, reported already); and no zone shows only through a chain leading back to itself."""
+    problems: list[Violation] = []
+    by_id: dict[str, Zone] = {}
+    where_of: dict[str, str] = {}
+    for zone, index in zip(zones, indices, strict=True):
+        if zone.id and zone.id not in by_id:
+            by_id[zone.id] = zone
+            where_of[zone.id] = f"{path}.zones[{index}].visible_when"
+    controller_of: dict[str, str] = {}
+    for zone, index in zip(zones, indices, strict=True):
+        condition = zone.visible_when
+        if condition is None:
+            continue
+        where = f"{path}.zones[{index}].visible_when"
+        controller = by_id.get(condition.zone)
+        if not isinstance(controller, OptionZone):
+            code, message = (
+                ("unknown_zone", f"the template has no zone {condition.zone!r}")
+                if controller is None
+                else ("not_an_option_zone", f"zone {condition.zone!r} is not an option zone")
+            )
+            problems.append(Violation(f"{where}.zone", code, f"zone {zone.id!r}: {message}", zone.id))
+            continue
+        option_set = option_sets.get(controller.option_set_id) if option_sets is not None else None
+        if option_set is not None and option_set.product_id == product_id:
+            problems.extend(
+                Violation(
+                    f"{where}.in[{position}]",
+                    "unknown_option",
+                    f"zone {zone.id!r}: {code!r} is not a code of zone {controller.id!r}'s option set",
+                    zone.id,
+                )
+                for position, code in enumerate(condition.codes)
+                if code not in option_set.codes
+            )
+        if isinstance(zone, OptionZone) and by_id.get(zone.id) is zone:
+            controller_of[zone.id] = controller.id
+    for cycle in condition_cycles(controller_of):
+        chain = " → ".join((*cycle, cycle[0]))
+        problems.extend(
+            Violation(
+                where_of[zone_id],
+                "cycle",
+                f"zone {zone_id!r}: its visibility depends on itself ({chain})",
+                zone_id,
+            )
+            for zone_id in cycle
+        )
+    return problems
 
 
 def _physical_size(

@@ -11,15 +11,25 @@ Zone kinds (``type``):
 * ``color`` — one colour of ``palette`` (the product's body colour, say);
 * ``option`` — one code (or, with ``multiple``, between ``min`` and ``max`` codes) of an option set of
   the same product.
+
+Any zone may be conditional (``visible_when``): it shows only while an option zone of the template
+has one of the given codes chosen (see ``domain/visibility.py``).
+
+A :class:`Template` is a numbered version of a product's definition with a lifecycle
+(:class:`TemplateStatus`): a ``draft`` is edited and seen by designers only; ``published`` versions
+are what guests design on; a ``retired`` one starts no new session, while the sessions, carts and
+orders already on it go on. :data:`TEMPLATE_MOVES` is the table of moves.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from customshop.domain.errors import Conflict, NotFound
 from customshop.domain.money import MAX_AMOUNT
 
 #: The type faces a text zone may name; the renderer ships a font file for each.
@@ -104,6 +114,15 @@ def print_pixels(millimetres: float, dpi: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class VisibleWhen:
+    """The condition of a conditional zone: it shows only while the option zone ``zone`` shows and
+    has one of ``codes`` chosen (JSON: ``{"zone": "gift_wrap", "in": ["yes"]}``)."""
+
+    zone: str
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TextZone:
     """A line of text. Filled, it adds ``price_delta``, and ``price_per_character`` for each
     character beyond the first ``free_characters`` that is not a space (see
@@ -121,6 +140,7 @@ class TextZone:
     price_per_character: int = 0
     free_characters: int = 0
     kind: ZoneKind = field(default=ZoneKind.TEXT, init=False)
+    visible_when: VisibleWhen | None = None
 
     def charged_characters(self, text: str) -> int:
         """How many characters of ``text`` are paid for: those that are not spaces, beyond the first
@@ -144,6 +164,7 @@ class ImageZone:
     min_width: int
     min_height: int
     kind: ZoneKind = field(default=ZoneKind.IMAGE, init=False)
+    visible_when: VisibleWhen | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +177,7 @@ class ColorZone:
     default: str | None
     area: Area | None
     kind: ZoneKind = field(default=ZoneKind.COLOR, init=False)
+    visible_when: VisibleWhen | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +192,7 @@ class OptionZone:
     min: int
     max: int
     kind: ZoneKind = field(default=ZoneKind.OPTION, init=False)
+    visible_when: VisibleWhen | None = None
 
 
 Zone = TextZone | ImageZone | ColorZone | OptionZone
@@ -179,6 +202,13 @@ Zone = TextZone | ImageZone | ColorZone | OptionZone
 class TemplateDefinition:
     canvas: Canvas
     zones: tuple[Zone, ...]
+    #: The zones, each after the zone its condition names, otherwise in template order (``zones``
+    #: itself when no zone is conditional): the order in which a design's visibility is decided
+    #: (``domain/visibility.py``), worked out once per definition rather than on every check.
+    controllers_first: tuple[Zone, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "controllers_first", _controllers_first(self.zones))
 
     def zone(self, zone_id: str) -> Zone | None:
         return next((z for z in self.zones if z.id == zone_id), None)
@@ -200,14 +230,86 @@ class TemplateDefinition:
         return {"canvas": canvas, "zones": [_zone_to_dict(zone) for zone in self.zones]}
 
 
+def _controllers_first(zones: tuple[Zone, ...]) -> tuple[Zone, ...]:
+    """``zones``, each after the zone its condition names (a cycle, which a checked definition does
+    not have, is cut where it is met), otherwise in their order; ``zones`` itself without conditions."""
+    if all(zone.visible_when is None for zone in zones):
+        return zones
+    by_id = {zone.id: zone for zone in zones}
+    placed: dict[str, Zone] = {}
+    visiting: set[str] = set()
+
+    def place(zone: Zone) -> None:
+        if zone.id in placed or zone.id in visiting:
+            return
+        visiting.add(zone.id)
+        controller = by_id.get(zone.visible_when.zone) if zone.visible_when is not None else None
+        if controller is not None:
+            place(controller)
+        visiting.discard(zone.id)
+        placed[zone.id] = zone
+
+    for zone in zones:
+        place(zone)
+    return tuple(placed.values())
+
+
 def _plain(number: float) -> float | int:
     """A whole number of millimetres as an int, so that ``297`` stays ``297`` in JSON."""
     return int(number) if number == int(number) else number
 
 
+class TemplateStatus(StrEnum):
+    """Where a template version is in its life (see :data:`TEMPLATE_MOVES`)."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+#: The moves of a template version: a draft is published once (a published definition never
+#: changes again: sessions, carts and orders hold it); a published version may be retired, and a
+#: retired one published again (as an archived Shopify product is made active again). Nothing else.
+TEMPLATE_MOVES: Mapping[TemplateStatus, frozenset[TemplateStatus]] = {
+    TemplateStatus.DRAFT: frozenset({TemplateStatus.PUBLISHED}),
+    TemplateStatus.PUBLISHED: frozenset({TemplateStatus.RETIRED}),
+    TemplateStatus.RETIRED: frozenset({TemplateStatus.PUBLISHED}),
+}
+
+
+class TemplateNotFound(NotFound):
+    pass
+
+
+class IllegalTemplateMove(Conflict):
+    """The template version cannot make the move asked for from its status (not in
+    :data:`TEMPLATE_MOVES`), or cannot become the default (only a published version can)."""
+
+
+class TemplateNotDraft(IllegalTemplateMove):
+    """Only a draft's definition may be edited; a published or retired one is fixed for good."""
+
+
+class DefaultTemplateRetirement(IllegalTemplateMove):
+    """The product's default version cannot be retired: another is made the default first (a
+    product leaves the storefront by being deactivated, not by losing its template)."""
+
+
+class DefinitionOutOfDate(Conflict):
+    """A version cannot be published: its definition no longer fits the product's option sets (an
+    option set changed since it was written); ``violations`` names each problem."""
+
+
+def can_be_default(status: TemplateStatus) -> bool:
+    """Whether a version of this status may be its product's default: only a published one."""
+    return status is TemplateStatus.PUBLISHED
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A numbered, immutable version of a product's definition; one per product is the default."""
+    """A numbered version of a product's definition; one published version per product is the
+    default. It changes only through its methods, each returning the changed version or raising an
+    :class:`IllegalTemplateMove` (a 409 at the HTTP edge)."""
 
     id: str
     product_id: str
@@ -215,6 +317,77 @@ class Template:
     definition: TemplateDefinition
     is_default: bool
     created_at: datetime
+    status: TemplateStatus = TemplateStatus.PUBLISHED
+
+    @property
+    def starts_sessions(self) -> bool:
+        """Whether guests may start designing on this version (published only)."""
+        return self.status is TemplateStatus.PUBLISHED
+
+    @property
+    def is_public(self) -> bool:
+        """Whether guests may see this version: not a draft (a retired one stays readable for the
+        sessions, carts and orders made on it)."""
+        return self.status is not TemplateStatus.DRAFT
+
+    def require_draft(self) -> None:
+        """Raises ``TemplateNotDraft`` unless this version is a draft (the only one that may be edited)."""
+        if self.status is not TemplateStatus.DRAFT:
+            raise TemplateNotDraft(
+                f"version {self.version} is {self.status}: only a draft can be edited; "
+                "create a new version instead"
+            )
+
+    def revise(self, definition: TemplateDefinition) -> Template:
+        """This draft with another definition.
+
+        Raises:
+            TemplateNotDraft: the version is published or retired.
+        """
+        self.require_draft()
+        return replace(self, definition=definition)
+
+    def publish(self) -> Template:
+        """This version published (a draft, or a retired version brought back).
+
+        Raises:
+            IllegalTemplateMove: it is published already.
+        """
+        return self._move(TemplateStatus.PUBLISHED)
+
+    def retire(self) -> Template:
+        """This version retired: it starts no new session; those on it go on.
+
+        Raises:
+            DefaultTemplateRetirement: it is the product's default.
+            IllegalTemplateMove: it is a draft, or retired already.
+        """
+        if self.is_default:
+            raise DefaultTemplateRetirement(
+                f"version {self.version} is the product's default: make another version the default "
+                "before retiring it"
+            )
+        return self._move(TemplateStatus.RETIRED)
+
+    def make_default(self) -> Template:
+        """This version as its product's default (the caller clears the previous default).
+
+        Raises:
+            IllegalTemplateMove: it is not published.
+        """
+        if not can_be_default(self.status):
+            raise IllegalTemplateMove(
+                f"version {self.version} is {self.status}: only a published version can be the default"
+            )
+        return replace(self, is_default=True)
+
+    def _move(self, target: TemplateStatus) -> Template:
+        if target not in TEMPLATE_MOVES[self.status]:
+            allowed = " or ".join(sorted(TEMPLATE_MOVES[self.status]))
+            raise IllegalTemplateMove(
+                f"version {self.version} is {self.status} and cannot become {target}; it can become {allowed}"
+            )
+        return replace(self, status=target)
 
 
 def _area_to_dict(area: Area) -> dict[str, int]:
@@ -265,4 +438,8 @@ def _zone_to_dict(zone: Zone) -> dict[str, Any]:
             out |= {"option_set_id": zone.option_set_id, "multiple": zone.multiple}
             if zone.multiple:
                 out |= {"min": zone.min, "max": zone.max}
+    # Written only for conditional zones: the other zones keep the canonical form they had before
+    # conditions existed (and the snapshots of carts and orders theirs).
+    if zone.visible_when is not None:
+        out["visible_when"] = {"zone": zone.visible_when.zone, "in": list(zone.visible_when.codes)}
     return out

@@ -11,6 +11,10 @@ Values arrive as JSON-like data keyed by zone id:
 :func:`check_design` returns the normalized :class:`Design` or every :class:`Violation`, each naming
 its zone (``options.<zone_id>``). A design may be saved while incomplete; required zones are
 enforced only with ``complete=True`` (when the design is carted).
+
+A conditional zone that the design hides (``domain/visibility.py``) is not checked and not required:
+its value is kept as given, apart (``Design.hidden``), for the session to hold until the zone shows
+again, when it is checked like any other.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from customshop.domain.catalog import OptionSet
@@ -31,6 +35,7 @@ from customshop.domain.templates import (
     TextZone,
     Zone,
 )
+from customshop.domain.visibility import condition_met, controllers_first
 
 DEFAULT_TEXT_COLOR = "#000000"
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -65,13 +70,18 @@ class AssetInfo:
 
 @dataclass(frozen=True, slots=True)
 class Design:
-    """The normalized values of a design, by zone id, in template order."""
+    """The normalized values of a design's shown zones, by zone id, in template order: what is
+    priced, drawn, carted and ordered. ``hidden`` holds the values given for zones the design hides,
+    unchecked and as given, in template order: what a design session keeps for when they show."""
 
     values: Mapping[str, ZoneValue]
+    hidden: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form (the input format, defaults spelled out)."""
-        return {zone_id: value_to_json(value) for zone_id, value in self.values.items()}
+    def to_dict(self, *, keep_hidden: bool = False) -> dict[str, Any]:
+        """The JSON form (the input format, defaults spelled out) of the shown zones' values (a cart
+        line's options); with ``keep_hidden``, the hidden zones' values too (a session's options)."""
+        shown = {zone_id: value_to_json(value) for zone_id, value in self.values.items()}
+        return shown | dict(self.hidden) if keep_hidden else shown
 
 
 def value_to_json(value: ZoneValue) -> Any:
@@ -237,7 +247,9 @@ def check_design(
 
     Returns:
         ``(design, [])`` when valid, else ``(None, violations)``, one per broken rule, each naming its
-        zone. The order of ``options`` never matters.
+        zone. The order of ``options`` never matters. A zone the design hides is neither checked nor
+        required (its value goes to ``Design.hidden``); a controlling option zone whose value is
+        bad hides the zones it controls.
     """
     problems: list[Violation] = []
     zones = {zone.id: zone for zone in definition.zones}
@@ -245,7 +257,15 @@ def check_design(
         if key not in zones:
             problems.append(Violation(f"{path}.{key}", "unknown_zone", f"the template has no zone {key!r}"))
     values: dict[str, ZoneValue] = {}
-    for zone in definition.zones:
+    hidden: dict[str, Any] = {}
+    shown: set[str] = set()
+    order = controllers_first(definition)
+    for zone in order:
+        if not condition_met(zone.visible_when, shown, values):
+            if zone.id in options:
+                hidden[zone.id] = options[zone.id]
+            continue
+        shown.add(zone.id)
         z = _Zone(zone, path, problems)
         if zone.id in options:
             raw = options[zone.id]
@@ -270,7 +290,10 @@ def check_design(
             z.fail("required", "this zone must be filled in")
     if problems:
         return None, problems
-    return Design(values), []
+    if order is not definition.zones:  # back to template order
+        values = {zone.id: values[zone.id] for zone in definition.zones if zone.id in values}
+        hidden = {zone.id: hidden[zone.id] for zone in definition.zones if zone.id in hidden}
+    return Design(values, hidden), []
 
 
 def validate(

@@ -596,8 +596,10 @@ def templates_import(
         raise _rejected(path, exc) from None
     for template in created:
         default = ", the default" if template.is_default else ""
+        status = "" if template.starts_sessions else f", {template.status}"  # a draft, or retired
         out.print(
-            f"template {template.id}: version {template.version} of product {template.product_id}{default}"
+            f"template {template.id}: version {template.version} of product {template.product_id}"
+            f"{default}{status}"
         )
     out.print(f"imported {path}: {len(created)} template{'' if len(created) == 1 else 's'}")
 

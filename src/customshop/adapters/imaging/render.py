@@ -12,6 +12,7 @@ from customshop.adapters.imaging.typefaces import load_font
 from customshop.application.ports import RenderRequest
 from customshop.domain.templates import Area, ColorZone, ImageZone, TextZone
 from customshop.domain.validation import ImageValue, TextValue, ZoneValue
+from customshop.domain.visibility import shown_zones
 
 #: A box on the output image: left, top, right, bottom (exclusive), in output pixels.
 Box = tuple[int, int, int, int]
@@ -40,7 +41,9 @@ class PillowRenderer:
       (ascent to descent, or further where glyphs reach out) fits the area, centred, and clipped to
       the area;
     * option zones draw nothing: they choose a product variant, not artwork
-      (``request.option_labels`` is not used).
+      (``request.option_labels`` is not used);
+    * a conditional zone the design hides (``domain/visibility.py``) draws nothing, not even a colour
+      zone's default.
 
     The pictures in ``request.images`` are expected to be what ``ImageProcessor.sanitize`` returns
     (upright, at most a few dozen megapixels). The same request always gives the same bytes, with the
@@ -61,7 +64,8 @@ class PillowRenderer:
         scale = request.longest_side / max(canvas.width, canvas.height)
         size = (max(1, round(canvas.width * scale)), max(1, round(canvas.height * scale)))
         values = request.design.values
-        zones = request.definition.zones
+        shown = shown_zones(request.definition, values)
+        zones = [zone for zone in request.definition.zones if zone.id in shown]
 
         background = canvas.background
         for zone in zones:

@@ -207,17 +207,26 @@ class MemoryTemplateRepository:
             raise Conflict("another template became the default at the same time")
         self._state.templates[template.id] = template
 
+    async def update(self, template: Template) -> None:
+        current = self._state.templates.get(template.id)
+        if current is None:
+            return
+        if template.is_default and any(
+            t.is_default and t.id != template.id for t in self._of(template.product_id)
+        ):
+            raise Conflict("another template became the default at the same time")
+        self._state.templates[template.id] = replace(
+            current, definition=template.definition, status=template.status, is_default=template.is_default
+        )
+
     async def get_default(self, product_id: str) -> Template | None:
         return next((t for t in self._of(product_id) if t.is_default), None)
 
-    async def get(self, template_id: str) -> Template | None:
+    async def get(self, template_id: str, *, for_update: bool = False) -> Template | None:
         return self._state.templates.get(template_id)
 
     async def get_version(self, product_id: str, version: int) -> Template | None:
         return next((t for t in self._of(product_id) if t.version == version), None)
-
-    async def count_for_product(self, product_id: str) -> int:
-        return len(self._of(product_id))
 
     async def clear_default(self, product_id: str) -> None:
         for template in self._of(product_id):
@@ -225,10 +234,14 @@ class MemoryTemplateRepository:
                 self._state.templates[template.id] = replace(template, is_default=False)
 
     async def list_for_product(
-        self, product_id: str, *, before_version: int | None, limit: int
+        self, product_id: str, *, before_version: int | None, limit: int, include_drafts: bool = True
     ) -> Page[Template]:
         newest_first = sorted(
-            (t for t in self._of(product_id) if before_version is None or t.version < before_version),
+            (
+                t
+                for t in self._of(product_id)
+                if (before_version is None or t.version < before_version) and (include_drafts or t.is_public)
+            ),
             key=lambda t: -t.version,
         )
         chosen = newest_first[: limit + 1]

@@ -18,7 +18,7 @@ from customshop.domain.access import ApiKey, Scope
 from customshop.domain.catalog import MediaItem, Option, OptionSet, Product, VolumeTier
 from customshop.domain.errors import Conflict, DuplicateSlug, DuplicateTemplateVersion
 from customshop.domain.template_parsing import load_definition
-from customshop.domain.templates import Template
+from customshop.domain.templates import Template, TemplateStatus
 
 
 def _page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]:
@@ -225,6 +225,7 @@ def _template(row: Row) -> Template:
         definition=load_definition(row.definition),
         is_default=row.is_default,
         created_at=row.created_at,
+        status=TemplateStatus(row.status),
     )
 
 
@@ -250,10 +251,34 @@ class SqlTemplateRepository:
                         definition=template.definition.to_dict(),
                         is_default=template.is_default,
                         created_at=template.created_at,
+                        status=template.status.value,
                     )
                 )
         except IntegrityError:
             raise Conflict("this product's templates were changed concurrently; try again") from None
+        await self._link_option_sets(template)
+
+    async def update(self, template: Template) -> None:
+        try:
+            async with guarded(self._conn):
+                result = await self._conn.execute(
+                    t.templates.update()
+                    .where(t.templates.c.id == template.id)
+                    .values(
+                        definition=template.definition.to_dict(),
+                        is_default=template.is_default,
+                        status=template.status.value,
+                    )
+                )
+        except IntegrityError:
+            raise Conflict("this product's templates were changed concurrently; try again") from None
+        if result.rowcount:
+            await self._conn.execute(
+                t.template_option_sets.delete().where(t.template_option_sets.c.template_id == template.id)
+            )
+            await self._link_option_sets(template)
+
+    async def _link_option_sets(self, template: Template) -> None:
         set_ids = template.definition.option_set_ids
         if set_ids:
             await self._conn.execute(
@@ -261,10 +286,11 @@ class SqlTemplateRepository:
                 [{"template_id": template.id, "option_set_id": set_id} for set_id in sorted(set_ids)],
             )
 
-    async def get(self, template_id: str) -> Template | None:
-        row = (
-            await self._conn.execute(sa.select(t.templates).where(t.templates.c.id == template_id))
-        ).first()
+    async def get(self, template_id: str, *, for_update: bool = False) -> Template | None:
+        query = sa.select(t.templates).where(t.templates.c.id == template_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
         return _template(row) if row else None
 
     async def get_version(self, product_id: str, version: int) -> Template | None:
@@ -285,12 +311,6 @@ class SqlTemplateRepository:
         ).first()
         return _template(row) if row else None
 
-    async def count_for_product(self, product_id: str) -> int:
-        count = await self._conn.scalar(
-            sa.select(sa.func.count()).select_from(t.templates).where(t.templates.c.product_id == product_id)
-        )
-        return int(count or 0)
-
     async def clear_default(self, product_id: str) -> None:
         await self._conn.execute(
             t.templates.update()
@@ -299,7 +319,7 @@ class SqlTemplateRepository:
         )
 
     async def list_for_product(
-        self, product_id: str, *, before_version: int | None, limit: int
+        self, product_id: str, *, before_version: int | None, limit: int, include_drafts: bool = True
     ) -> Page[Template]:
         query = (
             sa.select(t.templates)
@@ -309,6 +329,8 @@ class SqlTemplateRepository:
         )
         if before_version is not None:
             query = query.where(t.templates.c.version < before_version)
+        if not include_drafts:
+            query = query.where(t.templates.c.status != TemplateStatus.DRAFT.value)
         rows, next_after = _page(list(await self._conn.execute(query)), limit, "version")
         return Page([_template(row) for row in rows], next_after)
 

@@ -89,6 +89,8 @@ templates = sa.Table(
     sa.Column("definition", Json, nullable=False),
     sa.Column("is_default", sa.Boolean, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    # draft | published | retired (domain.templates.TemplateStatus)
+    sa.Column("status", sa.String(16), nullable=False, server_default="published"),
     sa.UniqueConstraint("product_id", "version"),
     sa.Index(
         "uq_templates_default_per_product",

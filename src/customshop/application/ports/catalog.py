@@ -53,28 +53,36 @@ class OptionSetRepository(Protocol):
 class TemplateRepository(Protocol):
     """Template versions. Never commits.
 
-    ``add`` raises ``DuplicateTemplateVersion`` when the product already has that version, and
-    ``Conflict`` when a concurrent writer made another template the default first.
+    ``add`` raises ``DuplicateTemplateVersion`` when the product already has that version; ``add``
+    and ``update`` raise ``Conflict`` when a concurrent writer made another template the default
+    first.
     """
 
     async def add(self, template: Template) -> None: ...
 
+    async def update(self, template: Template) -> None:
+        """Store a version's definition, status and default flag (its id, product, version and
+        creation time never change), and which option sets it uses. An unknown id stores nothing."""
+        ...
+
     async def get_default(self, product_id: str) -> Template | None: ...
 
-    async def get(self, template_id: str) -> Template | None: ...
+    async def get(self, template_id: str, *, for_update: bool = False) -> Template | None:
+        """The version; ``for_update`` locks it until the transaction ends (PostgreSQL), so that
+        two moves of one version (an edit and its publication, say) happen one after the other."""
+        ...
 
     async def get_version(self, product_id: str, version: int) -> Template | None: ...
 
-    async def count_for_product(self, product_id: str) -> int: ...
-
     async def clear_default(self, product_id: str) -> None:
-        """Make none of the product's templates the default (before adding a new default)."""
+        """Make none of the product's templates the default (before making another the default)."""
         ...
 
     async def list_for_product(
-        self, product_id: str, *, before_version: int | None, limit: int
+        self, product_id: str, *, before_version: int | None, limit: int, include_drafts: bool = True
     ) -> Page[Template]:
-        """The product's templates, newest version first, those below ``before_version``."""
+        """The product's templates, newest version first, those below ``before_version``; drafts
+        only with ``include_drafts``."""
         ...
 
     async def uses_option_set(self, option_set_id: str) -> bool:

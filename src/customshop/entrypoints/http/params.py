@@ -130,14 +130,16 @@ def catalog_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 class CatalogHook:
     """The app's ``before_request`` hook. On the public catalog reads (``opt`` holding
     :data:`CACHED_CATALOG`) a cache hit is answered here, before Litestar parses parameters or
-    resolves dependencies, and a miss goes on to the handler (which fills the cache); on every
-    route it then refuses NUL characters in parameters (:func:`reject_nul_characters`)."""
+    resolves dependencies, and a miss goes on to the handler (which fills the cache); a request
+    carrying an API key goes on to the handler too, which decides what the key may see (drafts,
+    inactive products' templates) that the public answer does not show. On every route it then
+    refuses NUL characters in parameters (:func:`reject_nul_characters`)."""
 
     def __init__(self, cache: CatalogCache) -> None:
         self._cache = cache
 
     async def __call__(self, request: Request[Any, Any, Any]) -> Response[Any] | None:
-        if request.route_handler.opt.get(CATALOG_CACHE_OPT):
+        if request.route_handler.opt.get(CATALOG_CACHE_OPT) and API_KEY_HEADER not in request.headers:
             body = self._cache.peek(catalog_key(request))
             if body is not None:
                 return cached_json(body)

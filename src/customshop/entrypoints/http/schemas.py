@@ -11,7 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from customshop.application.cart import CartView, DetailsInput
-from customshop.application.catalog import OptionSetInput, ProductInput, TemplateInput
+from customshop.application.catalog import OptionSetInput, ProductInput, TemplateInput, default_problems
 from customshop.application.checkout import CheckoutRequest, PaymentView, Placed
 from customshop.application.customization import SessionView
 from customshop.application.pricing_rules import PromotionInput, RegionInput, ShippingMethodInput
@@ -98,7 +98,7 @@ from customshop.domain.shipping import (
     rate_problems,
 )
 from customshop.domain.template_parsing import definition_problems
-from customshop.domain.templates import VERSION_MAX, Template
+from customshop.domain.templates import VERSION_MAX, Template, TemplateStatus
 from customshop.domain.webhooks import WebhookEndpoint, WebhookLog
 from customshop.entrypoints.http.body import RequestBody, Rule
 
@@ -298,9 +298,25 @@ class TemplateCreate(RequestBody):
     version: Annotated[int, Meta(ge=1, le=VERSION_MAX, examples=[1])]
     definition: DefinitionIn
     is_default: bool | None = None
+    status: Annotated[
+        TemplateStatus, Meta(description="`draft` (seen by designers only), `published` or `retired`.")
+    ] = TemplateStatus.PUBLISHED
+
+    @classmethod
+    def object_problems(cls, given: Mapping[str, Any], path: str) -> list[Violation]:
+        status = given.get("status", TemplateStatus.PUBLISHED)
+        if given.get("is_default") is True and status in set(TemplateStatus):
+            return default_problems(TemplateStatus(status), True, f"{path}." if path else "")
+        return []
 
     def to_input(self) -> TemplateInput:
-        return TemplateInput(self.product_id, self.version, self.definition, self.is_default)
+        return TemplateInput(self.product_id, self.version, self.definition, self.is_default, self.status)
+
+
+class TemplateRevision(RequestBody):
+    """A draft's new definition (``PATCH /templates/{id}``)."""
+
+    definition: DefinitionIn
 
 
 # -- responses -------------------------------------------------------------------------------------
@@ -379,10 +395,13 @@ class TemplateRead(msgspec.Struct):
     definition: Definition
     is_default: bool
     created_at: datetime
+    status: TemplateStatus
 
     @classmethod
     def of(cls, t: Template) -> TemplateRead:
-        return cls(t.id, t.product_id, t.version, t.definition.to_dict(), t.is_default, t.created_at)
+        return cls(
+            t.id, t.product_id, t.version, t.definition.to_dict(), t.is_default, t.created_at, t.status
+        )
 
 
 class TemplateList(msgspec.Struct):
