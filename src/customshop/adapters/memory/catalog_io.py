@@ -61,6 +61,8 @@ class MemoryBulkCatalogRepository:
                     current.active,
                     current.created_at,
                     current.updated_at,
+                    current.tax_class,
+                    current.volume_pricing,
                 )
 
     async def update_products(self, products: Iterable[Product]) -> None:
