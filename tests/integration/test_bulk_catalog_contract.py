@@ -78,7 +78,7 @@ async def test_an_added_slug_that_is_taken_is_refused(uow_factory: BulkCatalogUn
 
 
 async def test_slugs_change_hands_after_they_are_vacated(uow_factory: BulkCatalogUnitOfWorkFactory) -> None:
-    a, b = product("a"), product("b")
+    a, b = product("a", tax_class="books", volume_pricing=(VolumeTier(2, 100),)), product("b")
     async with uow_factory() as uow:
         await uow.bulk_catalog.add_products([a, b])
         await uow.commit()
@@ -86,6 +86,9 @@ async def test_slugs_change_hands_after_they_are_vacated(uow_factory: BulkCatalo
     swapped = [replace(a, slug="b", updated_at=later), replace(b, slug="a", name="Bee", updated_at=later)]
     async with uow_factory() as uow:
         await uow.bulk_catalog.vacate_slugs([a.id, b.id])
+        vacated = await uow.products.get(a.id)
+        assert vacated is not None and vacated.slug != "a"
+        assert (vacated.tax_class, vacated.volume_pricing) == (a.tax_class, a.volume_pricing)
         await uow.bulk_catalog.update_products(swapped)
         await uow.bulk_catalog.add_products([product("c")])
         await uow.commit()
