@@ -39,6 +39,7 @@ from customshop.domain.orders import (
 from customshop.domain.pricing import CartTotals, DesignQuote, PriceComponent, quote_design, total_cart
 from customshop.domain.template_parsing import check_definition, load_definition, parse_definition
 from customshop.domain.templates import (
+    TEMPLATE_MOVES,
     Area,
     Canvas,
     ColorZone,
@@ -46,12 +47,16 @@ from customshop.domain.templates import (
     OptionZone,
     Template,
     TemplateDefinition,
+    TemplateStatus,
     TextZone,
+    VisibleWhen,
     Zone,
 )
 from customshop.domain.validation import Design, check_design, validate
+from customshop.domain.visibility import shown_zones
 
 __all__ = [
+    "TEMPLATE_MOVES",
     "TRANSITIONS",
     "Area",
     "Canvas",
@@ -85,8 +90,10 @@ __all__ = [
     "StockLevel",
     "Template",
     "TemplateDefinition",
+    "TemplateStatus",
     "TextZone",
     "Violation",
+    "VisibleWhen",
     "Zone",
     "can_move",
     "check_contact",
@@ -98,6 +105,7 @@ __all__ = [
     "parse_definition",
     "quote_design",
     "round_minor",
+    "shown_zones",
     "slugify",
     "total_cart",
     "validate",
