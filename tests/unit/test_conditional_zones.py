@@ -348,8 +348,12 @@ def test_a_hidden_zone_never_changes_validity_or_price(
         )
 
 
-def render(definition: TemplateDefinition, design: Design) -> bytes:
-    return PillowRenderer().render(RenderRequest(definition, design, {}, {}, 50))
+def render(definition: TemplateDefinition, design: Design) -> tuple[tuple[int, int], list[Any]]:
+    """The design drawn 50 pixels wide, decoded: its size and its pixels."""
+    png = PillowRenderer().render(RenderRequest(definition, design, {}, {}, 50))
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.format == "PNG"
+        return image.size, list(image.convert("RGB").get_flattened_data())  # type: ignore[arg-type]
 
 
 @given(hidden_cases())

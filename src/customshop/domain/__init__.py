@@ -53,6 +53,7 @@ from customshop.domain.quote import (
 )
 from customshop.domain.template_parsing import check_definition, load_definition, parse_definition
 from customshop.domain.templates import (
+    TEMPLATE_MOVES,
     Area,
     Canvas,
     ColorZone,
@@ -60,12 +61,16 @@ from customshop.domain.templates import (
     OptionZone,
     Template,
     TemplateDefinition,
+    TemplateStatus,
     TextZone,
+    VisibleWhen,
     Zone,
 )
 from customshop.domain.validation import Design, check_design, validate
+from customshop.domain.visibility import shown_zones
 
 __all__ = [
+    "TEMPLATE_MOVES",
     "TRANSITIONS",
     "AppliedDiscount",
     "Area",
@@ -107,8 +112,10 @@ __all__ = [
     "TaxLine",
     "Template",
     "TemplateDefinition",
+    "TemplateStatus",
     "TextZone",
     "Violation",
+    "VisibleWhen",
     "Zone",
     "allocate",
     "can_move",
@@ -123,6 +130,7 @@ __all__ = [
     "quote",
     "quote_design",
     "round_minor",
+    "shown_zones",
     "slugify",
     "validate",
 ]
