@@ -267,8 +267,9 @@ async def wide_container(
     database_url: str, clean_engine: AsyncEngine, tmp_path: Path
 ) -> AsyncIterator[Container]:
     """The application on an engine of its own with room for many concurrent checkouts: a pool of
-    30 connections, waits (and SQLite's busy timeout) of up to 20 s."""
-    engine = create_engine(database_url, pool_size=30, timeout_seconds=20)
+    16 connections (two test processes share the server's 100), waits (and SQLite's busy timeout)
+    of up to 20 s."""
+    engine = create_engine(database_url, pool_size=16, timeout_seconds=20)
     settings = Settings(
         database_url=database_url,
         data_dir=str(tmp_path / "var"),
